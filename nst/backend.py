@@ -1,0 +1,107 @@
+"""The only backend-specific code: quiet start-up, precision, gradients and compilation.
+
+Features and losses are written with ``keras.ops``; this module turns such a
+loss into one compiled function returning the value and the gradient with
+respect to the image. TensorFlow is the backend we ship; porting to another
+Keras backend (JAX on GPUs) means rewriting this module only.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from functools import lru_cache
+
+# Quiet TensorFlow's C++ start-up chatter unless the user asked for it.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+try:  # absl prints "All log messages before absl::InitializeLog()..." otherwise
+    from absl import logging as _absl_logging
+
+    _absl_logging.set_verbosity(_absl_logging.ERROR)
+except ImportError:  # pragma: no cover - absl ships with TensorFlow
+    pass
+
+NAME = "tensorflow"
+_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def cpu_has_bf16() -> bool:
+    """True when the CPU computes bfloat16 natively (AVX512-BF16 or AMX)."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="ignore") as handle:
+            for line in handle:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return bool({"avx512_bf16", "amx_bf16"} & flags)
+    except OSError:
+        pass
+    return False
+
+
+def resolve_precision(precision: str) -> str:
+    """``auto`` -> ``bfloat16`` where the CPU has native bf16 arithmetic, else ``float32``."""
+    if precision == "auto":
+        if tf.config.list_physical_devices("GPU"):
+            return "float32"
+        return "bfloat16" if cpu_has_bf16() else "float32"
+    if precision not in ("float32", "bfloat16"):
+        raise ValueError(f"precision must be auto, float32 or bfloat16, not {precision!r}")
+    return precision
+
+
+def dtype_policy(precision: str) -> str:
+    return "mixed_bfloat16" if precision == "bfloat16" else "float32"
+
+
+def compile_value_and_grad(loss_fn, signature):
+    """Compile ``loss_fn(image, *args) -> (total, terms)`` into one function.
+
+    The result maps ``(image, *args)`` to ``(total, terms, gradient)`` as
+    tensors. ``signature`` (a list of :func:`spec` values, the image first)
+    leaves the spatial dimensions open, so the function is traced once and
+    reused for every image size.
+    """
+
+    def value_and_grad(image, *args):
+        with tf.GradientTape() as tape:
+            tape.watch(image)
+            total, terms = loss_fn(image, *args)
+        return total, terms, tape.gradient(total, image)
+
+    return tf.function(value_and_grad, input_signature=signature)
+
+
+def compile_forward(fn, signature):
+    """Compile a gradient-free function once for all image sizes."""
+    return tf.function(fn, input_signature=signature)
+
+
+def spec(shape, dtype="float32"):
+    return tf.TensorSpec(shape=shape, dtype=dtype)
+
+
+def tracing_count(compiled) -> int:
+    return compiled.experimental_get_tracing_count()
+
+
+def to_tensor(array, dtype="float32"):
+    return tf.convert_to_tensor(array, dtype=dtype)
+
+
+def to_numpy(value) -> np.ndarray:
+    return value.numpy() if hasattr(value, "numpy") else np.asarray(value)
+
+
+def set_seed(seed: int) -> None:
+    tf.random.set_seed(seed)
+
+
+def lock() -> threading.Lock:
+    """Serialises model construction (the Keras dtype policy is global)."""
+    return _lock

@@ -1,0 +1,29 @@
+"""Where the app keeps its files, and the environment variables that move them.
+
+=====================  ===================================================
+``NST_DATA_DIR``       the data directory (default: ``$XDG_DATA_HOME/nst-gallery``,
+                       i.e. ``~/.local/share/nst-gallery``)
+``NST_DATABASE_URL``   the style library's database (default: SQLite in the data dir)
+``NST_VGG19_WEIGHTS``  a VGG19 weights file to use (``.h5`` or the quantized ``.bin``)
+``NST_PLUGIN_PATH``    extra plugin folders, separated by ``os.pathsep``
+=====================  ===================================================
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+APP_DIR_NAME = "nst-gallery"
+
+
+def data_dir() -> Path:
+    """The folder for the database, renders and other state (created on demand)."""
+    explicit = os.environ.get("NST_DATA_DIR")
+    if explicit:
+        path = Path(explicit).expanduser()
+    else:
+        base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+        path = Path(base).expanduser() / APP_DIR_NAME
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -1,0 +1,309 @@
+"""The engine: texture synthesis and style transfer on one VGG19 and one optimizer.
+
+An :class:`Engine` is long-lived (one per process): it holds the feature
+extractor, the compiled functions (one per choice of layers, reused for every
+size and every image) and the style-target cache.
+
+A render runs coarse to fine: from about ``start_size`` px up by sqrt(2) per
+scale to the requested size. Each scale has its own style targets (the style
+image resized in proportion, so strokes keep their size relative to the
+result), and starts from the previous scale's result, upsampled.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+from PIL import Image
+
+from . import backend, colors, images, losses, targets
+from .errors import ParameterError
+from .features import FeatureExtractor, load_extractor
+from .optimize import Progress, Run, ScalePlan
+from .settings import Settings
+
+#: Largest style image side used for targets (bounds memory for huge style scales).
+MAX_STYLE_SIDE = 2048
+
+
+@dataclass
+class RenderResult:
+    image: np.ndarray  # (H, W, 3) float32 in [0, 1]
+    losses: dict[str, float]  # the last evaluation's total and weighted terms
+    steps: int  # evaluations made
+    seconds: float  # wall time of the optimization
+    stop_reasons: list[str]  # per scale: "converged", "budget" or "cancelled"
+    scale_sizes: list[tuple[int, int]]
+    scale_seconds: list[float]
+    history: list[tuple[int, float, float]] = field(repr=False)  # (step, elapsed, loss)
+    settings: Settings | None = None
+    weights: str = ""
+
+    @property
+    def cancelled(self) -> bool:
+        return "cancelled" in self.stop_reasons
+
+    def to_pil(self) -> Image.Image:
+        return images.to_pil(self.image)
+
+    def save(self, path) -> None:
+        images.save(self.image, path)
+
+
+@dataclass(frozen=True)
+class StyleInput:
+    """A style image with its pixel digest (computed once)."""
+
+    image: Image.Image
+    digest: str
+
+    @classmethod
+    def of(cls, image: Image.Image | "StyleInput") -> "StyleInput":
+        if isinstance(image, StyleInput):
+            return image
+        return cls(image, targets.image_digest(image))
+
+
+def plan_sizes(final: tuple[int, int], start_size: int) -> list[tuple[int, int]]:
+    """(width, height) per scale: the final size, then down by sqrt(2) while above ``start_size``."""
+    width, height = final
+    long_side = max(width, height)
+    sizes = [final]
+    side = long_side / math.sqrt(2)
+    while side >= start_size - 0.5:
+        scale = side / long_side
+        sizes.append((max(16, round(width * scale)), max(16, round(height * scale))))
+        side /= math.sqrt(2)
+    return sizes[::-1]
+
+
+class Engine:
+    """Texture synthesis and style transfer; thread-safe, one render at a time."""
+
+    def __init__(self, extractor: FeatureExtractor | None = None, *, precision: str = "auto",
+                 store: targets.TargetStore | None = None):
+        self.extractor = extractor or load_extractor(precision)
+        self.targets = targets.TargetCache(store)
+        self._compiled: dict[tuple, object] = {}
+        self._compile_lock = threading.Lock()
+        self._render_lock = threading.Lock()
+
+    @property
+    def weights_description(self) -> str:
+        return self.extractor.weights_info.describe()
+
+    # ------------------------------------------------------------------ compiled functions
+
+    def _function(self, kind: str, style_layers: tuple[str, ...], content_layer: str | None):
+        key = (kind, style_layers, content_layer)
+        with self._compile_lock:
+            if key not in self._compiled:
+                self._compiled[key] = self._build(kind, style_layers, content_layer)
+            return self._compiled[key]
+
+    def _build(self, kind: str, style_layers: tuple[str, ...], content_layer: str | None):
+        ex = self.extractor
+        image_spec = backend.spec([1, None, None, 3])
+        if kind == "grams":
+            def grams(image):
+                return [losses.gram(f) for f in ex.raw(image, style_layers)]
+
+            return backend.compile_forward(grams, [image_spec])
+        if kind == "content":
+            def content(image):
+                return ex(image, (content_layer,))[0]
+
+            return backend.compile_forward(content, [image_spec])
+
+        names = style_layers + ((content_layer,) if content_layer and content_layer not in style_layers else ())
+        gram_specs = [backend.spec([ch, ch]) for ch in _channels(style_layers)]
+        signature = [image_spec, gram_specs, backend.spec([len(style_layers)]), backend.spec([])]
+        if content_layer:
+            signature += [backend.spec([1, None, None, _channels((content_layer,))[0]]), backend.spec([])]
+            content_index = names.index(content_layer)
+
+        def objective(image, style_targets, style_weights, tv_weight, *content):
+            feats = ex.raw(image, names)
+            grams = [losses.gram(f) for f in feats[: len(style_layers)]]
+            style = losses.style_loss(grams, style_targets, style_weights)
+            tv = tv_weight * losses.tv_loss(image)
+            terms = {"style": style, "tv": tv}
+            total = style + tv
+            if content:
+                content_target, content_weight = content
+                content = content_weight * losses.content_loss(feats[content_index], content_target)
+                terms["content"] = content
+                total = total + content
+            return total, terms
+
+        return backend.compile_value_and_grad(objective, signature)
+
+    def tracing_counts(self) -> dict[str, int]:
+        return {"/".join(str(k) for k in key): backend.tracing_count(fn) for key, fn in self._compiled.items()}
+
+    # ------------------------------------------------------------------ targets
+
+    def style_grams(self, style: StyleInput, size: tuple[int, int], layers: Sequence[str]) -> targets.Grams:
+        """The style's Gram matrices with the style image resized to ``size`` (cached)."""
+        layers = tuple(layers)
+        key = targets.TargetKey(style.digest, size[0], size[1], layers, self.extractor.id)
+
+        def compute() -> targets.Grams:
+            pixels = images.to_array(images.resize(style.image, size))[None]
+            out = self._function("grams", layers, None)(backend.to_tensor(pixels))
+            return {name: backend.to_numpy(g) for name, g in zip(layers, out)}
+
+        return self.targets.get_or_compute(key, compute)
+
+    def _content_features(self, pixels: np.ndarray, layer: str) -> np.ndarray:
+        return backend.to_numpy(self._function("content", (), layer)(backend.to_tensor(pixels[None])))
+
+    # ------------------------------------------------------------------ operations
+
+    def transfer(self, content, styles, settings: Settings | None = None, *,
+                 style_weights: Sequence[float] | None = None, progress: Callable[[Progress], None] | None = None,
+                 cancel=None, preview_every: int = 0, snapshot_every: int = 0, snapshot_dir=None) -> RenderResult:
+        """Paint ``content`` in the style of ``styles`` (one or several, blended by ``style_weights``)."""
+        settings = settings or Settings()
+        content_image = content if isinstance(content, Image.Image) else images.load(content)
+        style_inputs = self._styles(styles)
+        final = images.fit_long_side(content_image.width, content_image.height, settings.size)
+        return self._render(settings, final, style_inputs, style_weights, content_image, progress, cancel,
+                            preview_every, snapshot_every, snapshot_dir)
+
+    def texture(self, styles, settings: Settings | None = None, *, style_weights: Sequence[float] | None = None,
+                progress: Callable[[Progress], None] | None = None, cancel=None, preview_every: int = 0,
+                snapshot_every: int = 0, snapshot_dir=None) -> RenderResult:
+        """Synthesize a texture from noise with the statistics of ``styles``."""
+        settings = settings or Settings()
+        style_inputs = self._styles(styles)
+        first = style_inputs[0].image
+        if settings.square:
+            final = (settings.size, settings.size)
+        else:
+            final = images.fit_long_side(first.width, first.height, settings.size)
+        return self._render(settings, final, style_inputs, style_weights, None, progress, cancel,
+                            preview_every, snapshot_every, snapshot_dir)
+
+    @staticmethod
+    def _styles(styles) -> list[StyleInput]:
+        if isinstance(styles, (Image.Image, StyleInput, str)) or hasattr(styles, "__fspath__"):
+            styles = [styles]
+        styles = list(styles)
+        if not styles:
+            raise ParameterError("At least one style image is needed.")
+        return [StyleInput.of(s if isinstance(s, (Image.Image, StyleInput)) else images.load(s)) for s in styles]
+
+    def _style_size(self, style: Image.Image, scale_long: int, final_long: int, settings: Settings,
+                    texture: bool) -> tuple[int, int]:
+        if settings.style_size is not None:
+            long_side = settings.style_size * scale_long / final_long
+        else:
+            long_side = scale_long * settings.style_scale
+        long_side = int(round(min(MAX_STYLE_SIDE, max(32, long_side))))
+        if texture and settings.square:
+            return long_side, long_side
+        return images.fit_long_side(style.width, style.height, long_side)
+
+    def _render(self, settings, final, style_inputs, style_weights, content_image, progress, cancel,
+                preview_every, snapshot_every, snapshot_dir) -> RenderResult:
+        texture = content_image is None
+        weights = list(style_weights) if style_weights is not None else [1.0] * len(style_inputs)
+        if len(weights) != len(style_inputs):
+            raise ParameterError(f"Got {len(style_inputs)} styles but {len(weights)} style weights.")
+        style_layers = tuple(settings.style_layers)
+        content_layer = None if texture else settings.content_layer
+        sizes = plan_sizes(final, settings.start_size)
+        plans = [
+            ScalePlan(size, max(1, round(settings.steps * settings.coarse_steps ** (len(sizes) - 1 - i))))
+            for i, size in enumerate(sizes)
+        ]
+        final_content = None if texture else images.to_array(images.resize(content_image, final))
+        postprocess = None
+        if settings.preserve_colors and final_content is not None:
+            postprocess = lambda x: colors.keep_colors(x, _fit(final_content, x))  # noqa: E731
+        run = Run(plans, progress=progress, cancel=cancel, preview_every=preview_every,
+                  snapshot_every=snapshot_every, snapshot_dir=snapshot_dir, postprocess=postprocess)
+        if snapshot_every and snapshot_dir is not None:
+            from pathlib import Path
+
+            Path(snapshot_dir).mkdir(parents=True, exist_ok=True)
+        fn = self._function("loss", style_layers, content_layer)
+        layer_weights = np.asarray(settings.style_layer_weights, dtype=np.float64)
+        layer_weights = layer_weights / layer_weights.sum() if settings.normalize else layer_weights
+
+        with self._render_lock:
+            x = self._initial(settings, sizes[0], style_inputs, content_image, texture)
+            for index, size in enumerate(sizes):
+                if run.cancelled:
+                    break
+                if x.shape[:2] != (size[1], size[0]):
+                    x = np.clip(images.resize_array(x, size), 0.0, 1.0)
+                gram_sets = [
+                    self.style_grams(s, self._style_size(s.image, max(size), max(final), settings, texture),
+                                     style_layers)
+                    for s in style_inputs
+                ]
+                grams = losses.blend(gram_sets, weights) if len(gram_sets) > 1 else gram_sets[0]
+                style_targets = [grams[name] for name in style_layers]
+                effective = settings.style_weight * layer_weights
+                if settings.normalize:
+                    effective = effective / np.array([np.mean(np.square(t)) + 1e-8 for t in style_targets])
+                args = [[backend.to_tensor(t) for t in style_targets], backend.to_tensor(effective),
+                        backend.to_tensor(settings.tv_weight)]
+                if content_layer:
+                    pixels = final_content if size == final else images.to_array(images.resize(content_image, size))
+                    target = self._content_features(pixels, content_layer)
+                    weight = settings.content_weight
+                    if settings.normalize:
+                        weight = weight / (float(np.mean(np.square(target))) + 1e-8)
+                    args += [backend.to_tensor(target), backend.to_tensor(weight)]
+                x = run.run_scale(index, _objective(fn, args), x, settings.optimizer)
+
+        image = x if x.shape[:2] == (final[1], final[0]) else np.clip(images.resize_array(x, final), 0.0, 1.0)
+        if postprocess is not None:
+            image = postprocess(image)
+        return RenderResult(
+            image=image.astype(np.float32), losses=dict(run.last_terms), steps=run.step, seconds=run.elapsed,
+            stop_reasons=run.stop_reasons, scale_sizes=sizes[: len(run.stop_reasons)],
+            scale_seconds=run.scale_seconds, history=run.history, settings=settings,
+            weights=self.weights_description,
+        )
+
+    def _initial(self, settings: Settings, size, style_inputs, content_image, texture: bool) -> np.ndarray:
+        if not texture and settings.init == "content":
+            return images.to_array(images.resize(content_image, size))
+        rng = np.random.default_rng(settings.seed)
+        shape = (size[1], size[0], 3)
+        if settings.noise == "uniform":
+            return rng.random(shape, dtype=np.float32)
+        small = images.to_array(images.thumbnail(style_inputs[0].image, 256))
+        mean, std = colors.channel_stats(small)
+        return np.clip(mean + std * rng.standard_normal(shape, dtype=np.float32), 0.0, 1.0).astype(np.float32)
+
+
+def _fit(reference: np.ndarray, like: np.ndarray) -> np.ndarray:
+    if reference.shape == like.shape:
+        return reference
+    return images.resize_array(reference, (like.shape[1], like.shape[0]))
+
+
+def _channels(layers: Sequence[str]) -> list[int]:
+    from .features import CHANNELS
+
+    return [CHANNELS[name] for name in layers]
+
+
+def _objective(fn, args):
+    """Adapt a compiled function to the optimizer's numpy interface."""
+
+    def fun(image: np.ndarray):
+        total, terms, grad = fn(backend.to_tensor(image[None]), *args)
+        return (float(total), {k: float(v) for k, v in terms.items()}, backend.to_numpy(grad)[0])
+
+    return fun
+

@@ -1,0 +1,205 @@
+"""Decode, validate, normalise, resize and save images.
+
+Everything that enters the engine or the style library passes through
+:func:`load`: the file is checked before it is decoded (declared size against a
+pixel limit, so a decompression bomb costs nothing), EXIF orientation is applied,
+an animation keeps its first frame, and every mode (greyscale, palette,
+transparency, CMYK, 16-bit) becomes 8-bit RGB; transparency is composited over
+white. Inside the engine an image is a float32 array shaped (H, W, 3) in [0, 1].
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+from typing import BinaryIO, Union
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .errors import ImageError
+
+#: Smallest accepted side, in pixels.
+MIN_SIDE = 32
+#: Largest accepted image, in pixels (width x height), checked before decoding.
+MAX_PIXELS = 50_000_000
+#: Formats we write.
+SAVE_FORMATS = {"png": "PNG", "jpg": "JPEG", "jpeg": "JPEG", "webp": "WEBP"}
+
+Source = Union[str, Path, bytes, bytearray, BinaryIO, Image.Image]
+
+
+def _describe(source: Source, name: str | None) -> str:
+    if name:
+        return name
+    if isinstance(source, (str, Path)):
+        return str(source)
+    return "the image"
+
+
+def open_checked(source: Source, name: str | None = None) -> Image.Image:
+    """Open an image lazily and check its declared size; nothing is decoded yet."""
+    label = _describe(source, name)
+    if isinstance(source, Image.Image):
+        image = source
+    else:
+        if isinstance(source, (str, Path)):
+            path = Path(source).expanduser()
+            if not path.exists():
+                raise ImageError(f"{label}: no such file.")
+            if path.is_dir():
+                raise ImageError(f"{label} is a folder, not an image.")
+            stream: BinaryIO = io.BytesIO(path.read_bytes())
+        elif isinstance(source, (bytes, bytearray)):
+            if not source:
+                raise ImageError(f"{label} is empty.")
+            stream = io.BytesIO(bytes(source))
+        else:
+            stream = source
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                image = Image.open(stream)
+        except UnidentifiedImageError:
+            raise ImageError(f"{label} is not an image Pillow can read (PNG, JPEG, WebP, GIF, BMP, TIFF...).") from None
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise ImageError(f"{label} declares too many pixels (more than {MAX_PIXELS:,}).") from None
+        except OSError as exc:
+            raise ImageError(f"{label} cannot be read: {exc}.") from None
+    width, height = image.size
+    if width * height > MAX_PIXELS:
+        raise ImageError(
+            f"{label} is {width}x{height} = {width * height:,} pixels; the limit is {MAX_PIXELS:,}."
+        )
+    if min(width, height) < MIN_SIDE:
+        raise ImageError(f"{label} is {width}x{height}; both sides must be at least {MIN_SIDE} pixels.")
+    return image
+
+
+def normalize(image: Image.Image, label: str = "the image") -> Image.Image:
+    """Decode fully and return an 8-bit RGB image, upright, transparency over white."""
+    try:
+        if getattr(image, "is_animated", False):
+            image.seek(0)
+        image.load()
+        image = ImageOps.exif_transpose(image) or image
+        return _to_rgb(image)
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageError(f"{label} is damaged or truncated ({exc}).") from None
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    mode = image.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        array = np.asarray(image, dtype=np.float64)
+        peak = 65535.0 if mode.startswith("I;16") or array.max() > 255 else 255.0
+        image = Image.fromarray(np.clip(array / peak * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
+    elif mode == "F":
+        array = np.asarray(image, dtype=np.float64)
+        peak = 1.0 if array.max() <= 1.0 else 255.0
+        image = Image.fromarray(np.clip(array / peak * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
+    if image.mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    if image.mode == "L" and "transparency" in image.info:
+        return _to_rgb(image.convert("LA"))
+    if image.mode != "RGB":
+        image = image.convert("RGB")
+    return image
+
+
+def load(source: Source, name: str | None = None) -> Image.Image:
+    """Open, check and normalise an image from a path, bytes, a stream or a PIL image."""
+    image = open_checked(source, name)
+    return normalize(image, _describe(source, name))
+
+
+# --------------------------------------------------------------------------- arrays
+
+
+def to_array(image: Image.Image) -> np.ndarray:
+    """8-bit RGB PIL image -> float32 (H, W, 3) in [0, 1]."""
+    return np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
+
+
+def to_pil(array: np.ndarray) -> Image.Image:
+    """float (H, W, 3) in [0, 1] -> 8-bit RGB PIL image (values are clipped)."""
+    array = np.asarray(array)
+    if array.ndim != 3 or array.shape[2] != 3:
+        raise ImageError(f"Expected an (H, W, 3) array, got shape {array.shape}.")
+    return Image.fromarray(np.clip(array * 255.0 + 0.5, 0, 255).astype(np.uint8), "RGB")
+
+
+def fit_long_side(width: int, height: int, long_side: int) -> tuple[int, int]:
+    """(width, height) scaled so that the longer side is ``long_side``."""
+    if long_side < 1:
+        raise ImageError(f"A size must be positive, got {long_side}.")
+    scale = long_side / max(width, height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def resize(image: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """High-quality resize of an 8-bit image to (width, height)."""
+    if image.size == tuple(size):
+        return image
+    return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+
+
+def resize_array(array: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Bicubic resize of a float (H, W, C) array to (width, height), without 8-bit rounding."""
+    width, height = size
+    if array.shape[1] == width and array.shape[0] == height:
+        return array
+    channels = [
+        np.asarray(Image.fromarray(np.ascontiguousarray(array[..., c], dtype=np.float32), "F")
+                   .resize((width, height), Image.Resampling.BICUBIC))
+        for c in range(array.shape[2])
+    ]
+    return np.stack(channels, axis=-1).astype(np.float32)
+
+
+# --------------------------------------------------------------------------- saving
+
+
+def format_for(path: Path | str) -> str:
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if suffix not in SAVE_FORMATS:
+        raise ImageError(f"Cannot write {path}: use one of {', '.join('.' + s for s in SAVE_FORMATS)}.")
+    return SAVE_FORMATS[suffix]
+
+
+def encode(array_or_image: np.ndarray | Image.Image, fmt: str = "PNG", quality: int = 92) -> bytes:
+    """Encode to PNG, JPEG or WebP bytes."""
+    image = array_or_image if isinstance(array_or_image, Image.Image) else to_pil(array_or_image)
+    buffer = io.BytesIO()
+    fmt = fmt.upper()
+    if fmt == "JPG":
+        fmt = "JPEG"
+    if fmt in ("JPEG", "WEBP"):
+        image.save(buffer, fmt, quality=quality)
+    else:
+        image.save(buffer, fmt, optimize=False)
+    return buffer.getvalue()
+
+
+def save(array_or_image: np.ndarray | Image.Image, path: Path | str) -> Path:
+    """Write an image; the format follows the file's suffix. The write is atomic."""
+    path = Path(path).expanduser()
+    data = encode(array_or_image, format_for(path))
+    if not path.parent.exists():
+        raise ImageError(f"Cannot write {path}: the folder {path.parent} does not exist.")
+    tmp = path.with_name(f".{path.name}.part")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+    return path
+
+
+def thumbnail(image: Image.Image, max_side: int = 320) -> Image.Image:
+    """A copy no larger than ``max_side`` on its long side."""
+    copy = image.copy()
+    copy.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    return copy

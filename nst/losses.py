@@ -1,0 +1,121 @@
+"""Style, content and total-variation losses, written with ``keras.ops``.
+
+Each function checks the shapes it is given (where they are known) and raises
+:class:`~nst.errors.ParameterError` with a plain message. Features are shaped
+(1, H, W, C) or (H, W, C); images (1, H, W, 3) or (H, W, 3).
+
+* :func:`gram`: ``F^T F / positions`` for features ``F`` (positions x channels).
+* :func:`style_loss`: weighted sum over layers of the mean squared Gram difference.
+* :func:`content_loss`: mean squared feature difference. (The tutorial we
+  started from squared the *mean* difference, which hardly constrains content.)
+* :func:`tv_loss`: ``mean(dx^2) + mean(dy^2)`` over neighbouring pixels.
+* :func:`blend`: several styles' Gram matrices mixed by weights.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import numpy as np
+from keras import ops
+
+from .errors import ParameterError
+
+
+def _static_shape(x) -> tuple:
+    shape = getattr(x, "shape", None)
+    return tuple(shape) if shape is not None else np.shape(x)
+
+
+def _as_4d(features, what: str):
+    shape = _static_shape(features)
+    if len(shape) == 3:
+        return ops.expand_dims(features, 0)
+    if len(shape) != 4:
+        raise ParameterError(f"{what} must be shaped (1, H, W, C) or (H, W, C), got {shape}.")
+    if shape[0] is not None and shape[0] != 1:
+        raise ParameterError(f"{what} must hold one image, got a batch of {shape[0]}.")
+    return features
+
+
+def gram(features):
+    """Gram matrix ``F^T F / (H * W)`` of (1, H, W, C) features -> float32 (C, C).
+
+    The product runs in the features' own dtype (bfloat16 under mixed
+    precision). Its gradient is written out, ``dF = F (dG + dG^T) / (H W)``:
+    one matrix product instead of the two that automatic differentiation of
+    ``F^T F`` would spend, which is a tenth of a VGG19 step at 512 px.
+    """
+    features = _as_4d(features, "Features")
+    channels = _static_shape(features)[-1]
+    if channels is None:
+        raise ParameterError("Features need a known number of channels.")
+    return _gram(ops.reshape(features, (-1, channels)))
+
+
+@ops.custom_gradient
+def _gram(flat):
+    positions = ops.cast(ops.shape(flat)[0], flat.dtype)
+    product = ops.matmul(ops.transpose(flat), flat) / positions
+
+    def grad(*args, upstream=None):
+        upstream = args[0] if upstream is None else upstream
+        upstream = ops.cast(upstream, flat.dtype)
+        return ops.matmul(flat, upstream + ops.transpose(upstream)) / positions
+
+    return ops.cast(product, "float32"), grad
+
+
+def mean_squared(a, b, what: str = "Arrays"):
+    sa, sb = _static_shape(a), _static_shape(b)
+    if len(sa) != len(sb) or any(x is not None and y is not None and x != y for x, y in zip(sa, sb)):
+        raise ParameterError(f"{what} differ in shape: {sa} and {sb}.")
+    return ops.mean(ops.square(ops.cast(a, "float32") - ops.cast(b, "float32")))
+
+
+def style_loss(grams: Sequence, targets: Sequence, layer_weights: Sequence[float] | object):
+    """``sum_l w_l * mean((G_l - T_l)^2)`` over layers."""
+    if len(grams) != len(targets):
+        raise ParameterError(f"Got {len(grams)} Gram matrices but {len(targets)} targets.")
+    if not grams:
+        raise ParameterError("The style loss needs at least one layer.")
+    weights = ops.cast(ops.convert_to_tensor(layer_weights), "float32")
+    if _static_shape(weights) not in ((len(grams),), (None,)):
+        raise ParameterError(f"Got {len(grams)} style layers but weights shaped {_static_shape(weights)}.")
+    total = 0.0
+    for index, (g, t) in enumerate(zip(grams, targets)):
+        total = total + weights[index] * mean_squared(g, t, "A Gram matrix and its target")
+    return total
+
+
+def content_loss(features, target):
+    """Mean squared difference between features and the content's features."""
+    return mean_squared(features, target, "Content features and their target")
+
+
+def tv_loss(image):
+    """Total variation ``mean(dx^2) + mean(dy^2)``, as in the tutorial."""
+    image = _as_4d(image, "The image")
+    dy = image[:, 1:, :, :] - image[:, :-1, :, :]
+    dx = image[:, :, 1:, :] - image[:, :, :-1, :]
+    return ops.mean(ops.square(dx)) + ops.mean(ops.square(dy))
+
+
+def blend(gram_sets: Sequence[Mapping[str, np.ndarray]], weights: Sequence[float]) -> dict[str, np.ndarray]:
+    """Mix several styles' Gram matrices, layer by layer, by (normalised) weights."""
+    if not gram_sets:
+        raise ParameterError("Blending needs at least one style.")
+    if len(weights) != len(gram_sets):
+        raise ParameterError(f"Got {len(gram_sets)} styles but {len(weights)} blend weights.")
+    w = np.asarray(weights, dtype=np.float64)
+    if not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
+        raise ParameterError("Blend weights must be non-negative and not all zero.")
+    w = w / w.sum()
+    layers = list(gram_sets[0])
+    for grams in gram_sets[1:]:
+        if list(grams) != layers:
+            raise ParameterError("Styles to blend must have Gram matrices for the same layers.")
+    return {
+        layer: sum(wi * np.asarray(grams[layer], dtype=np.float64) for wi, grams in zip(w, gram_sets)).astype(np.float32)
+        for layer in layers
+    }

@@ -1,0 +1,111 @@
+"""Every option of a render, in one validated value.
+
+:class:`Settings` is frozen; derive variants with :meth:`Settings.replace`,
+which validates again. Presets (:mod:`nst.presets`) are named ``Settings``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+
+from .errors import ParameterError
+from .weights import LAYERS
+from .optimize import OptimizerSettings
+
+STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
+CONTENT_LAYERS = ("block4_conv2", "block5_conv2", "block3_conv2", "block2_conv2", "block4_conv1", "block5_conv1")
+MAX_SIZE = 4096
+
+
+@dataclass(frozen=True)
+class Settings:
+    # --- output
+    size: int = 512  # long side of the result, in pixels
+    square: bool = False  # texture only: a square result (the style image is stretched to a square too)
+    # --- style
+    style_layers: tuple[str, ...] = STYLE_LAYERS
+    style_layer_weights: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0, 1.0)
+    style_scale: float = 1.0  # style image long side = result long side x style_scale
+    style_size: int | None = None  # or a fixed long side for the style image
+    # --- loss
+    style_weight: float = 1.0
+    content_weight: float = 1.0
+    tv_weight: float = 0.0
+    content_layer: str = "block4_conv2"
+    normalize: bool = True  # each loss term relative to its target's magnitude (scale-free weights)
+    # --- schedule
+    start_size: int = 128  # coarse-to-fine from about this long side, x sqrt(2) per scale
+    steps: int = 100  # evaluations at the final scale
+    coarse_steps: float = 1.5  # each coarser scale gets this many times the steps of the next
+    optimizer: OptimizerSettings = field(default_factory=OptimizerSettings)
+    # --- start and finish
+    init: str = "content"  # "content" or "noise" (texture synthesis always starts from noise)
+    noise: str = "matched"  # "matched" (the style's colour statistics) or "uniform"
+    seed: int = 0
+    preserve_colors: bool = False  # keep the content's colours, transfer luminance only
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def replace(self, **changes) -> "Settings":
+        optimizer_keys = {f.name for f in dataclasses.fields(OptimizerSettings)}
+        opt_changes = {k: changes.pop(k) for k in list(changes) if k in optimizer_keys}
+        if opt_changes:
+            try:
+                changes["optimizer"] = dataclasses.replace(self.optimizer, **opt_changes)
+            except TypeError as exc:
+                raise ParameterError(str(exc)) from None
+        unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
+        if unknown:
+            raise ParameterError(f"Unknown setting(s): {', '.join(sorted(unknown))}.")
+        return dataclasses.replace(self, **changes)
+
+    def as_dict(self) -> dict:
+        data = dataclasses.asdict(self)
+        data.update(data.pop("optimizer"))
+        return data
+
+    def validate(self) -> None:
+        def check(condition: bool, message: str) -> None:
+            if not condition:
+                raise ParameterError(message)
+
+        def finite(name: str, value: float, low: float = 0.0) -> None:
+            check(isinstance(value, (int, float)) and math.isfinite(value) and value >= low,
+                  f"{name} must be a finite number >= {low}, got {value!r}.")
+
+        check(isinstance(self.size, int) and 32 <= self.size <= MAX_SIZE,
+              f"size must be between 32 and {MAX_SIZE} pixels, got {self.size!r}.")
+        check(isinstance(self.start_size, int) and 32 <= self.start_size,
+              f"start_size must be at least 32 pixels, got {self.start_size!r}.")
+        check(len(self.style_layers) > 0, "At least one style layer is needed.")
+        for name in (*self.style_layers, self.content_layer):
+            check(name in LAYERS, f"Unknown layer {name!r}; choose from {', '.join(LAYERS)}.")
+        check(len(set(self.style_layers)) == len(self.style_layers), "Style layers must not repeat.")
+        check(len(self.style_layer_weights) == len(self.style_layers),
+              f"{len(self.style_layers)} style layers need as many weights, got {len(self.style_layer_weights)}.")
+        for w in self.style_layer_weights:
+            finite("A style layer weight", w)
+        check(sum(self.style_layer_weights) > 0, "Style layer weights must not all be zero.")
+        for name in ("style_weight", "content_weight", "tv_weight"):
+            finite(name, getattr(self, name))
+        finite("style_scale", self.style_scale, 0.05)
+        check(self.style_scale <= 8, f"style_scale must be at most 8, got {self.style_scale}.")
+        check(self.style_size is None or (isinstance(self.style_size, int) and 32 <= self.style_size <= MAX_SIZE),
+              f"style_size must be between 32 and {MAX_SIZE} pixels, got {self.style_size!r}.")
+        check(isinstance(self.steps, int) and 1 <= self.steps <= 100_000, f"steps must be 1 to 100000, got {self.steps!r}.")
+        finite("coarse_steps", self.coarse_steps, 0.0)
+        check(self.init in ("content", "noise"), f"init must be 'content' or 'noise', got {self.init!r}.")
+        check(self.noise in ("matched", "uniform"), f"noise must be 'matched' or 'uniform', got {self.noise!r}.")
+        check(isinstance(self.seed, int) and self.seed >= 0, f"seed must be a non-negative integer, got {self.seed!r}.")
+        opt = self.optimizer
+        check(opt.method in ("lbfgs", "adam"), f"optimizer must be 'lbfgs' or 'adam', got {opt.method!r}.")
+        check(isinstance(opt.history, int) and 1 <= opt.history <= 200, f"history must be 1 to 200, got {opt.history!r}.")
+        finite("tolerance", opt.tolerance)
+        check(isinstance(opt.patience, int) and opt.patience >= 1, f"patience must be at least 1, got {opt.patience!r}.")
+        finite("lr", opt.lr)
+        check(opt.lr > 0, "lr must be positive.")
+        check(0 <= opt.beta1 < 1 and 0 <= opt.beta2 < 1, "beta1 and beta2 must be in [0, 1).")
+        finite("epsilon", opt.epsilon)
