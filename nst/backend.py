@@ -17,7 +17,38 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+
+
+def _import_tensorflow_quietly():
+    """Import TensorFlow with its C++ start-up notices (oneDNN, CUDA) kept off stderr.
+
+    Those lines are written by absl before any log level applies, so stderr is
+    pointed at /dev/null for the import. ``NST_VERBOSE_TF=1`` shows them.
+    """
+    if os.environ.get("NST_VERBOSE_TF") == "1":
+        import tensorflow
+
+        return tensorflow
+    import sys
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import tensorflow
+        import keras  # noqa: F401  (its first use of TensorFlow prints the notices again)
+
+        tensorflow.config.list_physical_devices()  # device probing logs "failed call to cuInit"
+        tensorflow.constant(0.0) + 1.0
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+    return tensorflow
+
+
+tf = _import_tensorflow_quietly()
 
 try:  # absl prints "All log messages before absl::InitializeLog()..." otherwise
     from absl import logging as _absl_logging

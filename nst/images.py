@@ -65,7 +65,7 @@ def open_checked(source: Source, name: str | None = None) -> Image.Image:
             raise ImageError(f"{label} is not an image Pillow can read (PNG, JPEG, WebP, GIF, BMP, TIFF...).") from None
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise ImageError(f"{label} declares too many pixels (more than {MAX_PIXELS:,}).") from None
-        except OSError as exc:
+        except Exception as exc:  # noqa: BLE001 - Pillow's parsers raise many types on damaged headers
             raise ImageError(f"{label} cannot be read: {exc}.") from None
     width, height = image.size
     if width * height > MAX_PIXELS:
@@ -85,7 +85,9 @@ def normalize(image: Image.Image, label: str = "the image") -> Image.Image:
         image.load()
         image = ImageOps.exif_transpose(image) or image
         return _to_rgb(image)
-    except (OSError, SyntaxError, ValueError) as exc:
+    except ImageError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - decoders raise OSError, ValueError, IndexError, struct.error...
         raise ImageError(f"{label} is damaged or truncated ({exc}).") from None
 
 

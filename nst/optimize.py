@@ -182,10 +182,16 @@ class OptimizerSettings:
 
 def _converged(losses: list[float], settings: OptimizerSettings) -> bool:
     window = settings.patience
-    if settings.tolerance <= 0 or len(losses) <= window:
+    if settings.tolerance <= 0 or len(losses) <= max(window, MIN_STEPS_BEFORE_CONVERGENCE):
         return False
     old, new = losses[-window - 1], losses[-1]
     return (old - new) <= settings.tolerance * window * abs(new)
+
+
+#: The first L-BFGS step (before any curvature is known) moves no pixel further than this.
+FIRST_STEP = 0.15
+#: No scale is declared converged before this many accepted steps (early steps can be slow).
+MIN_STEPS_BEFORE_CONVERGENCE = 10
 
 
 def _lbfgs(run: Run, fun: Objective, x0: np.ndarray, budget_end: int, settings: OptimizerSettings) -> str:
@@ -224,8 +230,9 @@ def _lbfgs(run: Run, fun: Objective, x0: np.ndarray, budget_end: int, settings: 
             if not slope < 0:
                 return "converged"  # every pixel is pinned at a bound by its gradient
         step = 1.0
-        if first:  # no curvature yet: a step that moves pixels by about 1/255 at most at first
-            step = min(1.0, (1.0 / 255.0) / max(float(np.abs(direction).max()), 1e-12)) * 4.0
+        if first:
+            # No curvature yet: move no pixel by more than FIRST_STEP.
+            step = FIRST_STEP / max(float(np.abs(direction).max()), 1e-12)
         for _attempt in range(4):
             candidate = np.clip(x + step * direction, 0.0, 1.0)
             new_loss, new_grad = evaluate(candidate)

