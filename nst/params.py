@@ -1,0 +1,154 @@
+"""Typed parameter declarations: declared once, they drive validation, CLI options and widgets.
+
+A filter (see :mod:`nst.plugin`) lists its parameters as :class:`Param`
+values. :func:`validate` turns user input (strings from a command line,
+numbers from a widget) into checked, typed values, or raises
+:class:`~nst.errors.ParameterError` naming the parameter and its bounds, before
+any work starts.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Any, Iterable, Mapping, Sequence
+
+from .errors import ParameterError
+
+KINDS = ("float", "int", "bool", "choice", "text")
+_TRUE = {"1", "true", "yes", "on", "y"}
+_FALSE = {"0", "false", "no", "off", "n"}
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str  # identifier: letters, digits and underscores
+    kind: str  # one of KINDS
+    default: Any
+    help: str = ""
+    label: str = ""  # shown in the app; defaults to the name, humanised
+    min: float | None = None
+    max: float | None = None
+    step: float | None = None
+    choices: tuple = ()
+    advanced: bool = False  # tucked away in the app unless asked for
+    log: bool = False  # spans orders of magnitude (the app shows it in scientific notation)
+
+    def __post_init__(self) -> None:
+        problems = declaration_problems(self)
+        if problems:
+            raise ParameterError(f"Parameter {self.name!r} is declared wrongly: {problems[0]}")
+
+    @property
+    def title(self) -> str:
+        return self.label or self.name.replace("_", " ").capitalize()
+
+    @property
+    def option(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    def bounds_text(self) -> str:
+        if self.kind == "choice":
+            return "one of " + ", ".join(map(str, self.choices))
+        if self.kind == "bool":
+            return "true or false"
+        if self.min is not None and self.max is not None:
+            return f"between {self.min:g} and {self.max:g}"
+        if self.min is not None:
+            return f"at least {self.min:g}"
+        if self.max is not None:
+            return f"at most {self.max:g}"
+        return "a number" if self.kind in ("float", "int") else "text"
+
+    def coerce(self, value: Any) -> Any:
+        """A typed, checked value, or ParameterError naming this parameter and its bounds."""
+        def fail(reason: str = "") -> ParameterError:
+            got = f"got {value!r}" + (f" ({reason})" if reason else "")
+            return ParameterError(f"{self.name} must be {self.bounds_text()}; {got}.")
+
+        if self.kind == "bool":
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+                return value.strip().lower() in _TRUE
+            if isinstance(value, (int, float)) and value in (0, 1):
+                return bool(value)
+            raise fail()
+        if self.kind == "choice":
+            for choice in self.choices:
+                if value == choice or (isinstance(value, str) and str(choice) == value.strip()):
+                    return choice
+            raise fail()
+        if self.kind == "text":
+            if not isinstance(value, str):
+                raise fail()
+            return value
+        # numbers
+        if isinstance(value, bool):
+            raise fail()
+        try:
+            number = float(value.strip()) if isinstance(value, str) else float(value)
+        except (TypeError, ValueError):
+            raise fail("not a number") from None
+        if not math.isfinite(number):
+            raise fail()
+        if self.kind == "int":
+            if number != int(number):
+                raise fail("not a whole number")
+            number = int(number)
+        if (self.min is not None and number < self.min) or (self.max is not None and number > self.max):
+            raise fail()
+        return number
+
+
+def declaration_problems(param: Param) -> list[str]:
+    """What is wrong with a declaration (empty when it is fine)."""
+    problems = []
+    if not isinstance(param.name, str) or not param.name.isidentifier():
+        problems.append("the name must be an identifier")
+    if param.kind not in KINDS:
+        problems.append(f"kind must be one of {', '.join(KINDS)}, not {param.kind!r}")
+        return problems
+    if param.kind == "choice" and not param.choices:
+        problems.append("a choice needs choices")
+    if param.min is not None and param.max is not None and param.min > param.max:
+        problems.append(f"min {param.min} is above max {param.max}")
+    if param.kind in ("float", "int") and param.step is not None and param.step <= 0:
+        problems.append("step must be positive")
+    if not problems:
+        try:
+            Param.coerce(param, param.default)
+        except ParameterError as exc:
+            problems.append(f"the default is invalid ({exc})")
+    return problems
+
+
+def validate(params: Sequence[Param], values: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Every parameter's value: given values checked, the rest defaulted. Unknown names are refused."""
+    values = dict(values or {})
+    known = {p.name: p for p in params}
+    unknown = [name for name in values if name not in known]
+    if unknown:
+        raise ParameterError(
+            f"Unknown parameter {unknown[0]!r}; known parameters: {', '.join(known) or 'none'}."
+        )
+    return {p.name: (p.coerce(values[p.name]) if p.name in values else p.default) for p in params}
+
+
+def parse_assignments(items: Iterable[str]) -> dict[str, str]:
+    """``["size=256", "seed=3"]`` -> ``{"size": "256", "seed": "3"}``."""
+    parsed = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise ParameterError(f"Expected name=value, got {item!r}.")
+        parsed[name.strip().replace("-", "_")] = value
+    return parsed
+
+
+def with_defaults(params: Sequence[Param], defaults: Mapping[str, Any]) -> list[Param]:
+    """The same declarations with other defaults (e.g. a preset's)."""
+    out = []
+    for p in params:
+        out.append(replace(p, default=p.coerce(defaults[p.name])) if p.name in defaults else p)
+    return out
