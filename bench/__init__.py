@@ -1,0 +1,1 @@
+"""The benchmark: the tutorial preset against our method (see compare.py)."""

@@ -1,0 +1,139 @@
+"""The benchmark: ``python -m bench [transfer|texture|all] --content PHOTO --style PAINTING``.
+
+Prints a table per operation and writes JSON (and the result images) to
+``bench/results/``. See :mod:`bench.compare` for what is run and measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+from nst import images, presets
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def _fmt_seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def _curve_points(curve, marks=(5, 10, 20, 30, 60, 120, 180, 240, 300, 600)):
+    """The best loss at the final size by each mark (seconds)."""
+    final = max((s for _, _, s in curve), default=0)
+    out = {}
+    for mark in marks:
+        losses = [l for t, l, s in curve if t <= mark and s == final]
+        if losses:
+            out[mark] = min(losses)
+    return out
+
+
+def report(operation: str, records: dict, bare: dict, args) -> str:
+    tutorial, ours_t, ours = records["tutorial"], records["ours-on-tutorial-objective"], records["ours"]
+    lines = [f"## {operation}: {args.size_label}", ""]
+    lines.append("| run | seconds | steps | best loss at final size | peak RSS |")
+    lines.append("|---|---:|---:|---:|---:|")
+    for rec in (tutorial, ours_t, ours):
+        lines.append(f"| {rec.name} | {rec.seconds:.1f} | {rec.steps} | {rec.final_loss:.4g} | {rec.peak_rss_mb:.0f} MB |")
+    lines.append("")
+    if ours_t.reached_at is not None:
+        speedup = tutorial.seconds / ours_t.reached_at
+        lines.append(f"Our method reached the tutorial's {tutorial.seconds:.0f}-s loss ({tutorial.final_loss:.4g}) "
+                     f"after {ours_t.reached_at:.1f} s: {speedup:.1f}x sooner.")
+    else:
+        lines.append(f"Our method did not reach the tutorial's loss ({tutorial.final_loss:.4g}) "
+                     f"within {ours_t.seconds:.0f} s.")
+    lines.append("")
+    lines.append("Loss on the tutorial's objective, best so far at the final size:")
+    lines.append("")
+    marks_t, marks_o = _curve_points(tutorial.curve), _curve_points(ours_t.curve)
+    marks = sorted(set(marks_t) | set(marks_o))
+    lines.append("| after | " + " | ".join(f"{m} s" for m in marks) + " |")
+    lines.append("|---|" + "---:|" * len(marks))
+    for name, points in (("tutorial", marks_t), ("ours", marks_o)):
+        lines.append(f"| {name} | " + " | ".join(f"{points[m]:.3g}" if m in points else "-" for m in marks) + " |")
+    lines.append("")
+    lines.append("Seconds per step (median; a step is one VGG19 forward and backward plus the optimizer):")
+    lines.append("")
+    lines.append("| size | bare VGG19 | ours | overhead | tutorial (Adam) |")
+    lines.append("|---|---:|---:|---:|---:|")
+    for size, seconds in bare.items():
+        mine = ours.step_seconds.get(size) or ours_t.step_seconds.get(size)
+        adam = tutorial.step_seconds.get(size)
+        over = "-" if mine is None else f"{100 * (mine / seconds - 1):+.0f}%"
+        lines.append(f"| {size} | {seconds:.3f} | {_fmt_seconds(mine)} | {over} | {_fmt_seconds(adam)} |")
+    return "\n".join(lines)
+
+
+def bench_operation(operation: str, args, engine) -> dict:
+    from . import compare
+
+    style = images.load(args.style)
+    content = images.load(args.content) if operation == "transfer" else None
+    tutorial = presets.get("tutorial", operation)
+    ours_tutorial = compare.tutorial_objective_with_our_method(operation).replace(
+        steps=10_000, tolerance=0.0)  # no early stop: it runs until it has clearly passed the tutorial
+    ours = presets.get("quality", operation)
+    print(f"[{operation}] warming up (tracing each compiled function once)...", flush=True)
+    compare.warm_up(engine, operation, content, style, [tutorial, ours])
+
+    records = {}
+    print(f"[{operation}] tutorial preset, {args.budget:.0f}-s budget...", flush=True)
+    records["tutorial"] = compare.run(engine, "tutorial", operation, content, style, tutorial, budget=args.budget)
+    print(f"[{operation}] our method on the tutorial's objective...", flush=True)
+    records["ours-on-tutorial-objective"] = compare.run(
+        engine, "ours-on-tutorial-objective", operation, content, style, ours_tutorial,
+        budget=args.budget, target=records["tutorial"].final_loss)
+    print(f"[{operation}] the default preset...", flush=True)
+    records["ours"] = compare.run(engine, "ours", operation, content, style, ours)
+
+    sizes = sorted({*compare.sizes_for(operation, content, style, ours),
+                    *compare.sizes_for(operation, content, style, tutorial)}, key=lambda s: s[0] * s[1])
+    bare = compare.bare_step_seconds(engine, ours, sizes)
+    final = compare.sizes_for(operation, content, style, ours)[-1]
+    args.size_label = f"{final[0]}x{final[1]}"
+    for name, rec in records.items():
+        images.save(rec.image, args.out / f"{operation}-{name}.png")
+    text = report(operation, records, bare, args)
+    return {"text": text, "records": {k: v.as_json() for k, v in records.items()}, "bare_step_seconds": bare}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("operation", choices=("transfer", "texture", "all"), nargs="?", default="all")
+    parser.add_argument("--content", help="photo for the transfer (e.g. a 1024x768 JPEG)")
+    parser.add_argument("--style", required=True, help="painting (style image)")
+    parser.add_argument("--budget", type=float, default=300.0, help="seconds for the tutorial preset (default 300)")
+    parser.add_argument("--out", type=Path, default=None, help="folder for JSON and images (default bench/results/<time>)")
+    args = parser.parse_args(argv)
+    operations = ("transfer", "texture") if args.operation == "all" else (args.operation,)
+    if "transfer" in operations and not args.content:
+        parser.error("transfer needs --content")
+    args.out = args.out or RESULTS / time.strftime("%Y%m%d-%H%M%S")
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    from nst.engine import Engine
+
+    engine = Engine()
+    output = {"machine": {"platform": platform.platform(), "python": sys.version.split()[0],
+                          "weights": engine.weights_description, "precision": engine.extractor.precision},
+              "budget_seconds": args.budget}
+    texts = []
+    for operation in operations:
+        result = bench_operation(operation, args, engine)
+        texts.append(result.pop("text"))
+        output[operation] = result
+        print("\n" + texts[-1] + "\n", flush=True)
+    (args.out / "bench.json").write_text(json.dumps(output, indent=2))
+    (args.out / "bench.md").write_text("\n\n".join(texts) + "\n")
+    print(f"Wrote {args.out / 'bench.json'} and the result images.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
