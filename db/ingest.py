@@ -1,0 +1,85 @@
+"""Reading an image for the library: raw bytes in, validated and described image out.
+
+Every image the library stores goes through :func:`prepare_image`, which uses
+:mod:`nst.images` to refuse what cannot be used (not an image, truncated, too
+small, too many pixels) before anything is written, and computes what the
+library keeps besides the original bytes: digests, size, format, thumbnail.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Union
+
+from nst import images, targets
+from nst.errors import ImageError
+
+#: Largest file accepted, in bytes (the pixel limit is checked separately, before decoding).
+MAX_FILE_BYTES = 256 * 1024 * 1024
+#: Long side of stored thumbnails, in pixels.
+THUMBNAIL_SIDE = 320
+
+Source = Union[str, os.PathLike, bytes, bytearray, memoryview, BinaryIO]
+
+
+@dataclass(frozen=True, repr=False)
+class PreparedImage:
+    data: bytes  # the original bytes, as given
+    sha256: str  # of ``data``
+    pixel_sha256: str  # nst.targets.image_digest of the normalised image
+    width: int  # of the normalised (upright) image
+    height: int
+    format: str  # as detected by Pillow, e.g. "JPEG"
+    thumbnail: bytes  # JPEG
+
+
+def read_source(source: Source, label: str | None = None) -> tuple[bytes, str]:
+    """The bytes of a path, bytes or binary stream, and a label for messages."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data, label = bytes(source), label or "the image"
+    elif isinstance(source, (str, os.PathLike)):
+        path = Path(source).expanduser()
+        label = label or str(path)
+        if not path.is_file():
+            images.open_checked(path, label)  # raises the right message (missing, a folder...)
+            raise ImageError(f"{label} is not a regular file.")
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ImageError(f"{label} is larger than {MAX_FILE_BYTES // 2**20} MiB.")
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ImageError(f"{label} cannot be read ({exc.strerror or exc}).") from None
+    elif hasattr(source, "read"):
+        label = label or getattr(source, "name", None) or "the upload"
+        data = source.read(MAX_FILE_BYTES + 1)
+        if not isinstance(data, (bytes, bytearray)):
+            raise ImageError(f"{label} must be opened in binary mode.")
+        data = bytes(data)
+    else:
+        raise ImageError(f"Cannot read an image from a {type(source).__name__}; give a path, bytes or a binary file.")
+    if len(data) > MAX_FILE_BYTES:
+        raise ImageError(f"{label} is larger than {MAX_FILE_BYTES // 2**20} MiB.")
+    return data, str(label)
+
+
+def prepare_image(source: Source, label: str | None = None) -> PreparedImage:
+    """Read, validate and normalise an image; raises :class:`nst.errors.ImageError` with a clear message."""
+    data, label = read_source(source, label)
+    if not data:
+        raise ImageError(f"{label} is empty.")
+    opened = images.open_checked(data, label)
+    fmt = (opened.format or "unknown").upper()
+    picture = images.normalize(opened, label)
+    thumb = images.encode(images.thumbnail(picture, THUMBNAIL_SIDE), "JPEG", quality=85)
+    return PreparedImage(
+        data=data,
+        sha256=hashlib.sha256(data).hexdigest(),
+        pixel_sha256=targets.image_digest(picture),
+        width=picture.width,
+        height=picture.height,
+        format=fmt[:16],
+        thumbnail=thumb,
+    )

@@ -1,0 +1,188 @@
+"""The style library's tables (SQLAlchemy 2.0 typed declarative).
+
+Portable types only: everything here works the same on SQLite and PostgreSQL.
+Timestamps are stored in UTC and always come back timezone-aware.
+The schema is created and changed by the Alembic migrations in
+``db/migrations``; a test checks that they match these models.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Optional
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+#: Every render status; a render moves queued -> running -> done | failed | cancelled | interrupted.
+RENDER_STATUSES = ("queued", "running", "done", "failed", "cancelled", "interrupted")
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware UTC datetime on every backend (SQLite keeps no offset; we add it back)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Optional[datetime], dialect) -> Optional[datetime]:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("Naive datetimes are not stored; use an aware UTC datetime.")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Optional[datetime], dialect) -> Optional[datetime]:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+#: JSON where Python ``None`` is SQL NULL (not the JSON value ``null``).
+NullableJSON = JSON(none_as_null=True)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+style_tags = Table(
+    "style_tags",
+    Base.metadata,
+    Column("style_id", ForeignKey("styles.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class Image(Base):
+    """An image, stored once per distinct file (content-addressed by the sha256 of its bytes)."""
+
+    __tablename__ = "images"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    #: sha256 of the normalised RGB pixels (:func:`nst.targets.image_digest`), the Gram cache's key part.
+    pixel_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    format: Mapped[str] = mapped_column(String(16))
+    #: JPEG, at most 320 px on the long side.
+    thumbnail: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Tag(Base):
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: Normalised: casefolded, single spaces, no commas.
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class Style(Base):
+    __tablename__ = "styles"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    #: The casefolded name: names are unique ignoring case.
+    name_key: Mapped[str] = mapped_column(String(200), unique=True)
+    artist: Mapped[Optional[str]] = mapped_column(String(200))
+    #: The casefolded artist, for case-insensitive search on every backend.
+    artist_key: Mapped[Optional[str]] = mapped_column(String(200), index=True)
+    description: Mapped[Optional[str]] = mapped_column(Text)
+    #: "upload" or "plugin:<plugin id>".
+    source: Mapped[str] = mapped_column(String(120), default="upload")
+    suggested_params: Mapped[Optional[dict[str, Any]]] = mapped_column(NullableJSON)
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    image: Mapped[Image] = relationship(lazy="joined", innerjoin=True)
+    tags: Mapped[list[Tag]] = relationship(secondary=style_tags, lazy="selectin", order_by=Tag.name)
+
+
+class GramEntry(Base):
+    """One style target (a style's Gram matrices at one size), see :class:`db.gram_store.GramStore`."""
+
+    __tablename__ = "gram_entries"
+
+    #: ``str(nst.targets.TargetKey)``.
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    #: The style's pixel digest, to drop a style's entries when it is deleted.
+    image_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    checksum: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class Render(Base):
+    __tablename__ = "renders"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN (" + ", ".join(f"'{s}'" for s in RENDER_STATUSES) + ")", name="status"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    started_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    finished_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    filter_id: Mapped[str] = mapped_column(String(120))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    content_image_id: Mapped[Optional[int]] = mapped_column(ForeignKey("images.id"), index=True)
+    result_image_id: Mapped[Optional[int]] = mapped_column(ForeignKey("images.id"), index=True)
+    losses: Mapped[Optional[dict[str, Any]]] = mapped_column(NullableJSON)
+    timings: Mapped[Optional[dict[str, Any]]] = mapped_column(NullableJSON)
+    error: Mapped[Optional[str]] = mapped_column(Text)
+    #: The last progress report (step, total, losses...), for live display.
+    progress: Mapped[Optional[dict[str, Any]]] = mapped_column(NullableJSON)
+
+    styles: Mapped[list["RenderStyle"]] = relationship(
+        lazy="selectin", order_by="RenderStyle.position", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class RenderStyle(Base):
+    """A style used by a render, with its name at the time: history stays readable after a delete."""
+
+    __tablename__ = "render_styles"
+
+    render_id: Mapped[int] = mapped_column(ForeignKey("renders.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    style_id: Mapped[Optional[int]] = mapped_column(ForeignKey("styles.id", ondelete="SET NULL"), index=True)
+    style_name: Mapped[str] = mapped_column(String(200))
+    weight: Mapped[float] = mapped_column(Float)

@@ -1,0 +1,284 @@
+"""Style packs: styles exported to one zip file, to share or back up.
+
+A pack holds ``pack.json`` and the original image files::
+
+    {"format": "nst-style-pack", "version": 1,
+     "styles": [{"name": "Starry Night", "artist": "Vincent van Gogh", "description": null,
+                 "tags": ["post-impressionism"], "suggested_params": {"style_weight": 2.0},
+                 "image": "images/3f2a....jpg", "sha256": "3f2a..."}]}
+
+:func:`import_pack` checks everything first (safe member names, sizes, the
+JSON, every style's fields, each image's sha256 and the image itself) and
+only then writes, in one transaction: a bad pack changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zipfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path, PurePosixPath
+from typing import Any, Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from nst.errors import NSTError
+
+from . import validation
+from .errors import DuplicateStyleError, LibraryError, PackError
+from .ingest import MAX_FILE_BYTES, PreparedImage, prepare_image
+from .library import Library, StyleRef
+from .models import Style
+from .records import StyleRecord
+
+FORMAT = "nst-style-pack"
+VERSION = 1
+MANIFEST = "pack.json"
+MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+MAX_PACK_BYTES = 4 * 1024 * 1024 * 1024
+MAX_STYLES = 10_000
+CONFLICT_MODES = ("skip", "rename", "error")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_EXTENSIONS = {"JPEG": "jpg", "MPO": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "BMP": "bmp", "TIFF": "tif"}
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    added: tuple[str, ...] = ()  # names as stored
+    skipped: tuple[str, ...] = ()  # names already in the library (on_conflict="skip")
+    renamed: tuple[tuple[str, str], ...] = ()  # (name in the pack, name given)
+
+    def summary(self) -> str:
+        parts = [f"{len(self.added)} style{'s' if len(self.added) != 1 else ''} imported"]
+        if self.renamed:
+            parts.append(f"{len(self.renamed)} renamed")
+        if self.skipped:
+            parts.append(f"{len(self.skipped)} skipped (already in the library)")
+        return ", ".join(parts) + "."
+
+
+@dataclass(frozen=True)
+class _PackStyle:
+    name: str
+    fields: dict[str, Any] = field(repr=False)
+    image: PreparedImage = field(repr=False)
+
+
+# ---------------------------------------------------------------------- export
+
+
+def export_pack(library: Library, style_ids_or_names: Iterable[StyleRef] | None, path: str | Path) -> Path:
+    """Write the given styles (all if None) to a zip at ``path`` (replaced atomically)."""
+    path = Path(path).expanduser()
+    if not path.parent.is_dir():
+        raise PackError(f"Cannot write {path}: the folder {path.parent} does not exist.")
+    if style_ids_or_names is None:
+        styles = library.list_styles()
+        if not styles:
+            raise PackError("The library has no styles to export.")
+    else:
+        styles = []
+        for ref in style_ids_or_names:
+            style = library.get_style(ref)
+            if style.id not in {s.id for s in styles}:
+                styles.append(style)
+        if not styles:
+            raise PackError("No styles were named to export.")
+    entries, files = [], {}
+    for style in styles:
+        member = f"images/{style.sha256[:16]}.{_EXTENSIONS.get(style.format, 'img')}"
+        if member not in files:
+            files[member] = library.image_bytes(style.image_id)
+        entries.append(_manifest_entry(style, member))
+    manifest = {"format": FORMAT, "version": VERSION,
+                "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "styles": entries}
+    partial = path.with_name(f".{path.name}.part")
+    try:
+        with zipfile.ZipFile(partial, "w") as archive:
+            archive.writestr(MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False),
+                             compress_type=zipfile.ZIP_DEFLATED)
+            for member, data in files.items():
+                archive.writestr(member, data, compress_type=zipfile.ZIP_STORED)  # images are compressed already
+        partial.replace(path)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise PackError(f"Cannot write {path} ({exc.strerror or exc}).") from None
+    return path
+
+
+def _manifest_entry(style: StyleRecord, member: str) -> dict[str, Any]:
+    return {"name": style.name, "artist": style.artist, "description": style.description, "tags": list(style.tags),
+            "suggested_params": style.suggested_params, "image": member, "sha256": style.sha256}
+
+
+# ---------------------------------------------------------------------- import
+
+
+def import_pack(library: Library, path: str | Path, on_conflict: str = "skip") -> ImportReport:
+    """Add a pack's styles in one transaction.
+
+    ``on_conflict`` decides what happens to a style whose name is already in
+    the library: ``"skip"`` it, ``"rename"`` it ("Name (2)"), or raise
+    :class:`DuplicateStyleError` (``"error"``, nothing is imported).
+    """
+    if on_conflict not in CONFLICT_MODES:
+        raise PackError(f"on_conflict must be one of {', '.join(CONFLICT_MODES)}, not {on_conflict!r}.")
+    styles = read_pack(path)
+
+    def work(session: Session) -> ImportReport:
+        taken = set(session.scalars(select(Style.name_key).where(
+            Style.name_key.in_([validation.fold(s.name) for s in styles]))))
+        added, skipped, renamed = [], [], []
+        for style in styles:
+            name = style.name
+            if validation.fold(name) in taken:
+                if on_conflict == "skip":
+                    skipped.append(name)
+                    continue
+                if on_conflict == "error":
+                    raise DuplicateStyleError(
+                        f'The pack\'s style "{name}" is already in the library; import with on_conflict '
+                        f'"skip" or "rename".')
+                name = _free_name(session, name, taken)
+                renamed.append((style.name, name))
+            library._insert_style(session, style.image, name, **style.fields)
+            taken.add(validation.fold(name))
+            added.append(name)
+        return ImportReport(tuple(added), tuple(skipped), tuple(renamed))
+
+    return library._write(work)
+
+
+def _free_name(session: Session, name: str, taken: set[str]) -> str:
+    for number in range(2, 10_000):
+        suffix = f" ({number})"
+        candidate = name[: validation.MAX_NAME - len(suffix)].rstrip() + suffix
+        key = validation.fold(candidate)
+        if key not in taken and session.scalar(select(Style.id).where(Style.name_key == key)) is None:
+            return candidate
+    raise LibraryError(f'No free name was found for "{name}".')
+
+
+def read_pack(path: str | Path) -> list[_PackStyle]:
+    """Open and check a pack completely; raises :class:`PackError` on the first problem."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise PackError(f"{path}: no such file." if not path.exists() else f"{path} is not a file.")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return _read_archive(archive, path.name)
+    except zipfile.BadZipFile:
+        raise PackError(f"{path.name} is not a style pack (it is not a valid zip file).") from None
+    except OSError as exc:
+        raise PackError(f"{path.name} cannot be read ({exc.strerror or exc}).") from None
+
+
+def _read_archive(archive: zipfile.ZipFile, label: str) -> list[_PackStyle]:
+    members = {}
+    total = 0
+    for info in archive.infolist():
+        if not _safe_member(info.filename):
+            raise PackError(f'{label} contains an unsafe file name "{info.filename}".')
+        if info.filename in members:
+            raise PackError(f'{label} contains "{info.filename}" twice.')
+        members[info.filename] = info
+        total += info.file_size
+    if total > MAX_PACK_BYTES:
+        raise PackError(f"{label} unpacks to more than {MAX_PACK_BYTES // 2**30} GiB.")
+    manifest = _read_manifest(archive, members, label)
+    styles: list[_PackStyle] = []
+    seen: dict[str, str] = {}
+    images: dict[str, PreparedImage] = {}
+    for number, entry in enumerate(manifest["styles"], start=1):
+        style = _read_style(archive, members, entry, number, label, images)
+        key = validation.fold(style.name)
+        if key in seen:
+            raise PackError(f'{label} has two styles named "{seen[key]}".')
+        seen[key] = style.name
+        styles.append(style)
+    return styles
+
+
+def _safe_member(name: str) -> bool:
+    if not name or "\\" in name or "\x00" in name or name.startswith("/") or re.match(r"^[A-Za-z]:", name):
+        return False
+    parts = PurePosixPath(name).parts
+    return ".." not in parts and not any(part.startswith("/") for part in parts)
+
+
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, label: str, limit: int) -> bytes:
+    if info.file_size > limit:
+        raise PackError(f'{label}: "{info.filename}" is larger than {limit // 2**20} MiB.')
+    try:
+        with archive.open(info) as stream:
+            data = stream.read(limit + 1)
+    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError, ValueError) as exc:
+        raise PackError(f'{label}: "{info.filename}" cannot be read ({exc}).') from None
+    if len(data) > limit:
+        raise PackError(f'{label}: "{info.filename}" is larger than {limit // 2**20} MiB.')
+    return data
+
+
+def _read_manifest(archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], label: str) -> dict:
+    if MANIFEST not in members:
+        raise PackError(f"{label} is not a style pack: it has no {MANIFEST}.")
+    raw = _read_member(archive, members[MANIFEST], label, MAX_MANIFEST_BYTES)
+    try:
+        manifest = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PackError(f"{label}: {MANIFEST} is not valid JSON ({exc}).") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise PackError(f'{label}: {MANIFEST} is not a style pack manifest (its "format" is not "{FORMAT}").')
+    version = manifest.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise PackError(f'{label}: {MANIFEST} has no valid "version".')
+    if version > VERSION:
+        raise PackError(f"{label} is a version {version} pack; this app reads up to version {VERSION}. Update the app.")
+    styles = manifest.get("styles")
+    if not isinstance(styles, list) or not styles:
+        raise PackError(f'{label}: {MANIFEST} lists no styles.')
+    if len(styles) > MAX_STYLES:
+        raise PackError(f"{label} has more than {MAX_STYLES} styles.")
+    return manifest
+
+
+def _read_style(archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], entry: Any, number: int, label: str,
+                images: dict[str, PreparedImage]) -> _PackStyle:
+    where = f"{label}, style {number}"
+    if not isinstance(entry, dict):
+        raise PackError(f"{where}: expected an object with a name and an image.")
+    try:
+        name = validation.clean_name(entry.get("name"))
+        where = f'{label}, style "{name}"'
+        tags = entry.get("tags") or []
+        if not isinstance(tags, list):
+            raise LibraryError("tags must be a list of text.")
+        fields = dict(
+            artist=validation.clean_artist(entry.get("artist")),
+            description=validation.clean_description(entry.get("description")),
+            tags=validation.clean_tags(tags),
+            source="upload",
+            suggested_params=validation.to_json_object(entry.get("suggested_params"), "suggested_params"),
+        )
+    except LibraryError as exc:
+        raise PackError(f"{where}: {exc}") from None
+    member, sha256 = entry.get("image"), entry.get("sha256")
+    if not isinstance(member, str) or not member:
+        raise PackError(f'{where}: "image" must name an image file in the pack.')
+    if not isinstance(sha256, str) or not _SHA256.match(sha256):
+        raise PackError(f'{where}: "sha256" must be 64 lowercase hex digits.')
+    if member not in members:
+        raise PackError(f'{where}: the image file "{member}" is missing from the pack.')
+    if member not in images:
+        data = _read_member(archive, members[member], label, MAX_FILE_BYTES)
+        try:
+            images[member] = prepare_image(data, f'"{member}"')
+        except NSTError as exc:
+            raise PackError(f"{where}: {exc}") from None
+    prepared = images[member]
+    if prepared.sha256 != sha256:
+        raise PackError(f'{where}: the image "{member}" does not match its sha256 (the pack is damaged).')
+    return _PackStyle(name, fields, prepared)

@@ -1,0 +1,145 @@
+"""Checks and normalises what callers pass to the library: names, tags, sources, JSON data."""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from typing import Any, Iterable
+
+from .errors import LibraryError
+
+MAX_NAME = 100
+MAX_TAG = 40
+MAX_TAGS = 30
+MAX_TEXT = 10_000
+_PLUGIN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,100}$")
+
+
+def _collapse(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", text).split())
+
+
+def fold(text: str) -> str:
+    """The case-insensitive form of a text (for unique keys and search)."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", _collapse(text)).casefold())
+
+
+def _printable(text: str, what: str) -> None:
+    if any(unicodedata.category(ch) == "Cc" for ch in text):
+        raise LibraryError(f"{what} must not contain control characters.")
+
+
+def clean_name(name: object) -> str:
+    """A style name: trimmed, single spaces, 1 to 100 characters."""
+    if not isinstance(name, str):
+        raise LibraryError(f"A style name must be text, not {type(name).__name__}.")
+    cleaned = _collapse(name)
+    if not cleaned:
+        raise LibraryError("A style name must not be empty.")
+    if len(cleaned) > MAX_NAME:
+        raise LibraryError(f"A style name must be at most {MAX_NAME} characters; this one has {len(cleaned)}.")
+    _printable(cleaned, "A style name")
+    if len(fold(cleaned)) > 2 * MAX_NAME:
+        raise LibraryError(f'The style name "{cleaned}" is too long.')
+    return cleaned
+
+
+def clean_optional(value: object, what: str, limit: int, multiline: bool = False) -> str | None:
+    """Optional free text (artist, description): trimmed; empty means None."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise LibraryError(f"{what} must be text, not {type(value).__name__}.")
+    cleaned = value.strip() if multiline else _collapse(value)
+    if not cleaned:
+        return None
+    if len(cleaned) > limit:
+        raise LibraryError(f"{what} must be at most {limit} characters; this one has {len(cleaned)}.")
+    if not multiline:
+        _printable(cleaned, what)
+    return cleaned
+
+
+def clean_artist(artist: object) -> str | None:
+    return clean_optional(artist, "An artist's name", MAX_NAME)
+
+
+def clean_description(description: object) -> str | None:
+    return clean_optional(description, "A description", MAX_TEXT, multiline=True)
+
+
+def clean_tag(tag: object) -> str:
+    if not isinstance(tag, str):
+        raise LibraryError(f"A tag must be text, not {type(tag).__name__}.")
+    cleaned = fold(tag)
+    if not cleaned:
+        raise LibraryError("A tag must not be empty.")
+    if "," in cleaned:
+        raise LibraryError(f'The tag "{cleaned}" contains a comma; tags are separated by commas.')
+    if len(cleaned) > MAX_TAG:
+        raise LibraryError(f'The tag "{cleaned}" is longer than {MAX_TAG} characters.')
+    _printable(cleaned, "A tag")
+    return cleaned
+
+
+def clean_tags(tags: str | Iterable[str] | None) -> list[str]:
+    """Tags, casefolded, without repeats, in the order given. A string is split on commas."""
+    if tags is None:
+        return []
+    if isinstance(tags, str):
+        tags = [t for t in tags.split(",") if t.strip()]
+    result: list[str] = []
+    for tag in tags:
+        cleaned = clean_tag(tag)
+        if cleaned not in result:
+            result.append(cleaned)
+    if len(result) > MAX_TAGS:
+        raise LibraryError(f"A style can have at most {MAX_TAGS} tags, not {len(result)}.")
+    return result
+
+
+def plugin_source(plugin_id: object) -> str:
+    if not isinstance(plugin_id, str) or not _PLUGIN_ID.match(plugin_id):
+        raise LibraryError(f"{plugin_id!r} is not a valid plugin id (letters, digits, '_', '.', '-').")
+    return f"plugin:{plugin_id}"
+
+
+def clean_source(source_label: object) -> str:
+    """``"upload"`` or ``"plugin:<plugin id>"``."""
+    if source_label == "upload":
+        return "upload"
+    if isinstance(source_label, str) and source_label.startswith("plugin:"):
+        return plugin_source(source_label[len("plugin:"):])
+    raise LibraryError(f'A style\'s source must be "upload" or "plugin:<plugin id>", not {source_label!r}.')
+
+
+def to_json(value: Any, what: str) -> Any:
+    """``value`` as plain JSON data (numpy scalars become numbers; NaN and infinities become null)."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise LibraryError(f"{what} must have text keys; {key!r} is not text.")
+            out[key] = to_json(item, what)
+        return out
+    if isinstance(value, (list, tuple)):
+        return [to_json(item, what) for item in value]
+    item = getattr(value, "item", None)  # numpy scalars and 0-d arrays
+    if callable(item) and getattr(value, "shape", None) == ():
+        return to_json(item(), what)
+    raise LibraryError(f"{what} must be JSON data (numbers, text, lists, dicts); {type(value).__name__} is not.")
+
+
+def to_json_object(value: Any, what: str, optional: bool = True) -> dict | None:
+    if value is None and optional:
+        return None
+    if not isinstance(value, dict):
+        raise LibraryError(f"{what} must be a dict, not {type(value).__name__}.")
+    return to_json(value, what)
