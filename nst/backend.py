@@ -105,12 +105,12 @@ def compile_value_and_grad(loss_fn, signature):
             total, terms = loss_fn(image, *args)
         return total, terms, tape.gradient(total, image)
 
-    return tf.function(value_and_grad, input_signature=signature)
+    return tf.function(value_and_grad, input_signature=signature, autograph=False)
 
 
 def compile_forward(fn, signature):
     """Compile a gradient-free function once for all image sizes."""
-    return tf.function(fn, input_signature=signature)
+    return tf.function(fn, input_signature=signature, autograph=False)
 
 
 def spec(shape, dtype="float32"):

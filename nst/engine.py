@@ -39,6 +39,7 @@ class RenderResult:
     stop_reasons: list[str]  # per scale: "converged", "budget" or "cancelled"
     scale_sizes: list[tuple[int, int]]
     scale_seconds: list[float]
+    scale_steps: list[int]
     history: list[tuple[int, float, float]] = field(repr=False)  # (step, elapsed, loss)
     settings: Settings | None = None
     weights: str = ""
@@ -242,7 +243,7 @@ class Engine:
                 if run.cancelled:
                     break
                 if x.shape[:2] != (size[1], size[0]):
-                    x = np.clip(images.resize_array(x, size), 0.0, 1.0)
+                    x = self._upsample(x, size, content_image if settings.keep_detail and not texture else None)
                 gram_sets = [
                     self.style_grams(s, self._style_size(s.image, max(size), max(final), settings, texture),
                                      style_layers)
@@ -270,9 +271,19 @@ class Engine:
         return RenderResult(
             image=image.astype(np.float32), losses=dict(run.last_terms), steps=run.step, seconds=run.elapsed,
             stop_reasons=run.stop_reasons, scale_sizes=sizes[: len(run.stop_reasons)],
-            scale_seconds=run.scale_seconds, history=run.history, settings=settings,
+            scale_seconds=run.scale_seconds, scale_steps=run.scale_steps, history=run.history, settings=settings,
             weights=self.weights_description,
         )
+
+    @staticmethod
+    def _upsample(x: np.ndarray, size: tuple[int, int], content: Image.Image | None) -> np.ndarray:
+        """The previous scale's result at ``size``; with ``content``, plus the photo's detail that
+        upsampling cannot restore (the photo at ``size`` minus the photo upsampled from the old size)."""
+        up = images.resize_array(x, size)
+        if content is not None:
+            old = images.to_array(images.resize(content, (x.shape[1], x.shape[0])))
+            up += images.to_array(images.resize(content, size)) - images.resize_array(old, size)
+        return np.clip(up, 0.0, 1.0)
 
     def _initial(self, settings: Settings, size, style_inputs, content_image, texture: bool) -> np.ndarray:
         if not texture and settings.init == "content":

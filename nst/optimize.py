@@ -34,10 +34,7 @@ class Progress:
     losses: dict[str, float]  # "total" and the weighted terms of the last evaluation
     eta: float | None = None  # seconds left, estimated
     image: Optional[np.ndarray] = None  # the current image, every ``preview_every`` steps
-
-    @property
-    def fraction(self) -> float:
-        return min(1.0, self.step / self.total) if self.total else 0.0
+    fraction: float = 0.0  # of the planned work done, weighting each step by its pixels
 
 
 class Cancelled(Exception):
@@ -80,13 +77,25 @@ class Run:
     cancelled: bool = False
     stop_reasons: list[str] = field(default_factory=list)
     scale_seconds: list[float] = field(default_factory=list)
+    scale_steps: list[int] = field(default_factory=list)
     start: float = field(default_factory=time.perf_counter)
     _best: tuple[float, np.ndarray | None] = (np.inf, None)
     _seconds_per_pixel: float | None = None
+    _scale_first_step: int = 0
 
     @property
     def total(self) -> int:
-        return sum(p.steps for p in self.plans)
+        """Steps done in finished scales plus those planned from the current one."""
+        return self._scale_first_step + sum(p.steps for p in self.plans[self.scale:])
+
+    def _fraction(self) -> float:
+        def work(plan: ScalePlan, steps: int) -> float:
+            return steps * plan.size[0] * plan.size[1]
+
+        done = sum(work(p, n) for p, n in zip(self.plans, self.scale_steps))
+        current = work(self.plans[self.scale], self.step - self._scale_first_step)
+        left = sum(work(p, p.steps) for p in self.plans[self.scale:])
+        return min(1.0, (done + current) / max(done + left, 1.0))
 
     @property
     def elapsed(self) -> float:
@@ -122,7 +131,7 @@ class Run:
     def _eta(self) -> float | None:
         if self._seconds_per_pixel is None:
             return None
-        left = self.plans[self.scale].steps - (self.step - sum(p.steps for p in self.plans[: self.scale]))
+        left = self.plans[self.scale].steps - (self.step - self._scale_first_step)
         pixels = max(0, left) * self.plans[self.scale].size[0] * self.plans[self.scale].size[1]
         pixels += sum(p.steps * p.size[0] * p.size[1] for p in self.plans[self.scale + 1:])
         return pixels * self._seconds_per_pixel
@@ -141,7 +150,7 @@ class Run:
             self.progress(Progress(
                 step=self.step, total=self.total, elapsed=self.elapsed, scale=self.scale,
                 scales=len(self.plans), size=self.plans[self.scale].size, losses=dict(self.last_terms),
-                eta=self._eta(), image=shown if preview else None,
+                eta=self._eta(), image=shown if preview else None, fraction=self._fraction(),
             ))
 
     # ------------------------------------------------------------------ one scale
@@ -150,8 +159,9 @@ class Run:
         """Optimize one scale from ``x0``; returns the best image found at this scale."""
         self.scale = index
         self._best = (np.inf, None)
-        budget_end = sum(p.steps for p in self.plans[: index + 1])
-        started = time.perf_counter()
+        started, first_step = time.perf_counter(), self.step
+        self._scale_first_step = first_step
+        budget_end = first_step + self.plans[index].steps  # steps a scale saves by converging are not spent later
         reason = "budget"
         try:
             if optimizer.method == "lbfgs":
@@ -164,6 +174,7 @@ class Run:
             reason = "cancelled"
         self.stop_reasons.append(reason)
         self.scale_seconds.append(time.perf_counter() - started)
+        self.scale_steps.append(self.step - first_step)
         best = self._best[1]
         return x0 if best is None else best
 

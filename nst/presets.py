@@ -21,13 +21,13 @@ _TUTORIAL_ADAM = dict(method="adam", beta1=0.99, beta2=0.999, epsilon=0.1, toler
 
 PRESETS: dict[str, dict[str, Settings]] = {
     "quality": {
-        "transfer": Settings(size=512, steps=15, content_weight=0.1, tv_weight=0.0),
+        "transfer": Settings(size=512, steps=12, content_weight=0.1, tv_weight=0.0),
         # Textures start at 181 px: below that, block5's few positions let the
         # Gram matrices pin the painting's layout, and the "texture" is a copy.
         "texture": Settings(size=256, start_size=181, steps=80, init="noise"),
     },
     "fast": {
-        "transfer": Settings(size=256, steps=10, content_weight=0.1, tv_weight=0.0,
+        "transfer": Settings(size=256, start_size=181, steps=8, content_weight=0.1, tv_weight=0.0,
                              optimizer=OptimizerSettings(tolerance=2e-3)),
         "texture": Settings(size=128, start_size=128, steps=60, init="noise",
                             optimizer=OptimizerSettings(tolerance=2e-3)),

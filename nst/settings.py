@@ -39,6 +39,7 @@ class Settings:
     start_size: int = 128  # coarse-to-fine from about this long side, x sqrt(2) per scale
     steps: int = 100  # evaluations at the final scale
     coarse_steps: float = 1.5  # each coarser scale gets this many times the steps of the next
+    keep_detail: bool = True  # between scales, add back the photo's fine detail that upsampling loses
     optimizer: OptimizerSettings = field(default_factory=OptimizerSettings)
     # --- start and finish
     init: str = "content"  # "content" or "noise" (texture synthesis always starts from noise)
