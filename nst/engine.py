@@ -23,11 +23,17 @@ from PIL import Image
 from . import backend, colors, images, losses, targets
 from .errors import ParameterError
 from .features import FeatureExtractor, load_extractor
-from .optimize import Progress, Run, ScalePlan
+from .optimize import Run, ScalePlan
+from .progress import Progress, is_cancelled
 from .settings import Settings
+from .targets import StyleInput
 
 #: Largest style image side used for targets (bounds memory for huge style scales).
 MAX_STYLE_SIDE = 2048
+#: Smallest side of any image the network sees (results, styles).
+MIN_SIDE = 32
+#: Each scale is this much larger than the one before.
+SCALE_FACTOR = math.sqrt(2)
 
 
 @dataclass
@@ -51,22 +57,31 @@ class RenderResult:
     def to_pil(self) -> Image.Image:
         return images.to_pil(self.image)
 
+    def metrics(self) -> dict:
+        """What the render reports, as JSON-able values."""
+        return {
+            "losses": {k: float(f"{float(v):.6g}") for k, v in self.losses.items()},
+            "steps": self.steps,
+            "seconds": round(self.seconds, 2),
+            "scales": [f"{w}x{h}" for w, h in self.scale_sizes],
+            "scale_steps": list(self.scale_steps),
+            "scale_seconds": [round(s, 2) for s in self.scale_seconds],
+            "stopped": list(self.stop_reasons),
+            "weights": self.weights,
+        }
+
     def save(self, path) -> None:
         images.save(self.image, path)
 
 
-@dataclass(frozen=True)
-class StyleInput:
-    """A style image with its pixel digest (computed once)."""
-
-    image: Image.Image
-    digest: str
-
-    @classmethod
-    def of(cls, image: Image.Image | "StyleInput") -> "StyleInput":
-        if isinstance(image, StyleInput):
-            return image
-        return cls(image, targets.image_digest(image))
+def fit_size(width: int, height: int, long_side: int) -> tuple[int, int]:
+    """(width, height) with the given long side, grown if needed so the short side is at least MIN_SIDE
+    (VGG19 needs 16 px to reach block5; results under 32 px are not worth keeping)."""
+    w, h = images.fit_long_side(width, height, long_side)
+    if min(w, h) < MIN_SIDE:
+        grow = MIN_SIDE / min(w, h)
+        w, h = max(MIN_SIDE, round(w * grow)), max(MIN_SIDE, round(h * grow))
+    return w, h
 
 
 def plan_sizes(final: tuple[int, int], start_size: int) -> list[tuple[int, int]]:
@@ -74,11 +89,11 @@ def plan_sizes(final: tuple[int, int], start_size: int) -> list[tuple[int, int]]
     width, height = final
     long_side = max(width, height)
     sizes = [final]
-    side = long_side / math.sqrt(2)
+    side = long_side / SCALE_FACTOR
     while side >= start_size - 0.5:
         scale = side / long_side
-        sizes.append((max(16, round(width * scale)), max(16, round(height * scale))))
-        side /= math.sqrt(2)
+        sizes.append((max(MIN_SIDE, round(width * scale)), max(MIN_SIDE, round(height * scale))))
+        side /= SCALE_FACTOR
     return sizes[::-1]
 
 
@@ -160,7 +175,8 @@ class Engine:
 
         return self.targets.get_or_compute(key, compute)
 
-    def _content_features(self, pixels: np.ndarray, layer: str) -> np.ndarray:
+    def features(self, pixels: np.ndarray, layer: str) -> np.ndarray:
+        """One layer's features of an (H, W, 3) image in [0, 1], shaped (1, h, w, C), float32."""
         return backend.to_numpy(self._function("content", (), layer)(backend.to_tensor(pixels[None])))
 
     # ------------------------------------------------------------------ operations
@@ -172,7 +188,7 @@ class Engine:
         settings = settings or Settings()
         content_image = content if isinstance(content, Image.Image) else images.load(content)
         style_inputs = self._styles(styles)
-        final = images.fit_long_side(content_image.width, content_image.height, settings.size)
+        final = fit_size(content_image.width, content_image.height, settings.size)
         return self._render(settings, final, style_inputs, style_weights, content_image, progress, cancel,
                             preview_every, snapshot_every, snapshot_dir)
 
@@ -186,7 +202,7 @@ class Engine:
         if settings.square:
             final = (settings.size, settings.size)
         else:
-            final = images.fit_long_side(first.width, first.height, settings.size)
+            final = fit_size(first.width, first.height, settings.size)
         return self._render(settings, final, style_inputs, style_weights, None, progress, cancel,
                             preview_every, snapshot_every, snapshot_dir)
 
@@ -201,14 +217,14 @@ class Engine:
 
     def _style_size(self, style: Image.Image, scale_long: int, final_long: int, settings: Settings,
                     texture: bool) -> tuple[int, int]:
-        if settings.style_size is not None:
-            long_side = settings.style_size * scale_long / final_long
-        else:
-            long_side = scale_long * settings.style_scale
-        long_side = int(round(min(MAX_STYLE_SIDE, max(32, long_side))))
+        """The style image's size at one scale: in proportion to the result, times ``style_scale``."""
+        base = settings.style_size if settings.style_size is not None else final_long
+        long_side = base * settings.style_scale * scale_long / final_long
+        long_side = int(round(min(MAX_STYLE_SIDE, long_side)))
         if texture and settings.square:
-            return long_side, long_side
-        return images.fit_long_side(style.width, style.height, long_side)
+            side = max(MIN_SIDE, long_side)
+            return side, side
+        return fit_size(style.width, style.height, long_side)
 
     def _render(self, settings, final, style_inputs, style_weights, content_image, progress, cancel,
                 preview_every, snapshot_every, snapshot_dir) -> RenderResult:
@@ -223,6 +239,8 @@ class Engine:
             ScalePlan(size, max(1, round(settings.steps * settings.coarse_steps ** (len(sizes) - 1 - i))))
             for i, size in enumerate(sizes)
         ]
+        if settings.final_steps is not None:
+            plans[-1].steps = settings.final_steps
         final_content = None if texture else images.to_array(images.resize(content_image, final))
         postprocess = None
         if settings.preserve_colors and final_content is not None:
@@ -240,10 +258,13 @@ class Engine:
         with self._render_lock:
             x = self._initial(settings, sizes[0], style_inputs, content_image, texture)
             for index, size in enumerate(sizes):
-                if run.cancelled:
+                if is_cancelled(cancel):
+                    run.cancelled = True
+                    run.stop_reasons.append("cancelled")
                     break
                 if x.shape[:2] != (size[1], size[0]):
-                    x = self._upsample(x, size, content_image if settings.keep_detail and not texture else None)
+                    detail = settings.keep_detail and not texture and settings.init == "content"
+                    x = self._upsample(x, size, content_image if detail else None)
                 gram_sets = [
                     self.style_grams(s, self._style_size(s.image, max(size), max(final), settings, texture),
                                      style_layers)
@@ -258,7 +279,7 @@ class Engine:
                         backend.to_tensor(settings.tv_weight)]
                 if content_layer:
                     pixels = final_content if size == final else images.to_array(images.resize(content_image, size))
-                    target = self._content_features(pixels, content_layer)
+                    target = self.features(pixels, content_layer)
                     weight = settings.content_weight
                     if settings.normalize:
                         weight = weight / (float(np.mean(np.square(target))) + 1e-8)
@@ -269,7 +290,7 @@ class Engine:
         if postprocess is not None:
             image = postprocess(image)
         return RenderResult(
-            image=image.astype(np.float32), losses=dict(run.last_terms), steps=run.step, seconds=run.elapsed,
+            image=image.astype(np.float32), losses=dict(run.best_terms or run.last_terms), steps=run.step, seconds=run.elapsed,
             stop_reasons=run.stop_reasons, scale_sizes=sizes[: len(run.stop_reasons)],
             scale_seconds=run.scale_seconds, scale_steps=run.scale_steps, history=run.history, settings=settings,
             weights=self.weights_description,
@@ -294,6 +315,9 @@ class Engine:
             return rng.random(shape, dtype=np.float32)
         small = images.to_array(images.thumbnail(style_inputs[0].image, 256))
         mean, std = colors.channel_stats(small)
+        if settings.noise == "smooth":  # noise at a quarter of the size, upsampled: soft blobs, little TV
+            low = mean + std * rng.standard_normal((max(2, size[1] // 4), max(2, size[0] // 4), 3), dtype=np.float32)
+            return np.clip(images.resize_array(low, size), 0.0, 1.0).astype(np.float32)
         return np.clip(mean + std * rng.standard_normal(shape, dtype=np.float32), 0.0, 1.0).astype(np.float32)
 
 

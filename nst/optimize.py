@@ -10,31 +10,21 @@ kept.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable
 
 import numpy as np
 
+from .errors import ParameterError
+from .progress import Progress, is_cancelled
+
+log = logging.getLogger(__name__)
+
 #: ``fun(image) -> (loss, terms, gradient)``; image and gradient shaped (H, W, 3).
 Objective = Callable[[np.ndarray], tuple[float, dict[str, float], np.ndarray]]
-
-
-@dataclass
-class Progress:
-    """What a progress callback receives after each evaluation."""
-
-    step: int  # evaluations so far, over all scales
-    total: int  # evaluations planned (an upper bound: convergence stops earlier)
-    elapsed: float  # seconds since the render started
-    scale: int  # index of the current scale, from 0
-    scales: int  # number of scales
-    size: tuple[int, int]  # (width, height) of the current scale
-    losses: dict[str, float]  # "total" and the weighted terms of the last evaluation
-    eta: float | None = None  # seconds left, estimated
-    image: Optional[np.ndarray] = None  # the current image, every ``preview_every`` steps
-    fraction: float = 0.0  # of the planned work done, weighting each step by its pixels
 
 
 class Cancelled(Exception):
@@ -45,12 +35,8 @@ class _ScaleDone(Exception):
     """The current scale's budget is spent."""
 
 
-def _is_cancelled(cancel) -> bool:
-    if cancel is None:
-        return False
-    if hasattr(cancel, "is_set"):
-        return cancel.is_set()
-    return bool(cancel())
+class NonFinite(Exception):
+    """The loss or its gradient is not finite."""
 
 
 @dataclass
@@ -74,6 +60,7 @@ class Run:
     scale: int = 0
     history: list[tuple[int, float, float]] = field(default_factory=list)  # (step, elapsed, loss)
     last_terms: dict[str, float] = field(default_factory=dict)
+    best_terms: dict[str, float] = field(default_factory=dict)  # the terms of the best image so far
     cancelled: bool = False
     stop_reasons: list[str] = field(default_factory=list)
     scale_seconds: list[float] = field(default_factory=list)
@@ -101,13 +88,10 @@ class Run:
     def elapsed(self) -> float:
         return time.perf_counter() - self.start
 
-    def best(self) -> tuple[float, np.ndarray | None]:
-        return self._best
-
     # ------------------------------------------------------------------ evaluation
 
     def evaluate(self, fun: Objective, image: np.ndarray, budget_end: int):
-        if _is_cancelled(self.cancel):
+        if is_cancelled(self.cancel):
             self.cancelled = True
             raise Cancelled()
         if self.step >= budget_end:
@@ -117,13 +101,17 @@ class Run:
         took = time.perf_counter() - started
         width, height = self.plans[self.scale].size
         rate = took / (width * height)
-        self._seconds_per_pixel = rate if self._seconds_per_pixel is None else 0.8 * self._seconds_per_pixel + 0.2 * rate
+        if self.step > 0:  # the very first evaluation includes compiling; it would inflate the ETA
+            self._seconds_per_pixel = rate if self._seconds_per_pixel is None else (
+                0.8 * self._seconds_per_pixel + 0.2 * rate)
         self.step += 1
-        if not np.isfinite(loss):
-            raise FloatingPointError("The loss became non-finite; lower the learning rate or the weights.")
+        if not np.isfinite(loss) or not np.all(np.isfinite(grad)):
+            raise NonFinite()
+        terms = dict(terms, total=loss)
         if loss < self._best[0]:
             self._best = (loss, image.copy())
-        self.last_terms = dict(terms, total=loss)
+            self.best_terms = terms
+        self.last_terms = terms
         self.history.append((self.step, self.elapsed, loss))
         self._report(image)
         return loss, grad
@@ -147,11 +135,18 @@ class Run:
 
             save(shown, Path(self.snapshot_dir) / f"step_{self.step:05d}.png")
         if self.progress is not None:
-            self.progress(Progress(
+            self._safe_progress(Progress(
                 step=self.step, total=self.total, elapsed=self.elapsed, scale=self.scale,
                 scales=len(self.plans), size=self.plans[self.scale].size, losses=dict(self.last_terms),
                 eta=self._eta(), image=shown if preview else None, fraction=self._fraction(),
             ))
+
+    def _safe_progress(self, report: Progress) -> None:
+        """Progress is best effort: a failing callback must not end the render."""
+        try:
+            self.progress(report)
+        except Exception:  # noqa: BLE001
+            log.warning("A progress callback failed", exc_info=True)
 
     # ------------------------------------------------------------------ one scale
 
@@ -172,6 +167,13 @@ class Run:
             reason = "budget"
         except Cancelled:
             reason = "cancelled"
+        except NonFinite:
+            if self._best[1] is None:
+                raise ParameterError(
+                    "The loss is not a finite number at the start (an image may be too small at this size, "
+                    "or a weight too large); try a larger size or style scale, or smaller weights."
+                ) from None
+            reason = "non-finite"  # keep the best image found before the numbers broke down
         self.stop_reasons.append(reason)
         self.scale_seconds.append(time.perf_counter() - started)
         self.scale_steps.append(self.step - first_step)
@@ -201,6 +203,10 @@ def _converged(losses: list[float], settings: OptimizerSettings) -> bool:
 
 #: The first L-BFGS step (before any curvature is known) moves no pixel further than this.
 FIRST_STEP = 0.15
+#: Memory allowed for the L-BFGS history (at 512 x 384 px, 20 steps take 94 MB).
+HISTORY_BYTES = 400 * 1024 * 1024
+#: Step halvings tried before the curvature memory is reset (or, right after a reset, the scale stops).
+MAX_HALVINGS = 8
 #: No scale is declared converged before this many accepted steps (early steps can be slow).
 MIN_STEPS_BEFORE_CONVERGENCE = 10
 
@@ -217,6 +223,8 @@ def _lbfgs(run: Run, fun: Objective, x0: np.ndarray, budget_end: int, settings: 
     """
     x = x0.astype(np.float32).ravel().copy()
     shape = x0.shape
+    # Each remembered step costs two float32 vectors; keep the memory under HISTORY_BYTES.
+    history = max(3, min(settings.history, HISTORY_BYTES // (8 * x.size)))
 
     def evaluate(vector: np.ndarray) -> tuple[float, np.ndarray]:
         loss, grad = run.evaluate(fun, vector.reshape(shape), budget_end)
@@ -244,15 +252,15 @@ def _lbfgs(run: Run, fun: Objective, x0: np.ndarray, budget_end: int, settings: 
         if first:
             # No curvature yet: move no pixel by more than FIRST_STEP.
             step = FIRST_STEP / max(float(np.abs(direction).max()), 1e-12)
-        for _attempt in range(4):
+        for _attempt in range(MAX_HALVINGS):
             candidate = np.clip(x + step * direction, 0.0, 1.0)
             new_loss, new_grad = evaluate(candidate)
             if new_loss < loss:
                 break
-            step *= 0.5
+            step *= 0.25 if first else 0.5
         else:
             if first:
-                return "converged"  # no decrease even along the gradient at small steps
+                return "stalled"  # no decrease even along the gradient at tiny steps
             s_hist.clear(), y_hist.clear(), rho_hist.clear()
             first = True
             continue
@@ -260,7 +268,7 @@ def _lbfgs(run: Run, fun: Objective, x0: np.ndarray, budget_end: int, settings: 
         y = new_grad - grad
         sy = float(np.dot(s, y))
         if sy > 1e-10 * float(np.dot(y, y)):
-            if len(s_hist) == settings.history:
+            if len(s_hist) >= history:
                 s_hist.pop(0), y_hist.pop(0), rho_hist.pop(0)
             s_hist.append(s), y_hist.append(y), rho_hist.append(1.0 / sy)
         x, loss, grad = candidate, new_loss, new_grad
@@ -294,7 +302,7 @@ def _adam(run: Run, fun: Objective, x0: np.ndarray, budget_end: int, settings: O
     b1, b2 = settings.beta1, settings.beta2
     losses: list[float] = []
     t = 0
-    while run.step < budget_end:
+    while True:  # ends with _ScaleDone (budget), Cancelled, or convergence
         loss, grad = run.evaluate(fun, x, budget_end)
         losses.append(loss)
         if _converged(losses, settings):
@@ -305,4 +313,3 @@ def _adam(run: Run, fun: Objective, x0: np.ndarray, budget_end: int, settings: O
         m_hat = m / (1 - b1 ** t)
         v_hat = v / (1 - b2 ** t)
         x = np.clip(x - settings.lr * m_hat / (np.sqrt(v_hat) + settings.epsilon), 0.0, 1.0).astype(np.float32)
-    return "budget"

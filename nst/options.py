@@ -62,15 +62,15 @@ def declared(operation: str, preset: str = presets.DEFAULT) -> tuple[Param, ...]
     from .params import with_defaults
 
     base = TRANSFER if operation == "transfer" else TEXTURE
-    return tuple(with_defaults(base, values_of(presets.get(preset, operation))))
+    return tuple(with_defaults(base, values_of(presets.get(preset, operation), operation)))
 
 
-def values_of(settings: Settings) -> dict[str, Any]:
-    """A Settings' values under the option names."""
+def values_of(settings: Settings, operation: str) -> dict[str, Any]:
+    """A Settings' values under the names of the operation's options."""
     data = settings.as_dict()
     data["style_layers"] = ",".join(data["style_layers"])
     data["optimizer"] = data.pop("method")
-    names = {p.name for p in TRANSFER + TEXTURE}
+    names = {p.name for p in (TRANSFER if operation == "transfer" else TEXTURE)}
     return {k: v for k, v in data.items() if k in names}
 
 

@@ -17,20 +17,24 @@ from .settings import Settings
 OPERATIONS = ("transfer", "texture")
 DEFAULT = "quality"
 
+TEXTURE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1")
 _TUTORIAL_ADAM = dict(method="adam", beta1=0.99, beta2=0.999, epsilon=0.1, tolerance=0.0)
 
 PRESETS: dict[str, dict[str, Settings]] = {
     "quality": {
-        "transfer": Settings(size=512, steps=12, content_weight=0.1, tv_weight=0.0),
-        # Textures start at 181 px: below that, block5's few positions let the
-        # Gram matrices pin the painting's layout, and the "texture" is a copy.
-        "texture": Settings(size=256, start_size=181, steps=80, init="noise"),
+        "transfer": Settings(size=512, steps=14, coarse_steps=1.25, content_weight=0.1, tv_weight=0.0),
+        # Textures: four style layers (with block5, the Gram matrices of a small canvas pin the
+        # painting's layout and the "texture" is a copy), coarse-to-fine from 112 px with most of
+        # the steps at the cheap coarse scales, from smooth noise.
+        "texture": Settings(size=256, style_layers=TEXTURE_LAYERS, style_layer_weights=(1.0,) * 4, start_size=112,
+                            steps=60, coarse_steps=2.0, init="noise", noise="smooth",
+                            optimizer=OptimizerSettings(history=40)),
     },
     "fast": {
         "transfer": Settings(size=256, start_size=181, steps=8, content_weight=0.1, tv_weight=0.0,
                              optimizer=OptimizerSettings(tolerance=2e-3)),
-        "texture": Settings(size=128, start_size=128, steps=60, init="noise",
-                            optimizer=OptimizerSettings(tolerance=2e-3)),
+        "texture": Settings(size=128, style_layers=TEXTURE_LAYERS, style_layer_weights=(1.0,) * 4, start_size=128,
+                            steps=60, init="noise", noise="smooth", optimizer=OptimizerSettings(tolerance=2e-3)),
     },
     "tutorial": {
         "transfer": Settings(

@@ -16,7 +16,7 @@ from .optimize import OptimizerSettings
 
 STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
 CONTENT_LAYERS = ("block4_conv2", "block5_conv2", "block3_conv2", "block2_conv2", "block4_conv1", "block5_conv1")
-MAX_SIZE = 4096
+MAX_SIZE = 2048  # on a CPU, larger would need several GB for VGG19's activations
 
 
 @dataclass(frozen=True)
@@ -39,11 +39,12 @@ class Settings:
     start_size: int = 128  # coarse-to-fine from about this long side, x sqrt(2) per scale
     steps: int = 100  # evaluations at the final scale
     coarse_steps: float = 1.5  # each coarser scale gets this many times the steps of the next
+    final_steps: int | None = None  # a different budget for the final scale only (default: steps)
     keep_detail: bool = True  # between scales, add back the photo's fine detail that upsampling loses
     optimizer: OptimizerSettings = field(default_factory=OptimizerSettings)
     # --- start and finish
     init: str = "content"  # "content" or "noise" (texture synthesis always starts from noise)
-    noise: str = "matched"  # "matched" (the style's colour statistics) or "uniform"
+    noise: str = "smooth"  # "smooth" or "matched" (the style's colour statistics), or "uniform" in [0, 1]
     seed: int = 0
     preserve_colors: bool = False  # keep the content's colours, transfer luminance only
 
@@ -98,8 +99,11 @@ class Settings:
               f"style_size must be between 32 and {MAX_SIZE} pixels, got {self.style_size!r}.")
         check(isinstance(self.steps, int) and 1 <= self.steps <= 100_000, f"steps must be 1 to 100000, got {self.steps!r}.")
         finite("coarse_steps", self.coarse_steps, 0.0)
+        check(self.final_steps is None or (isinstance(self.final_steps, int) and 1 <= self.final_steps <= 1_000_000),
+              f"final_steps must be 1 to 1000000, got {self.final_steps!r}.")
         check(self.init in ("content", "noise"), f"init must be 'content' or 'noise', got {self.init!r}.")
-        check(self.noise in ("matched", "uniform"), f"noise must be 'matched' or 'uniform', got {self.noise!r}.")
+        check(self.noise in ("smooth", "matched", "uniform"),
+              f"noise must be 'smooth', 'matched' or 'uniform', got {self.noise!r}.")
         check(isinstance(self.seed, int) and self.seed >= 0, f"seed must be a non-negative integer, got {self.seed!r}.")
         opt = self.optimizer
         check(opt.method in ("lbfgs", "adam"), f"optimizer must be 'lbfgs' or 'adam', got {opt.method!r}.")

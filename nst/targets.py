@@ -37,6 +37,20 @@ def image_digest(image: Image.Image) -> str:
 
 
 @dataclass(frozen=True)
+class StyleInput:
+    """A style image with its pixel digest (computed once)."""
+
+    image: Image.Image
+    digest: str
+
+    @classmethod
+    def of(cls, image: Image.Image | "StyleInput") -> "StyleInput":
+        if isinstance(image, StyleInput):
+            return image
+        return cls(image, image_digest(image))
+
+
+@dataclass(frozen=True)
 class TargetKey:
     image_sha256: str
     width: int
@@ -119,18 +133,23 @@ class TargetCache:
             return grams
         with self._lock:
             key_lock = self._inflight.setdefault(key, threading.Lock())
-        with key_lock:  # two threads asking for one target compute it once
-            grams = self.memory.get(key)
-            if grams is None and self.store is not None:
-                grams = self.store.get(key)
-                if grams is not None and set(grams) != set(key.layers):
-                    grams = None
-            if grams is None:
-                grams = compute()
-                self.computed += 1
+        try:
+            with key_lock:  # two threads asking for one target compute it once
+                grams = self.memory.get(key)
+                if grams is not None:
+                    return grams
                 if self.store is not None:
-                    self.store.put(key, grams)
-            self.memory.put(key, grams)
-        with self._lock:
-            self._inflight.pop(key, None)
-        return self.memory.get(key) or grams
+                    grams = self.store.get(key)
+                    if grams is not None and set(grams) != set(key.layers):
+                        grams = None
+                if grams is None:
+                    grams = compute()
+                    with self._lock:
+                        self.computed += 1
+                    if self.store is not None:
+                        self.store.put(key, grams)
+                self.memory.put(key, grams)
+                return self.memory.get(key) or grams
+        finally:
+            with self._lock:
+                self._inflight.pop(key, None)
