@@ -79,7 +79,7 @@ def add_param_options(parser: argparse.ArgumentParser, params: Sequence[Param]) 
                                 help=f"{p.help} ({p.bounds_text()}; preset default {p.default})")
 
 
-def _output_path(value: str) -> Path:
+def output_path(value: str) -> Path:
     path = Path(value).expanduser()
     images.format_for(path)  # refuses unknown suffixes before any work
     if not path.parent.exists():
@@ -87,7 +87,7 @@ def _output_path(value: str) -> Path:
     return path
 
 
-def _load_style(arg: str, library_opener):
+def load_style(arg: str, library_opener):
     """A style given as a file path, or as the name of a style saved in the library."""
     path = Path(arg).expanduser()
     if path.exists():
@@ -103,7 +103,7 @@ def _load_style(arg: str, library_opener):
     raise ImageError(f"{arg}: no such file, and no saved style by that name.")
 
 
-class _LibraryOpener:
+class LibraryOpener:
     """Opens the style library on first use; a library that cannot open is reported once and skipped."""
 
     def __init__(self, stream):
@@ -128,13 +128,13 @@ class _LibraryOpener:
 
 def _render(args: argparse.Namespace, operation: str) -> int:
     err = sys.stderr
-    out = _output_path(args.output)
+    out = output_path(args.output)
     values = {p.name: getattr(args, p.name) for p in options.declared(operation)}
     settings = options.to_settings(operation, values, preset=args.preset)
-    blend = _parse_blend(args.style_weights, len(args.styles))
-    open_library = _LibraryOpener(err)
+    blend = parse_blend(args.style_weights, len(args.styles))
+    open_library = LibraryOpener(err)
     content = images.load(args.content) if operation == "transfer" else None
-    styles = [_load_style(s, open_library) for s in args.styles]
+    styles = [load_style(s, open_library) for s in args.styles]
     snapshot_dir = Path(args.snapshots).expanduser() if args.snapshots else None
 
     started = time.perf_counter()
@@ -182,7 +182,7 @@ def _render(args: argparse.Namespace, operation: str) -> int:
     return EXIT_INTERRUPTED if result.cancelled else 0
 
 
-def _parse_blend(text: str | None, count: int) -> list[float] | None:
+def parse_blend(text: str | None, count: int) -> list[float] | None:
     if not text:
         return None
     try:

@@ -1,0 +1,126 @@
+"""``python -m nst plugins list`` and ``python -m nst run FILTER ...``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+import time
+from pathlib import Path
+
+from . import images
+from .errors import NSTError
+from .params import parse_assignments
+
+
+def _list(args: argparse.Namespace) -> int:
+    from .registry import Registry
+
+    registry = Registry.discover()
+    errors = registry.run_errors()
+    for info in registry.plugins:
+        mark = "ok    " if info.ok else "FAILED"
+        print(f"{mark} {info.id:24s} {info.origin:12s} {info.location}")
+        if not info.ok:
+            print(f"       reason: {info.error}")
+        for fid in info.filters:
+            flt = registry.get(fid)
+            needs = flt.needs
+            inputs = ("photo + " if needs.content else "") + (
+                f"{needs.min_styles}-{needs.max_styles} style(s)" if needs.min_styles != needs.max_styles
+                else f"{needs.min_styles} style(s)")
+            print(f"       filter {fid} ({flt.name}, v{flt.version}): {inputs}; parameters: "
+                  f"{', '.join(p.name for p in flt.params) or 'none'}")
+            if fid in errors:
+                print(f"       last run failed: {errors[fid]}")
+        for name in info.styles:
+            print(f"       style  {name}")
+        for problem in info.problems:
+            print(f"       refused: {problem}")
+    failed = sum(1 for p in registry.plugins if not p.ok)
+    print(f"{len(registry.filters())} filters from {len(registry.plugins) - failed} plugins"
+          + (f"; {failed} failed to load." if failed else "."))
+    return 0
+
+
+def _params_help(registry, filter_id: str) -> str:
+    flt = registry.get(filter_id)
+    lines = [f"{flt.name} ({flt.id}): {flt.description}", "", "Parameters (--param name=value):"]
+    for p in flt.params:
+        lines.append(f"  {p.name:18s} {p.kind:6s} default {p.default!s:12s} {p.bounds_text()}. {p.help}")
+    if flt.presets:
+        lines.append("")
+        lines.append("Presets (--preset NAME): " + ", ".join(flt.presets))
+    return "\n".join(lines)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .cli import ProgressBar, LibraryOpener, load_style, output_path, parse_blend
+    from .plugin import RunInputs, lazy
+    from .registry import Registry
+    from .targets import StyleInput
+
+    registry = Registry.discover()
+    if args.list_params:
+        print(_params_help(registry, args.filter))
+        return 0
+    flt = registry.get(args.filter)
+    if not args.output:
+        raise NSTError("-o/--output is required.")
+    out = output_path(args.output)
+    params = parse_assignments(args.param or [])
+    if args.preset:
+        params["preset"] = args.preset
+    open_library = LibraryOpener(sys.stderr)
+    content = images.load(args.content) if args.content else None
+    style_images = [load_style(s, open_library) for s in args.style or []]
+
+    styles = [StyleInput.of(image) for image in style_images]
+    weights = parse_blend(args.style_weights, len(styles)) or [1.0] * len(styles)
+
+    def engine():
+        from .engine import Engine
+
+        library = open_library()
+        store = None
+        if library is not None:
+            from db.gram_store import GramStore
+
+            store = GramStore(library)
+        return Engine(store=store)
+
+    inputs = RunInputs(content=content, styles=styles, style_weights=weights, cancel=threading.Event(),
+                       engine_provider=lazy(engine))
+    registry.check(flt.id, inputs, params)  # refuse bad parameters before any work
+    bar = ProgressBar(sys.stderr, quiet=args.quiet)
+    started = time.perf_counter()
+    try:
+        result = registry.run(flt.id, inputs, params, progress=bar)
+    finally:
+        bar.close()
+    images.save(result.array(), out)
+    h, w = result.array().shape[:2]
+    print(f"Wrote {out} ({w}x{h}) with {flt.name} in {time.perf_counter() - started:.1f} s"
+          + (" (cancelled)" if result.cancelled else "") + ".")
+    return 0
+
+
+def register(commands) -> None:
+    plugins = commands.add_parser("plugins", help="list plugins and filters, with failures and their reasons")
+    sub = plugins.add_subparsers(dest="plugins_command", metavar="ACTION")
+    sub.required = True
+    listing = sub.add_parser("list", help="every plugin found, loaded or failed")
+    listing.set_defaults(func=_list)
+
+    run = commands.add_parser("run", help="run any filter: python -m nst run FILTER --content PHOTO --style STYLE "
+                              "-o OUT.png --param name=value")
+    run.add_argument("filter", help="filter id (see: python -m nst plugins list)")
+    run.add_argument("--content", help="the photo, for filters that take one")
+    run.add_argument("--style", action="append", metavar="STYLE", help="a style file or saved style name (repeatable)")
+    run.add_argument("--style-weights", metavar="W1,W2,...", help="blend weights for several styles")
+    run.add_argument("--param", action="append", metavar="NAME=VALUE", help="a filter parameter (repeatable)")
+    run.add_argument("--preset", help="one of the filter's presets")
+    run.add_argument("-o", "--output", help="where to write the result (.png, .jpg, .webp)")
+    run.add_argument("--list-params", action="store_true", help="show the filter's parameters and exit")
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    run.set_defaults(func=_run)

@@ -1,0 +1,295 @@
+"""Plugin discovery and isolation: the registry of filters and contributed styles.
+
+Plugins are found in three places, each loaded on its own under a namespaced
+module name (``nst_plugins.<origin>.<name>``), so two folders may both have a
+``blur.py``:
+
+* the built-in ``plugins/`` folder next to the ``nst`` package;
+* every folder in ``NST_PLUGIN_PATH`` (separated by ``os.pathsep``);
+* modules registered under the ``nst.plugins`` entry-point group.
+
+Files whose names start with ``_`` are skipped. A plugin that fails to import
+(a syntax error, an exception), declares something invalid, or reuses a
+filter id is recorded as failed with its reason; the others load as usual.
+:meth:`Registry.run` checks parameters and inputs before any work, and turns
+any exception from a filter into a :class:`PluginError` naming it, so a
+broken filter never takes the host down.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import sys
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Callable, Iterable, Mapping
+
+from .errors import NSTError, ParameterError
+from .params import validate
+from .plugin import Filter, FilterResult, RunInputs, StyleContribution, filter_problems, style_problems
+from .progress import ProgressCallback
+
+BUILTIN_DIR = Path(__file__).resolve().parent.parent / "plugins"
+ENV_VAR = "NST_PLUGIN_PATH"
+ENTRY_POINT_GROUP = "nst.plugins"
+
+
+class PluginError(NSTError):
+    """A plugin failed: at import, in its declaration, or while running."""
+
+
+@dataclass
+class PluginInfo:
+    """One plugin source (a file or an entry point) and what became of it."""
+
+    id: str  # the file's stem or the entry point's name; styles' source is "plugin:<id>"
+    origin: str  # "builtin", "folder" or "entry point"
+    location: str  # a path, or "module:object" for an entry point
+    status: str = "loaded"  # "loaded" or "failed"
+    error: str = ""  # why it failed (one line), when it did
+    details: str = ""  # the traceback, for the curious
+    filters: list[str] = field(default_factory=list)
+    styles: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # parts refused while the rest loaded
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "loaded"
+
+
+@dataclass
+class FilterEntry:
+    filter: Filter
+    plugin: PluginInfo
+    last_error: str = ""  # the last run's failure, if it failed
+
+
+class Registry:
+    """Filters and styles from every plugin; thread-safe for reads and runs."""
+
+    def __init__(self) -> None:
+        self.plugins: list[PluginInfo] = []
+        self._filters: dict[str, FilterEntry] = {}
+        self._styles: list[tuple[PluginInfo, StyleContribution]] = []
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ discovery
+
+    @classmethod
+    def discover(cls, folders: Iterable[Path] | None = None, *, builtin: bool = True,
+                 entry_points: bool = True) -> "Registry":
+        """A registry loaded from the built-in folder, ``folders`` (default: ``NST_PLUGIN_PATH``)
+        and the ``nst.plugins`` entry points."""
+        registry = cls()
+        if builtin:
+            registry.load_folder(BUILTIN_DIR, origin="builtin")
+        if folders is None:
+            folders = [Path(p).expanduser() for p in os.environ.get(ENV_VAR, "").split(os.pathsep) if p.strip()]
+        for folder in folders:
+            registry.load_folder(Path(folder), origin="folder")
+        if entry_points:
+            registry.load_entry_points()
+        return registry
+
+    def load_folder(self, folder: Path, origin: str = "folder") -> None:
+        if not folder.is_dir():
+            self.plugins.append(PluginInfo(id=folder.name or str(folder), origin=origin, location=str(folder),
+                                           status="failed", error=f"{folder} is not a folder"))
+            return
+        for path in sorted(folder.glob("*.py")):
+            if path.name.startswith("_"):
+                continue
+            self.load_file(path, origin)
+
+    def load_file(self, path: Path, origin: str = "folder") -> PluginInfo:
+        info = PluginInfo(id=path.stem, origin=origin, location=str(path))
+        folder_key = hashlib.sha1(str(path.parent.resolve()).encode()).hexdigest()[:8]
+        module_name = f"nst_plugins.{_slug(origin)}_{folder_key}.{_slug(path.stem)}"
+        try:
+            spec = importlib.util.spec_from_file_location(module_name, path)
+            if spec is None or spec.loader is None:
+                raise ImportError(f"cannot load {path}")
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[module_name] = module
+            spec.loader.exec_module(module)
+        except BaseException as exc:  # noqa: BLE001 - a plugin must never take the host down
+            sys.modules.pop(module_name, None)
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            self._fail(info, exc)
+            return info
+        self._register(info, module)
+        return info
+
+    def load_entry_points(self) -> None:
+        for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
+            info = PluginInfo(id=entry.name, origin="entry point", location=entry.value)
+            try:
+                loaded = entry.load()
+            except BaseException as exc:  # noqa: BLE001
+                if isinstance(exc, KeyboardInterrupt):
+                    raise
+                self._fail(info, exc)
+                continue
+            self._register(info, loaded)
+
+    def _fail(self, info: PluginInfo, exc: BaseException) -> None:
+        info.status = "failed"
+        if isinstance(exc, SyntaxError):
+            info.error = f"syntax error at line {exc.lineno}: {exc.msg}"
+        else:
+            info.error = f"{type(exc).__name__}: {exc}"
+        info.details = "".join(traceback.format_exception(exc))
+        self.plugins.append(info)
+
+    def _register(self, info: PluginInfo, module: ModuleType | Any) -> None:
+        filters = getattr(module, "FILTERS", [])
+        styles = getattr(module, "STYLES", [])
+        if not isinstance(filters, (list, tuple)) or not isinstance(styles, (list, tuple)):
+            info.status, info.error = "failed", "FILTERS and STYLES must be lists"
+            self.plugins.append(info)
+            return
+        if not filters and not styles:
+            info.status, info.error = "failed", "defines neither FILTERS nor STYLES"
+            self.plugins.append(info)
+            return
+        with self._lock:
+            for item in filters:
+                problems = _safely(filter_problems, item)
+                if not problems and item.id in self._filters:
+                    owner = self._filters[item.id].plugin
+                    problems = [f"duplicate filter id {item.id!r} (already provided by {owner.location})"]
+                if problems:
+                    info.problems.append(f"filter {getattr(item, 'id', item)!r} refused: {problems[0]}")
+                    continue
+                self._filters[item.id] = FilterEntry(item, info)
+                info.filters.append(item.id)
+            for item in styles:
+                problems = _safely(style_problems, item)
+                if problems:
+                    info.problems.append(f"style refused: {problems[0]}")
+                    continue
+                self._styles.append((info, item))
+                info.styles.append(item.name)
+        if info.problems and not info.filters and not info.styles:
+            info.status, info.error = "failed", info.problems[0]
+        self.plugins.append(info)
+
+    # ------------------------------------------------------------------ queries
+
+    def filters(self, *, content: bool | None = None) -> list[Filter]:
+        """Loaded filters, optionally only those that do (or do not) take a content image."""
+        with self._lock:
+            found = [e.filter for e in self._filters.values()]
+        return [f for f in found if content is None or f.needs.content == content]
+
+    def entry(self, filter_id: str) -> FilterEntry:
+        with self._lock:
+            entry = self._filters.get(filter_id)
+        if entry is None:
+            failed = [p for p in self.plugins if not p.ok and filter_id in (p.id, *p.filters)]
+            reason = f" (its plugin failed to load: {failed[0].error})" if failed else ""
+            known = ", ".join(sorted(self._filters)) or "none"
+            raise PluginError(f"No filter {filter_id!r}{reason}; available: {known}.")
+        return entry
+
+    def get(self, filter_id: str) -> Filter:
+        return self.entry(filter_id).filter
+
+    def failures(self) -> list[PluginInfo]:
+        """Plugins that failed, or had parts refused, or whose filters failed when run."""
+        with self._lock:
+            run_failures = {e.plugin.location for e in self._filters.values() if e.last_error}
+        return [p for p in self.plugins if not p.ok or p.problems or p.location in run_failures]
+
+    def run_errors(self) -> dict[str, str]:
+        with self._lock:
+            return {fid: e.last_error for fid, e in self._filters.items() if e.last_error}
+
+    def styles(self) -> list[tuple[PluginInfo, StyleContribution]]:
+        return list(self._styles)
+
+    # ------------------------------------------------------------------ running
+
+    def check(self, filter_id: str, inputs: RunInputs, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Checked parameter values; raises before any work if the parameters or inputs do not fit."""
+        flt = self.get(filter_id)
+        values = dict(params or {})
+        preset = values.pop("preset", None)
+        if preset is not None:
+            if preset not in flt.presets:
+                raise ParameterError(f"{flt.id} has no preset {preset!r}; choose from {', '.join(flt.presets) or 'none'}.")
+            values = {**flt.presets[preset], **values}
+        checked = validate(flt.params, values)
+        needs = flt.needs
+        if needs.content and inputs.content is None:
+            raise ParameterError(f"{flt.name} needs a content image (a photo).")
+        count = len(inputs.styles)
+        if not needs.min_styles <= count <= needs.max_styles:
+            wanted = (f"{needs.min_styles}" if needs.min_styles == needs.max_styles
+                      else f"{needs.min_styles} to {needs.max_styles}")
+            raise ParameterError(f"{flt.name} takes {wanted} style image(s), got {count}.")
+        if len(inputs.style_weights) != count:
+            raise ParameterError(f"Got {count} styles but {len(inputs.style_weights)} style weights.")
+        return checked
+
+    def run(self, filter_id: str, inputs: RunInputs, params: Mapping[str, Any] | None = None,
+            progress: ProgressCallback | None = None) -> FilterResult:
+        """Check, then run a filter. Its failures come back as :class:`PluginError`."""
+        entry = self.entry(filter_id)
+        checked = self.check(filter_id, inputs, params)
+        started = time.perf_counter()
+        try:
+            result = entry.filter.run(inputs, checked, progress or (lambda p: None))
+            if not isinstance(result, FilterResult):
+                raise TypeError(f"run() returned {type(result).__name__}, not a FilterResult")
+            array = result.array()
+            if array.ndim != 3 or array.shape[2] != 3 or not array.size:
+                raise ValueError(f"run() returned an image shaped {array.shape}, not (H, W, 3)")
+        except NSTError:
+            raise  # the user's input was at fault (a clear message already)
+        except Exception as exc:  # noqa: BLE001 - isolate the host from the plugin
+            entry.last_error = f"{type(exc).__name__}: {exc}"
+            raise PluginError(f"The filter {filter_id!r} failed: {entry.last_error}") from exc
+        entry.last_error = ""
+        result.metrics.setdefault("seconds", round(time.perf_counter() - started, 3))
+        return result
+
+    # ------------------------------------------------------------------ styles into the library
+
+    def sync_styles(self, library, log: Callable[[str], None] | None = None) -> list[str]:
+        """Add every contributed style to the library (idempotent); returns the problems met."""
+        problems = []
+        for info, style in self._styles:
+            try:
+                library.ensure_plugin_style(
+                    info.id, name=style.name, data=style.image_bytes(), artist=style.artist,
+                    tags=style.tags, suggested_params=dict(style.suggested_params or {}) or None,
+                    description=style.description,
+                )
+            except Exception as exc:  # noqa: BLE001 - one bad style must not stop the others
+                message = f"style {style.name!r} from {info.id}: {exc}"
+                info.problems.append(message)
+                problems.append(message)
+                if log:
+                    log(message)
+        return problems
+
+
+def _safely(check: Callable[[Any], list[str]], item: Any) -> list[str]:
+    """A declaration check that reports, rather than raises, on objects too broken to inspect."""
+    try:
+        return check(item)
+    except Exception as exc:  # noqa: BLE001
+        return [f"cannot be inspected ({type(exc).__name__}: {exc})"]
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in text)
