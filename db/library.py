@@ -161,15 +161,15 @@ class Library:
 
     def list_styles(self, query: str | None = None, tag: str | None = None,
                     artist: str | None = None) -> list[StyleRecord]:
-        """Styles by name; ``query`` matches name, artist or a tag (case-insensitive, any part)."""
+        """Styles by name; every word of ``query`` must match the name, the artist or a tag
+        (case-insensitive, any part of it)."""
         stmt = select(Style).order_by(Style.name_key)
-        if query and query.strip():
-            needle = validation.fold(query)
+        for word in validation.fold(query or "").split():
             tagged = select(style_tags.c.style_id).join(Tag, Tag.id == style_tags.c.tag_id).where(
-                Tag.name.contains(needle, autoescape=True))
+                Tag.name.contains(word, autoescape=True))
             stmt = stmt.where(or_(
-                Style.name_key.contains(needle, autoescape=True),
-                Style.artist_key.contains(needle, autoescape=True),
+                Style.name_key.contains(word, autoescape=True),
+                Style.artist_key.contains(word, autoescape=True),
                 Style.id.in_(tagged),
             ))
         if tag and tag.strip():

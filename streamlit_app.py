@@ -1,0 +1,27 @@
+"""The neural-style gallery: ``streamlit run streamlit_app.py``.
+
+This file only routes; each page is a module in ``ui/``.
+"""
+
+import streamlit as st
+
+from ui import pages
+
+st.set_page_config(page_title="Neural-style gallery", page_icon=":material/palette:", layout="wide")
+
+navigation = st.navigation({
+    "Library": [
+        st.Page(pages.GALLERY, title="Gallery", icon=":material/photo_library:", default=True),
+        st.Page(pages.STYLE, title="Style", icon=":material/image:", visibility="hidden"),
+        st.Page(pages.ADD_STYLE, title="Add style", icon=":material/add_photo_alternate:"),
+    ],
+    "Create": [
+        st.Page(pages.STYLIZE, title="Stylize", icon=":material/brush:"),
+        st.Page(pages.TEXTURE, title="Texture", icon=":material/texture:"),
+        st.Page(pages.HISTORY, title="History", icon=":material/history:"),
+    ],
+    "Settings": [
+        st.Page(pages.PLUGINS, title="Plugins", icon=":material/extension:"),
+    ],
+})
+navigation.run()

@@ -1,0 +1,52 @@
+"""Fixtures for the app's tests: a fresh app state per test, and generated images."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = str(ROOT / "streamlit_app.py")
+
+
+def png_bytes(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def jpeg_bytes(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def fresh_app():
+    """Empty Streamlit caches (library, registry, worker) before and after; stop render workers."""
+    import streamlit as st
+
+    from nst.jobs import Worker
+
+    def reset():
+        for worker in list(Worker.instances):
+            worker.stop()
+        st.cache_resource.clear()
+        st.cache_data.clear()
+
+    reset()
+    yield
+    reset()
+
+
+@pytest.fixture
+def app(fresh_app):
+    from streamlit.testing.v1 import AppTest
+
+    def make():
+        return AppTest.from_file(APP, default_timeout=120)
+
+    return make

@@ -1,0 +1,149 @@
+"""The real thing: `streamlit run` on a free port, driven by headless Chromium through Playwright.
+
+It opens the gallery, uploads a photo on the Stylize page, applies a style with tiny settings and
+waits for the result. A screenshot of each step is saved in ``artifacts/browser/``.
+
+Needs Debian's Chromium at /usr/bin/chromium (``.ci/run`` installs it); without it the test is
+skipped, unless ``NST_REQUIRE_BROWSER=1``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.app.conftest import ROOT, jpeg_bytes
+from tests.factories import make_photo
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = ROOT / "artifacts" / "browser"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+def _require_browser():
+    problem = None
+    if not CHROMIUM.exists():
+        problem = f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            problem = "playwright is not installed"
+    if problem:
+        if os.environ.get("NST_REQUIRE_BROWSER") == "1":
+            pytest.fail(problem + " and NST_REQUIRE_BROWSER=1", pytrace=False)
+        pytest.skip(problem)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path):
+    _require_browser()
+    port = _free_port()
+    env = dict(os.environ, NST_DATA_DIR=str(tmp_path / "data"), PYTHONPATH=str(ROOT))
+    env.pop("NST_DATABASE_URL", None)
+    log = open(tmp_path / "streamlit.log", "w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"), "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=1) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        process.kill()
+        pytest.fail("streamlit did not start: " + (tmp_path / "streamlit.log").read_text()[-2000:])
+    yield url
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+    output = (tmp_path / "streamlit.log").read_text()
+    assert "Traceback" not in output, output[-3000:]
+
+
+def test_gallery_upload_stylize_result(server, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(jpeg_bytes(make_photo(160, 120)))
+    shots = []
+
+    def shot(page, name):
+        path = ARTIFACTS / f"{len(shots) + 1:02d}-{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        shots.append(path)
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        page.set_default_timeout(60_000)
+
+        page.goto(server)
+        expect(page.get_by_role("heading", name="Gallery")).to_be_visible()
+        expect(page.get_by_text("Blue waves").first).to_be_visible()
+        page.wait_for_timeout(500)
+        shot(page, "gallery")
+
+        page.get_by_role("link", name="Stylize").click()
+        expect(page.get_by_role("heading", name="Stylize")).to_be_visible()
+        page.locator("input[type=file]").first.set_input_files(str(photo))
+        expect(page.get_by_text("photo.jpg")).to_be_visible()
+        page.get_by_role("button", name="Fast").click()
+        page.wait_for_timeout(500)
+
+        def slider(label):
+            return page.locator('[data-testid="stSlider"]').filter(has_text=label).get_by_role("slider")
+
+        size = slider("Size")
+        size.focus()
+        size.press("Home")  # 32 px
+        size.press("ArrowRight")  # 64 px
+        page.wait_for_timeout(300)
+        steps = slider("Steps")
+        steps.focus()
+        steps.press("Home")
+        steps.press("ArrowRight")  # 2 steps
+        page.wait_for_timeout(800)
+        shot(page, "stylize-ready")
+
+        page.get_by_role("button", name="Paint 1 photo").click()
+        expect(page.get_by_text("Render #1")).to_be_visible()
+        shot(page, "stylize-running")
+        expect(page.get_by_text("Result", exact=True)).to_be_visible(timeout=180_000)
+        expect(page.get_by_role("button", name="Download PNG")).to_be_visible()
+        page.wait_for_timeout(500)
+        shot(page, "stylize-result")
+
+        page.get_by_role("link", name="History").click()
+        expect(page.get_by_text("#1 · style_transfer")).to_be_visible()
+        page.wait_for_timeout(500)
+        shot(page, "history")
+        browser.close()
+
+    assert all(path.stat().st_size > 10_000 for path in shots)
+    print("Screenshots:", *map(str, shots), sep="\n  ")

@@ -1,0 +1,134 @@
+"""Every page under AppTest: none raises, and the main flows work end to end."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from tests.app.conftest import jpeg_bytes, png_bytes
+from tests.factories import make_painting, make_photo
+
+PAGES = ["ui/gallery.py", "ui/style.py", "ui/add_style.py", "ui/stylize.py", "ui/texture.py",
+         "ui/history.py", "ui/plugins_page.py"]
+
+
+def texts(at) -> str:
+    """Everything the page shows as text (markdown, captions, messages, titles)."""
+    parts = []
+    for kind in ("title", "header", "subheader", "markdown", "caption", "info", "success", "warning", "error"):
+        parts += [str(getattr(element, "value", "")) for element in getattr(at, kind)]
+    return "\n".join(parts)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_no_page_raises(app, page):
+    at = app().run()
+    assert not at.exception
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+
+
+def test_first_run_shows_the_plugin_styles(app):
+    at = app().run()
+    shown = texts(at)
+    assert "**Blue waves**" in shown and "**Mosaic**" in shown  # contributed by the example plugin
+    assert not at.exception
+
+
+def add_style(at, data: bytes, name: str, filename: str = "painting.png"):
+    at.switch_page("ui/add_style.py").run()
+    at.file_uploader(key="add:files").set_value((filename, data, "image/png")).run()
+    at.text_input(key="add:name:0").set_value(name)
+    at.text_input(key="add:artist:0").set_value("Test Painter")
+    at.text_input(key="add:tags:0").set_value("generated, test")
+    next(b for b in at.button if b.label.startswith("Add ")).click().run()
+    return at
+
+
+def test_adding_a_style_makes_it_appear_in_the_gallery(app):
+    at = add_style(app().run(), png_bytes(make_painting(120, 90)), "Generated Waves")
+    assert not at.exception
+    assert any("Generated Waves" in s.value for s in at.success)
+    at.switch_page("ui/gallery.py").run()
+    assert "**Generated Waves**" in texts(at)
+    at.text_input(key="gallery:search").set_value("waves generated").run()
+    assert "**Generated Waves**" in texts(at)
+
+
+def test_a_bad_upload_shows_an_error_and_changes_nothing(app):
+    from ui import services
+
+    at = app().run()
+    before = len(services.library().list_styles())
+    at = add_style(at, b"this is not an image at all", "Broken", filename="broken.png")
+    assert any("not an image" in e.value for e in at.error)
+    assert len(services.library().list_styles()) == before
+
+    at.switch_page("ui/stylize.py").run()
+    at.file_uploader(key="stylize:uploads").set_value(("photo.png", b"\x89PNG\r\n\x1a\n garbage", "image/png")).run()
+    next(b for b in at.button if b.label.startswith("Paint")).click().run()
+    assert any("photo.png" in e.value for e in at.error)
+    assert services.library().list_renders() == []
+
+
+def test_stylizing_with_tiny_settings_puts_a_result_in_history(app):
+    from ui import services
+
+    at = add_style(app().run(), png_bytes(make_painting(96, 96)), "Tiny Strokes")
+    style = services.library().get_style("Tiny Strokes")
+    at.switch_page("ui/stylize.py").run()
+    at.file_uploader(key="stylize:uploads").set_value(("photo.jpg", jpeg_bytes(make_photo(96, 72)), "image/jpeg"))
+    at.multiselect(key="stylize:styles").set_value([style.id])
+    at.run()
+    at.slider(key="stylize:style_transfer:size").set_value(64)
+    at.number_input(key="stylize:style_transfer:steps").set_value(2)
+    at.slider(key="stylize:style_transfer:start_size").set_value(64)
+    at.run()
+    next(b for b in at.button if b.label.startswith("Paint 1 photo")).click().run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert services.worker().wait_idle(timeout=180)
+    done = services.library().list_renders(status="done")
+    assert len(done) == 1
+    render = done[0]
+    assert render.filter_id == "style_transfer" and render.params["size"] == 64
+    assert [s.style_name for s in render.styles] == ["Tiny Strokes"]
+    assert render.result_image_id is not None and render.losses["total"] > 0
+    at.run()
+    assert any("Result" == getattr(i, "caption", None) for i in at.get("imgs")) or "Render #" in texts(at)
+    at.switch_page("ui/history.py").run()
+    assert not at.exception
+    assert f"**#{render.id} · style_transfer** with Tiny Strokes" in texts(at)
+
+
+def test_a_failing_plugin_is_listed_while_the_others_work(app, tmp_path, monkeypatch):
+    folder = tmp_path / "plugins"
+    folder.mkdir()
+    (folder / "broken_brush.py").write_text("def paint(:\n")
+    (folder / "explodes.py").write_text("raise RuntimeError('no canvas left')\n")
+    monkeypatch.setenv("NST_PLUGIN_PATH", str(folder))
+    at = app().run()
+    at.switch_page("ui/plugins_page.py").run()
+    assert not at.exception
+    errors = " ".join(e.value for e in at.error)
+    assert "syntax error at line 1" in errors and "RuntimeError: no canvas left" in errors
+    shown = texts(at)
+    assert "Filter **Style transfer**" in shown and "Filter **Palette**" in shown
+    at.switch_page("ui/stylize.py").run()
+    assert not at.exception
+    assert {"Style transfer", "Palette"} <= {o for o in at.selectbox(key="stylize:filter").options}
+
+
+def test_the_style_page_edits_and_deletes(app):
+    from ui import services
+
+    at = add_style(app().run(), png_bytes(make_painting(100, 80)), "Editable")
+    style = services.library().get_style("Editable")
+    at.session_state["style:id"] = style.id
+    at.switch_page("ui/style.py").run()
+    assert not at.exception
+    assert at.title[0].value == "Editable"
+    at.text_input[1].set_value("Someone Else")  # artist
+    next(b for b in at.button if b.label == "Save changes").click().run()
+    assert services.library().get_style(style.id).artist == "Someone Else"

@@ -1,0 +1,71 @@
+"""Add style: upload paintings (several at once) with their details, or import a style pack."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import streamlit as st
+
+from nst.errors import NSTError
+from ui import services
+from ui.pages import GALLERY
+
+IMAGE_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff"]
+
+st.title("Add style")
+library = services.library()
+
+upload_tab, pack_tab = st.tabs(["Upload images", "Import a style pack"])
+
+with upload_tab:
+    files = st.file_uploader("Paintings, drawings or textures", type=IMAGE_TYPES, accept_multiple_files=True,
+                             key="add:files", help="Each image becomes one style. At least 32 px on each side.")
+    if files:
+        with st.form("add:details"):
+            entries = []
+            for index, upload in enumerate(files):
+                st.markdown(f"**{upload.name}**")
+                name_col, artist_col, tags_col = st.columns([2, 2, 3])
+                with name_col:
+                    name = st.text_input("Name", Path(upload.name).stem.replace("_", " ").replace("-", " ").title(),
+                                         key=f"add:name:{index}")
+                with artist_col:
+                    artist = st.text_input("Artist", key=f"add:artist:{index}")
+                with tags_col:
+                    tags = st.text_input("Tags", key=f"add:tags:{index}", placeholder="impressionism, night")
+                entries.append((upload, name, artist, tags))
+            submitted = st.form_submit_button(f"Add {len(files)} style{'s' if len(files) > 1 else ''}",
+                                              type="primary", icon=":material/add:")
+        if submitted:
+            added = 0
+            for upload, name, artist, tags in entries:
+                try:
+                    record = library.add_style(upload.getvalue(), name=name, artist=artist.strip() or None,
+                                               tags=[t.strip() for t in tags.split(",") if t.strip()])
+                    st.success(f"Added **{record.name}** ({record.width}x{record.height}).",
+                               icon=":material/check_circle:")
+                    added += 1
+                except NSTError as exc:
+                    st.error(f"{upload.name}: {exc}", icon=":material/error:")
+            if added:
+                st.page_link(GALLERY, label="See them in the gallery", icon=":material/photo_library:")
+
+with pack_tab:
+    st.caption("A style pack is a .zip of images with their names, artists and tags, as written by "
+               "`python -m nst styles export`.")
+    pack = st.file_uploader("Style pack", type=["zip"], key="add:pack")
+    conflict = st.radio("When a name is already taken", ["skip", "rename", "error"], horizontal=True,
+                        format_func={"skip": "Skip that style", "rename": "Add it under a new name",
+                                     "error": "Import nothing"}.get, key="add:conflict")
+    if pack is not None and st.button("Import the pack", type="primary", icon=":material/upload:"):
+        from db.packs import import_pack
+
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "pack.zip"
+            path.write_bytes(pack.getvalue())
+            try:
+                report = import_pack(library, path, on_conflict=conflict)
+                st.success(report.summary(), icon=":material/check_circle:")
+            except NSTError as exc:
+                st.error(str(exc), icon=":material/error:")

@@ -1,0 +1,75 @@
+"""History: past renders with their results, settings and timings; open, download, re-run, delete."""
+
+from __future__ import annotations
+
+import json
+
+import streamlit as st
+
+from nst.errors import NSTError
+from ui import services
+from ui.job_panel import STATUS_TEXT, download_buttons, job_panel
+
+st.title("History")
+library = services.library()
+worker = services.worker()
+
+active = worker.active()
+if active:
+    st.subheader("Now")
+    st.session_state["history:active"] = [r.id for r in active]
+    job_panel("history:active")
+    st.divider()
+
+statuses = st.pills("Show", ["done", "cancelled", "failed", "interrupted"], selection_mode="multi",
+                    default=["done", "cancelled", "failed", "interrupted"], key="history:statuses",
+                    format_func=str.capitalize)
+renders = library.list_renders(limit=60, status=statuses or None) if statuses else []
+if not renders:
+    st.info("No renders yet. Paint a photo on the Stylize page, or make a texture.", icon=":material/history:")
+
+for render in renders:
+    with st.container(border=True):
+        thumb_col, text_col, action_col = st.columns([1, 3, 1], vertical_alignment="top")
+        with thumb_col:
+            if render.result_image_id is not None:
+                st.image(library.thumbnail_bytes(render.result_image_id), width="stretch")
+            elif render.content_image_id is not None:
+                st.image(library.thumbnail_bytes(render.content_image_id), width="stretch", caption="Photo")
+        with text_col:
+            styles = ", ".join(f"{s.style_name}" + (f" ({s.weight:g})" if len(render.styles) > 1 else "")
+                               for s in render.styles) or "no style"
+            when = render.created_at.strftime("%Y-%m-%d %H:%M")
+            st.markdown(f"**#{render.id} · {render.filter_id}** with {styles}")
+            seconds = (render.timings or {}).get("seconds")
+            st.caption(f"{when} UTC · {STATUS_TEXT.get(render.status, render.status)}"
+                       + (f" · {seconds:.1f} s" if isinstance(seconds, (int, float)) else "")
+                       + (f" · loss {render.losses['total']:.4g}" if render.losses and "total" in render.losses else ""))
+            if render.error:
+                st.error(render.error)
+            with st.expander("Open"):
+                if render.result_image_id is not None:
+                    st.image(library.image_bytes(render.result_image_id), width="stretch")
+                    download_buttons(library, render.result_image_id, f"render-{render.id}", f"hist:{render.id}")
+                st.markdown("**Settings**")
+                st.code(json.dumps(render.params, indent=2, sort_keys=True), language="json")
+                if render.timings:
+                    st.markdown("**Timings**")
+                    st.code(json.dumps(render.timings, indent=2), language="json")
+        with action_col:
+            if st.button("Re-run", key=f"rerun:{render.id}", icon=":material/replay:", width="stretch",
+                         help="Queue the same filter, settings, photo and styles again"):
+                try:
+                    new_id = worker.resubmit(render.id)
+                    st.toast(f"Queued render #{new_id}.", icon=":material/schedule:")
+                    st.rerun()
+                except NSTError as exc:
+                    st.error(str(exc))
+            if st.button("Delete", key=f"delete:{render.id}", icon=":material/delete:", width="stretch"):
+                st.session_state["history:confirm"] = render.id
+            if st.session_state.get("history:confirm") == render.id:
+                st.warning("Delete this render?")
+                if st.button("Yes, delete", key=f"confirm:{render.id}", type="primary", width="stretch"):
+                    library.delete_render(render.id)
+                    st.session_state.pop("history:confirm", None)
+                    st.rerun()

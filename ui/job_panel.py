@@ -1,0 +1,123 @@
+"""The live view of renders: progress, losses and the image as it converges; cancel; download.
+
+:func:`job_panel` is a fragment that re-runs itself every second while a job
+is active, so the rest of the page (and the other pages) stay responsive.
+Every tab polls the same worker, so two tabs show the same state.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from nst.errors import NSTError
+
+from . import services
+
+STATUS_TEXT = {
+    "queued": "Waiting in the queue", "running": "Painting", "done": "Done", "failed": "Failed",
+    "cancelled": "Stopped: best image so far", "interrupted": "Interrupted (the app was restarted)",
+}
+
+
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return "…"
+    value = max(0.0, float(value))
+    return f"{value:.0f} s" if value < 90 else f"{value // 60:.0f} min {value % 60:02.0f} s"
+
+
+def _losses_text(losses: dict) -> str:
+    parts = [f"{name} {value:.3g}" for name, value in losses.items() if name != "total"]
+    total = losses.get("total")
+    return (f"loss {total:.4g}" if total is not None else "") + (f" ({', '.join(parts)})" if parts else "")
+
+
+def download_buttons(library, image_id: int, stem: str, key: str) -> None:
+    from nst import images
+
+    data = library.image_bytes(image_id)
+    picture = images.load(data)
+    left, right = st.columns(2)
+    with left:
+        st.download_button("Download PNG", images.encode(picture, "PNG"), file_name=f"{stem}.png",
+                           mime="image/png", key=f"{key}:png", icon=":material/download:")
+    with right:
+        st.download_button("Download JPEG", images.encode(picture, "JPEG", quality=92), file_name=f"{stem}.jpg",
+                           mime="image/jpeg", key=f"{key}:jpg", icon=":material/download:")
+
+
+def _one_job(render_id: int, original: bytes | None) -> bool:
+    """Draw one job; True while it is still active."""
+    worker = services.worker()
+    library = services.library()
+    try:
+        view = worker.view(render_id)
+    except NSTError:
+        st.warning(f"Render {render_id} is no longer in the history.")
+        return False
+    with st.container(border=True):
+        head, cancel = st.columns([4, 1], vertical_alignment="center")
+        with head:
+            where = f" (position {view.queue_position})" if view.queue_position else ""
+            st.markdown(f"**Render #{render_id}** · {STATUS_TEXT.get(view.status, view.status)}{where}")
+        if view.active:
+            with cancel:
+                if st.button("Cancel", key=f"cancel:{render_id}", icon=":material/stop_circle:",
+                             help="Stop now and keep the best image so far"):
+                    worker.cancel(render_id)
+                    st.rerun(scope="fragment")
+        if view.status == "running":
+            label = (f"Step {view.step} of {view.total} · {_seconds(view.elapsed)} elapsed · "
+                     f"about {_seconds(view.eta)} left")
+            st.progress(min(1.0, max(0.0, view.fraction)), text=label)
+            if view.losses:
+                st.caption(_losses_text(view.losses))
+        elif view.status == "queued":
+            st.progress(0.0, text="Waiting for the render before it to finish")
+        elif view.status == "failed":
+            st.error(view.error or "The render failed.")
+        left, right = st.columns(2)
+        if original is not None:
+            with left:
+                st.image(original, caption="Original", width="stretch")
+        picture = view.preview
+        caption = "Live preview"
+        if view.result_image_id is not None and not view.active:
+            picture = library.image_bytes(view.result_image_id)
+            caption = "Result" if view.status == "done" else "Best image so far"
+        if picture is not None:
+            with right if original is not None else left:
+                st.image(picture, caption=caption, width="stretch")
+        if view.result_image_id is not None and not view.active:
+            st.caption(f"{_losses_text(view.losses)} · {_seconds(view.elapsed)}")
+            download_buttons(library, view.result_image_id, f"render-{render_id}", f"dl:{render_id}")
+    return view.active
+
+
+def job_panel(state_key: str, originals: dict[int, bytes] | None = None) -> None:
+    """Show the renders whose ids are in ``st.session_state[state_key]``, live while any runs."""
+    render_ids = list(st.session_state.get(state_key, []))
+    if not render_ids:
+        return
+    active = any(services.worker().view(rid).active for rid in render_ids if _exists(rid))
+    _panel(state_key, originals or {}, run_every=1.0 if active else None)
+
+
+def _exists(render_id: int) -> bool:
+    try:
+        services.library().get_render(render_id)
+        return True
+    except NSTError:
+        return False
+
+
+def _panel(state_key: str, originals: dict[int, bytes], run_every: float | None) -> None:
+    @st.fragment(run_every=run_every)
+    def panel() -> None:
+        still_active = False
+        for render_id in list(st.session_state.get(state_key, [])):
+            still_active |= _one_job(render_id, originals.get(render_id))
+        if run_every and not still_active:
+            st.rerun()  # stop polling: redraw the page once, without the timer
+
+    panel()

@@ -1,0 +1,64 @@
+"""Plugins: what loaded, what failed and why; reload; the weights in use."""
+
+from __future__ import annotations
+
+import os
+
+import streamlit as st
+
+from nst.registry import BUILTIN_DIR, ENV_VAR
+from ui import services
+
+st.title("Plugins")
+registry = services.registry()
+weights_ok, weights_message = services.weights_status()
+
+top_left, top_right = st.columns([4, 1], vertical_alignment="center")
+with top_left:
+    extra = os.environ.get(ENV_VAR)
+    st.caption(f"Built-in plugins: `{BUILTIN_DIR}`" + (f" · extra folders (`{ENV_VAR}`): `{extra}`" if extra else
+               f" · add your own folders with the `{ENV_VAR}` environment variable"))
+with top_right:
+    if st.button("Reload plugins", icon=":material/refresh:", width="stretch"):
+        services.reload_plugins()
+        st.rerun()
+
+if weights_ok:
+    st.success(weights_message, icon=":material/check_circle:")
+else:
+    st.error(weights_message, icon=":material/error:")
+
+failures = registry.failures()
+run_errors = registry.run_errors()
+loaded = [p for p in registry.plugins if p.ok]
+st.markdown(f"**{len(registry.filters())} filters** from {len(loaded)} plugins"
+            + (f" · **{len([p for p in registry.plugins if not p.ok])} failed**" if failures else ""))
+
+for info in registry.plugins:
+    problem = (not info.ok) or bool(info.problems) or any(f in run_errors for f in info.filters)
+    icon = ":material/error:" if not info.ok else (":material/warning:" if problem else ":material/check_circle:")
+    with st.container(border=True):
+        head, origin = st.columns([3, 1])
+        with head:
+            st.markdown(f"{icon} **{info.id}**" + ("" if info.ok else " · failed to load"))
+        with origin:
+            st.caption(info.origin)
+        st.caption(f"`{info.location}`")
+        if not info.ok:
+            st.error(info.error)
+            if info.details:
+                with st.expander("Details"):
+                    st.code(info.details, language=None)
+        for fid in info.filters:
+            flt = registry.get(fid)
+            needs = flt.needs
+            takes = ("a photo and " if needs.content else "") + (
+                f"{needs.min_styles} style" + ("s" if needs.min_styles != 1 else "") if needs.min_styles == needs.max_styles
+                else f"{needs.min_styles} to {needs.max_styles} styles")
+            st.markdown(f"Filter **{flt.name}** (`{fid}`, version {flt.version}): takes {takes}. {flt.description}")
+            if fid in run_errors:
+                st.warning(f"Its last run failed: {run_errors[fid]}")
+        if info.styles:
+            st.markdown("Styles: " + ", ".join(info.styles))
+        for problem_text in info.problems:
+            st.warning(problem_text)

@@ -1,0 +1,133 @@
+"""One style: the full image, editable metadata, its Gram fingerprint and feature maps; delete."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from nst.errors import NSTError
+from ui import services
+from ui.pages import GALLERY, STYLIZE, TEXTURE
+
+library = services.library()
+style_id = st.session_state.get("style:id") or st.query_params.get("id")
+try:
+    style = library.get_style(int(style_id)) if style_id is not None else None
+except (NSTError, ValueError):
+    style = None
+if style is None:
+    st.title("Style")
+    st.info("Choose a style in the gallery to see it here.", icon=":material/photo_library:")
+    st.page_link(GALLERY, label="Back to the gallery", icon=":material/arrow_back:")
+    st.stop()
+
+st.page_link(GALLERY, label="Gallery", icon=":material/arrow_back:")
+st.title(style.name)
+st.caption(" · ".join(filter(None, [style.artist, f"{style.width}x{style.height} {style.format}",
+                                     "from plugin " + style.plugin_id if style.plugin_id else "uploaded"])))
+
+picture_col, info_col = st.columns([3, 2], gap="large")
+with picture_col:
+    st.image(library.image_bytes(style.image_id), width="stretch")
+with info_col:
+    with st.form(f"edit:{style.id}", border=True):
+        st.markdown("**Details**")
+        name = st.text_input("Name", style.name)
+        artist = st.text_input("Artist", style.artist or "")
+        tags = st.text_input("Tags", ", ".join(style.tags), help="Separated by commas")
+        description = st.text_area("Description", style.description or "", height=100)
+        if st.form_submit_button("Save changes", type="primary", icon=":material/save:"):
+            try:
+                if name.strip() != style.name:
+                    library.rename_style(style.id, name)
+                library.update_style(style.id, artist=artist.strip() or None, description=description.strip() or None)
+                library.set_tags(style.id, tags)
+                st.toast("Saved.", icon=":material/check:")
+                st.rerun()
+            except NSTError as exc:
+                st.error(str(exc))
+    use_col, texture_col = st.columns(2)
+    with use_col:
+        if st.button("Paint a photo", type="primary", icon=":material/brush:", width="stretch"):
+            st.session_state["stylize:preselect"] = [style.id]
+            st.switch_page(STYLIZE)
+    with texture_col:
+        if st.button("Make a texture", icon=":material/texture:", width="stretch"):
+            st.session_state["texture:preselect"] = [style.id]
+            st.switch_page(TEXTURE)
+    st.download_button("Download the original", library.image_bytes(style.image_id),
+                       file_name=f"{style.name}.{style.format.lower().replace('jpeg', 'jpg')}",
+                       icon=":material/download:", width="stretch")
+
+    @st.dialog("Delete this style?")
+    def confirm_delete() -> None:
+        st.write(f"**{style.name}** will be removed from the library with its cached Gram matrices. "
+                 "Renders made with it stay in the history.")
+        yes, no = st.columns(2)
+        with yes:
+            if st.button("Delete", type="primary", width="stretch"):
+                library.delete_style(style.id)
+                st.session_state.pop("style:id", None)
+                st.switch_page(GALLERY)
+        with no:
+            if st.button("Keep it", width="stretch"):
+                st.rerun()
+
+    if st.button("Delete…", icon=":material/delete:", width="stretch"):
+        confirm_delete()
+
+st.divider()
+fingerprint_tab, features_tab = st.tabs(["Style fingerprint", "Feature maps"])
+ok, weights_message = services.weights_status()
+
+
+@st.cache_data(max_entries=64, show_spinner="Computing the fingerprint…")
+def _fingerprint(style_id: int, digest: str) -> dict:
+    from nst import insight
+    from nst.targets import StyleInput
+
+    engine = services.engine_provider()()
+    values = insight.fingerprint(engine, StyleInput(library.style_image(style_id), digest))
+    return {layer: array.tolist() for layer, array in values.items()}
+
+
+@st.cache_data(max_entries=64, show_spinner="Reading the feature map…")
+def _feature_map(style_id: int, digest: str, layer: str, channel: int):
+    from nst import insight
+
+    engine = services.engine_provider()()
+    return insight.feature_map(engine, library.style_image(style_id), layer, channel)
+
+
+with fingerprint_tab:
+    if not ok:
+        st.error(weights_message, icon=":material/error:")
+    else:
+        st.caption("For each VGG19 layer, how strongly each channel correlates with all the others "
+                   "(the rows of the Gram matrix, summed and sorted). Two paintings with similar curves "
+                   "share their textures at that scale.")
+        fingerprint = _fingerprint(style.id, style.pixel_sha256)
+        grid = st.grid(5, gap="small", border=True)
+        for layer, values in fingerprint.items():
+            with grid.cell():
+                st.markdown(f"**{layer}**")
+                st.bar_chart(values, height=160, x_label="channel (sorted)", y_label="", color="#3b6ea8")
+
+with features_tab:
+    if not ok:
+        st.error(weights_message, icon=":material/error:")
+    else:
+        from nst.features import CHANNELS
+        from nst.settings import STYLE_LAYERS
+
+        layer_col, channel_col = st.columns(2)
+        with layer_col:
+            layer = st.selectbox("Layer", STYLE_LAYERS, key="features:layer")
+        with channel_col:
+            channel = st.number_input("Channel", 0, CHANNELS[layer] - 1, 0, key=f"features:channel:{layer}")
+        fmap = _feature_map(style.id, style.pixel_sha256, layer, int(channel))
+        left, right = st.columns(2)
+        with left:
+            st.image(library.thumbnail_bytes(style.image_id), caption="Style", width="stretch")
+        with right:
+            st.image(fmap, caption=f"{layer}, channel {int(channel)} (brighter = stronger)", width="stretch",
+                     clamp=True)

@@ -1,0 +1,91 @@
+"""Stylize: photos + saved styles + a filter -> paintings, rendered in the background with live progress."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from nst import images
+from nst.errors import NSTError
+from ui import services
+from ui.job_panel import job_panel
+from ui.pages import ADD_STYLE
+from ui.widgets import blend_weights, param_widgets, preset_picker, style_picker, thumbnails_row
+
+PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff"]
+
+st.title("Stylize")
+library = services.library()
+registry = services.registry()
+weights_ok, weights_message = services.weights_status()
+
+styles = library.list_styles()
+if not styles:
+    st.info("There are no styles yet. Add a painting first.", icon=":material/palette:")
+    st.page_link(ADD_STYLE, label="Add a style", icon=":material/add_photo_alternate:")
+    st.stop()
+
+filters = sorted(registry.filters(content=True), key=lambda f: (f.id != "style_transfer", f.name))
+if not filters:
+    st.error("No filter that takes a photo is loaded; see the Plugins page.")
+    st.stop()
+
+inputs_col, settings_col = st.columns([1, 1], gap="large")
+with inputs_col:
+    st.subheader("1 · Photos")
+    uploads = st.file_uploader("Upload one or more photos", type=PHOTO_TYPES, accept_multiple_files=True,
+                               key="stylize:uploads")
+    recent = library.recent_content_images(limit=8)
+    picked_recent = []
+    if recent:
+        with st.expander(f"…or reuse a recent photo ({len(recent)})"):
+            grid = st.grid(4, gap="small")
+            for record in recent:
+                with grid.cell():
+                    st.image(library.thumbnail_bytes(record.id), width="stretch")
+                    if st.checkbox(f"{record.width}x{record.height}", key=f"stylize:recent:{record.id}"):
+                        picked_recent.append(record)
+
+    st.subheader("2 · Styles")
+    chosen = style_picker(styles, "stylize:styles", multiple=True,
+                          default_ids=st.session_state.pop("stylize:preselect", None))
+    thumbnails_row(library, chosen)
+    weights = blend_weights(chosen, "stylize:blend")
+
+with settings_col:
+    st.subheader("3 · Filter")
+    flt = st.selectbox("Filter", filters, format_func=lambda f: f.name, key="stylize:filter",
+                       help="Any loaded plugin that paints a photo")
+    st.caption(flt.description)
+    prefix = f"stylize:{flt.id}"
+    preset_picker(flt, prefix)
+    values = param_widgets(flt, prefix)
+    if flt.needs.vgg and not weights_ok:
+        st.error(weights_message, icon=":material/error:")
+    photos_count = len(uploads or []) + len(picked_recent)
+    run = st.button(f"Paint {photos_count} photo{'s' if photos_count != 1 else ''}" if photos_count else "Paint",
+                    type="primary", icon=":material/brush:", width="stretch",
+                    disabled=(flt.needs.vgg and not weights_ok) or not photos_count or not chosen)
+    if not photos_count:
+        st.caption("Upload a photo (or pick a recent one) to start.")
+
+if run:
+    worker = services.worker()
+    photos: list[tuple[str, bytes]] = [(f.name, f.getvalue()) for f in uploads or []]
+    photos += [(f"recent photo {r.width}x{r.height}", library.image_bytes(r.id)) for r in picked_recent]
+    try:
+        for name, data in photos:  # check every photo first: one bad upload queues nothing
+            images.load(data, name)
+        ids, originals = [], {}
+        for name, data in photos:
+            render_id = worker.submit(flt.id, values, data, [(s.id, w) for s, w in zip(chosen, weights)])
+            ids.append(render_id)
+            originals[render_id] = images.encode(images.thumbnail(images.load(data), 720), "JPEG")
+        st.session_state["stylize:jobs"] = ids
+        st.session_state["stylize:originals"] = originals
+    except NSTError as exc:
+        st.error(str(exc), icon=":material/error:")
+
+if st.session_state.get("stylize:jobs"):
+    st.divider()
+    st.subheader("Renders")
+    job_panel("stylize:jobs", st.session_state.get("stylize:originals"))

@@ -1,0 +1,57 @@
+"""Texture: grow a new texture from noise with the statistics of saved styles."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from nst.errors import NSTError
+from ui import services
+from ui.job_panel import job_panel
+from ui.pages import ADD_STYLE
+from ui.widgets import blend_weights, param_widgets, preset_picker, style_picker, thumbnails_row
+
+st.title("Texture")
+library = services.library()
+registry = services.registry()
+weights_ok, weights_message = services.weights_status()
+
+styles = library.list_styles()
+if not styles:
+    st.info("There are no styles yet. Add a painting or a texture first.", icon=":material/palette:")
+    st.page_link(ADD_STYLE, label="Add a style", icon=":material/add_photo_alternate:")
+    st.stop()
+filters = sorted(registry.filters(content=False), key=lambda f: (f.id != "texture_synthesis", f.name))
+if not filters:
+    st.error("No texture filter is loaded; see the Plugins page.")
+    st.stop()
+
+style_col, settings_col = st.columns([1, 1], gap="large")
+with style_col:
+    st.subheader("1 · Styles")
+    chosen = style_picker(styles, "texture:styles", multiple=True,
+                          default_ids=st.session_state.pop("texture:preselect", None))
+    thumbnails_row(library, chosen)
+    weights = blend_weights(chosen, "texture:blend")
+with settings_col:
+    st.subheader("2 · Filter")
+    flt = st.selectbox("Filter", filters, format_func=lambda f: f.name, key="texture:filter")
+    st.caption(flt.description)
+    prefix = f"texture:{flt.id}"
+    preset_picker(flt, prefix)
+    values = param_widgets(flt, prefix)
+    if flt.needs.vgg and not weights_ok:
+        st.error(weights_message, icon=":material/error:")
+    run = st.button("Synthesize", type="primary", icon=":material/texture:", width="stretch",
+                    disabled=(flt.needs.vgg and not weights_ok) or not chosen)
+
+if run:
+    try:
+        render_id = services.worker().submit(flt.id, values, None, [(s.id, w) for s, w in zip(chosen, weights)])
+        st.session_state["texture:jobs"] = [render_id]
+    except NSTError as exc:
+        st.error(str(exc), icon=":material/error:")
+
+if st.session_state.get("texture:jobs"):
+    st.divider()
+    st.subheader("Render")
+    job_panel("texture:jobs")

@@ -1,0 +1,142 @@
+"""Widgets shared by the pages: a filter's parameters, its presets, and style pickers.
+
+Parameter widgets are built from the filter's declarations (:mod:`nst.params`),
+so a plugin's parameters appear in the app with their bounds, steps and help
+without any code here knowing them.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import streamlit as st
+
+from nst.params import Param
+from nst.plugin import Filter
+
+ADVANCED_LABEL = "Advanced settings"
+
+
+def _key(prefix: str, name: str) -> str:
+    return f"{prefix}:{name}"
+
+
+def _apply_preset(flt: Filter, prefix: str) -> None:
+    chosen = st.session_state.get(_key(prefix, "__preset"))
+    declared = {p.name: p for p in flt.params}
+    for name, value in dict(flt.presets.get(chosen, {})).items():
+        if name in declared:
+            st.session_state[_key(prefix, name)] = declared[name].coerce(value)
+
+
+def preset_picker(flt: Filter, prefix: str) -> str | None:
+    """A row of the filter's presets; picking one sets every parameter widget to its values."""
+    if not flt.presets:
+        return None
+    names = list(flt.presets)
+    key = _key(prefix, "__preset")
+    if key not in st.session_state:
+        st.session_state[key] = "quality" if "quality" in names else names[0]
+    from nst import presets as engine_presets
+
+    help_text = " ".join(f"**{n}**: {engine_presets.DESCRIPTIONS[n]}" for n in names
+                         if n in engine_presets.DESCRIPTIONS) or None
+    st.segmented_control("Preset", names, key=key, on_change=_apply_preset, args=(flt, prefix),
+                         format_func=lambda n: n.capitalize(), help=help_text, required=True)
+    return st.session_state[key]
+
+
+def _widget(p: Param, key: str):
+    label, help_text = p.title, p.help or None
+    if p.kind == "bool":
+        return st.toggle(label, key=key, help=help_text)
+    if p.kind == "choice":
+        return st.selectbox(label, list(p.choices), key=key, help=help_text)
+    if p.kind == "text":
+        return st.text_input(label, key=key, help=help_text)
+    bounded = p.min is not None and p.max is not None and math.isfinite(p.min) and math.isfinite(p.max)
+    if p.kind == "int":
+        if bounded and p.max - p.min <= 4096 and not p.log:
+            return st.slider(label, int(p.min), int(p.max), step=int(p.step or 1), key=key, help=help_text)
+        return st.number_input(label, min_value=None if p.min is None else int(p.min),
+                               max_value=None if p.max is None else int(p.max), step=int(p.step or 1),
+                               key=key, help=help_text)
+    if bounded and not p.log and p.max - p.min <= 100:
+        return st.slider(label, float(p.min), float(p.max), step=float(p.step or (p.max - p.min) / 100),
+                         key=key, help=help_text)
+    return st.number_input(label, min_value=None if p.min is None else float(p.min),
+                           max_value=None if p.max is None else float(p.max), format="%g", key=key,
+                           help=help_text, step=None if p.step is None else float(p.step))
+
+
+def param_widgets(flt: Filter, prefix: str, hidden: tuple[str, ...] = ("preset",)) -> dict[str, Any]:
+    """One widget per declared parameter (advanced ones folded away); returns the values."""
+    for p in flt.params:
+        key = _key(prefix, p.name)
+        if key not in st.session_state:
+            preset = st.session_state.get(_key(prefix, "__preset"))
+            st.session_state[key] = p.coerce(dict(flt.presets.get(preset, {})).get(p.name, p.default))
+    values = {}
+    basic = [p for p in flt.params if not p.advanced and p.name not in hidden]
+    advanced = [p for p in flt.params if p.advanced and p.name not in hidden]
+    columns = st.columns(2) if len(basic) > 2 else [st.container()]
+    for index, p in enumerate(basic):
+        with columns[index % len(columns)]:
+            values[p.name] = _widget(p, _key(prefix, p.name))
+    if advanced:
+        with st.expander(ADVANCED_LABEL):
+            for p in advanced:
+                values[p.name] = _widget(p, _key(prefix, p.name))
+    preset = st.session_state.get(_key(prefix, "__preset"))
+    if preset is not None and any(p.name == "preset" for p in flt.params):
+        values["preset"] = preset
+    return values
+
+
+def style_label(style) -> str:
+    return f"{style.name} — {style.artist}" if style.artist else style.name
+
+
+def style_picker(styles: list, key: str, *, multiple: bool, default_ids: list[int] | None = None,
+                 label: str = "Style") -> list:
+    """Choose saved styles (by name), with their thumbnails shown underneath."""
+    by_id = {s.id: s for s in styles}
+    options = list(by_id)
+    defaults = [i for i in (default_ids or []) if i in by_id]
+    if multiple:
+        if key not in st.session_state:
+            st.session_state[key] = defaults[:1] or options[:1]
+        chosen = st.multiselect(label + "s", options, key=key, format_func=lambda i: style_label(by_id[i]),
+                                max_selections=4, placeholder="Choose one or more styles")
+    else:
+        if key not in st.session_state and options:
+            st.session_state[key] = defaults[0] if defaults else options[0]
+        one = st.selectbox(label, options, key=key, format_func=lambda i: style_label(by_id[i]))
+        chosen = [one] if one is not None else []
+    return [by_id[i] for i in chosen]
+
+
+def blend_weights(chosen: list, key: str) -> list[float]:
+    """A weight slider per style when several are chosen."""
+    if len(chosen) < 2:
+        return [1.0] * len(chosen)
+    st.caption("Blend: how much of each style")
+    columns = st.columns(len(chosen))
+    weights = []
+    for column, style in zip(columns, chosen):
+        with column:
+            weights.append(st.slider(style.name, 0.0, 1.0, 1.0 / len(chosen), 0.05, key=f"{key}:{style.id}"))
+    if sum(weights) <= 0:
+        st.warning("All blend weights are zero; using equal weights.")
+        return [1.0] * len(chosen)
+    return weights
+
+
+def thumbnails_row(library, styles: list, width: int = 120) -> None:
+    if not styles:
+        return
+    columns = st.columns(max(4, len(styles)))
+    for column, style in zip(columns, styles):
+        with column:
+            st.image(library.thumbnail_bytes(style.image_id), caption=style.name, width=width)
