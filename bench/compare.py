@@ -112,7 +112,7 @@ def run(engine: Engine, name: str, operation: str, content, style, settings: Set
             cancel.set()
         if now - last_log[0] > 15:
             last_log[0] = now
-            log(f"  {name}: {p.elapsed:6.1f}s step {p.step} at {p.size[0]}x{p.size[1]}, loss {loss:.4g}")
+            log(f"  {name}: {p.elapsed:6.1f}s step {p.step} at {p.size[0]}x{p.size[1]}, loss {loss:.4g}", flush=True)
 
     reset_peak_rss()
     result = _render(engine, operation, content, style, settings, progress, cancel)
