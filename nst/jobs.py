@@ -15,6 +15,7 @@ second. Nothing here imports Streamlit.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -77,12 +78,13 @@ class Worker:
     instances: "weakref.WeakSet[Worker]" = weakref.WeakSet()
 
     def __init__(self, library, registry, engine_provider: Callable[[], Any], *, preview_every: int = 3,
-                 poll_seconds: float = 1.0, start: bool = True):
+                 poll_seconds: float = 1.0, start: bool = True, warm: bool = True):
         self.library = library
         self.registry = registry
         self.engine_provider = engine_provider
         self.preview_every = preview_every
         self.poll_seconds = poll_seconds
+        self.warm = warm
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -122,15 +124,21 @@ class Worker:
         return self.submit(old.filter_id, old.params, content, [(s.style_id, s.weight) for s in old.styles])
 
     def cancel(self, render_id: int) -> None:
-        """Stop a running render (it keeps its best image so far) or drop a queued one."""
+        """Stop a running render (it keeps its best image so far) or drop a queued one.
+
+        The worker takes a render from the queue under the same lock, so a render is either
+        still queued here (and dropped) or already live (and told to stop), never lost between.
+        """
         with self._lock:
-            live = self._live if self._live and self._live.render_id == render_id else None
-        if live is not None:
-            live.cancel.set()
-            return
-        record = self.library.get_render(render_id)
-        if record.status == "queued":
-            self.library.cancel_render(render_id)
+            if self._live is not None and self._live.render_id == render_id:
+                self._live.cancel.set()
+                return
+            record = self.library.get_render(render_id)
+            if record.status == "queued":
+                self.library.cancel_render(render_id)
+            elif record.status == "running":
+                # Running, but not in this process: its worker is gone (the app restarted).
+                self.library.fail_render(render_id, "Interrupted: the app was restarted while it ran.")
 
     def view(self, render_id: int) -> JobView:
         record = self.library.get_render(render_id)
@@ -152,7 +160,7 @@ class Worker:
             render_id, record.status, record.filter_id, int(stored.get("step", 0)), int(stored.get("total", 0)),
             1.0 if done else float(stored.get("fraction", 0.0)),
             float(timings.get("seconds", stored.get("elapsed", 0.0))), None,
-            dict((record.losses or {}) if record.losses else stored.get("losses", {})), None,
+            dict(record.losses or stored.get("losses", {})), None,
             record.result_image_id, record.error, position,
         )
 
@@ -175,10 +183,9 @@ class Worker:
         """Block until nothing is queued or running (for tests and scripts)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            with self._lock:
-                busy = self._live is not None
-            if not busy and not self.library.queued_renders():
-                return True
+            with self._lock:  # taking a render off the queue happens under this lock too
+                if self._live is None and not self.library.queued_renders():
+                    return True
             time.sleep(0.05)
         return False
 
@@ -188,27 +195,55 @@ class Worker:
         record = self.library.get_style(style_id)
         return StyleInput(self.library.style_image(style_id), record.pixel_sha256)
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                queued = self.library.queued_renders()
-            except Exception:  # noqa: BLE001 - a database hiccup must not kill the worker
-                log.exception("Cannot read the render queue")
-                queued = []
-            if not queued:
-                self._wake.wait(self.poll_seconds)
-                self._wake.clear()
-                continue
-            self._run(queued[0])
-
-    def _run(self, record) -> None:
+    def _warm_up(self) -> None:
+        """Build the engine (TensorFlow, VGG19, compiled functions) before the first render needs it."""
         try:
-            self.library.start_render(record.id)
-        except NSTError:
-            return  # cancelled (or taken) in the meantime
-        live = LiveState(record.id)
+            self.engine_provider()
+        except Exception as exc:  # noqa: BLE001 - e.g. no weights yet: the first render will say so
+            log.info("The engine is not ready: %s", exc)
+
+    def _loop(self) -> None:
+        if self.warm:
+            self._warm_up()
+        while not self._stop.is_set():
+            live = None
+            try:
+                live = self._take()
+                if live is None:
+                    self._wake.wait(self.poll_seconds)
+                    self._wake.clear()
+                    continue
+                self._run(live)
+            except BaseException:  # noqa: BLE001 - whatever happens, the worker lives on
+                log.exception("The render worker hit an unexpected error")
+                if live is not None:
+                    self._fail_quietly(live.render_id, "The render stopped on an unexpected error.")
+                time.sleep(self.poll_seconds)
+            finally:
+                with self._lock:
+                    self._live = None
+
+    def _take(self) -> LiveState | None:
+        """The oldest queued render, marked running and made live in one step (see cancel())."""
+        queued = self.library.queued_renders()
+        if not queued:
+            return None
         with self._lock:
-            self._live = live
+            try:
+                self.library.start_render(queued[0].id)
+            except NSTError:
+                return None  # cancelled in the meantime
+            self._live = LiveState(queued[0].id)
+            return self._live
+
+    def _fail_quietly(self, render_id: int, message: str) -> None:
+        try:
+            self.library.fail_render(render_id, message)
+        except Exception:  # noqa: BLE001
+            log.exception("Cannot record the failure of render %s", render_id)
+
+    def _run(self, live: LiveState) -> None:
+        record = self.library.get_render(live.render_id)
         last_write = [0.0]
 
         def progress(p: Progress) -> None:
@@ -232,23 +267,18 @@ class Worker:
                                preview_every=self.preview_every, engine_provider=self.engine_provider)
             result = self.registry.run(record.filter_id, inputs, record.params, progress=progress)
             png = images.encode(result.pil(), "PNG")
-            losses = result.metrics.get("losses") if isinstance(result.metrics.get("losses"), dict) else None
-            timings = {k: v for k, v in result.metrics.items() if k != "losses"}
+            metrics = _json_safe(result.metrics)
+            losses = metrics.get("losses") if isinstance(metrics.get("losses"), dict) else None
+            timings = {k: v for k, v in metrics.items() if k != "losses"}
             timings.setdefault("seconds", round(time.perf_counter() - live.started, 2))
-            if result.cancelled or live.cancel.is_set():
+            if result.cancelled:
                 self.library.cancel_render(record.id, png, losses, timings)
             else:
                 self.library.finish_render(record.id, png, losses, timings)
         except Exception as exc:  # noqa: BLE001 - report it in the history, keep the worker alive
             message = str(exc) if isinstance(exc, NSTError) else f"{type(exc).__name__}: {exc}"
             log.warning("Render %s failed: %s", record.id, message)
-            try:
-                self.library.fail_render(record.id, message)
-            except Exception:  # noqa: BLE001
-                log.exception("Cannot record the failure of render %s", record.id)
-        finally:
-            with self._lock:
-                self._live = None
+            self._fail_quietly(record.id, message)
 
     def _persist_progress(self, render_id: int, p: Progress) -> None:
         try:
@@ -258,3 +288,8 @@ class Worker:
             })
         except Exception:  # noqa: BLE001 - progress is best effort
             log.debug("Cannot store progress of render %s", render_id, exc_info=True)
+
+
+def _json_safe(value):
+    """Metrics as plain JSON values (numpy numbers become floats; the rest becomes text)."""
+    return json.loads(json.dumps(value, default=lambda v: float(v) if hasattr(v, "__float__") else str(v)))
