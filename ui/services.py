@@ -12,6 +12,19 @@ from nst.errors import NSTError
 from nst.plugin import lazy
 
 
+def _keep_keras_state_between_reruns() -> None:
+    """Streamlit calls ``keras.backend.clear_session()`` after every script run (to free models
+    a script rebuilds each time). For TensorFlow that also clears the kernel cache, so with the
+    progress fragment re-running every second, every VGG19 pass rebuilt its kernels: renders ran
+    three times slower in the app than on the command line. This app builds its model once (in
+    ``engine_provider``), so there is nothing to clear; the call is made a no-op in this process.
+    """
+    import keras
+
+    keras.backend.clear_session = lambda *args, **kwargs: None
+
+
+
 @st.cache_resource(show_spinner=False)
 def registry():
     from nst.registry import Registry
@@ -31,12 +44,14 @@ def library():
 @st.cache_resource(show_spinner=False)
 def engine_provider():
     """Builds the VGG19 engine on first use (it loads TensorFlow), with the library's Gram cache."""
+    lib = library()  # resolved here, on the script thread: the worker thread has no Streamlit context
 
     def build():
         from db.gram_store import GramStore
         from nst.engine import Engine
 
-        return Engine(store=GramStore(library()))
+        _keep_keras_state_between_reruns()
+        return Engine(store=GramStore(lib))
 
     return lazy(build)
 
@@ -45,6 +60,8 @@ def engine_provider():
 def worker():
     from nst.jobs import Worker
 
+    for old in list(Worker.instances):  # a cleared cache must not leave two workers on one queue
+        old.stop()
     return Worker(library(), registry(), engine_provider())
 
 
