@@ -5,9 +5,16 @@ This file only routes; each page is a module in ``ui/``.
 
 import streamlit as st
 
-from ui import pages
+from nst.errors import NSTError
+from ui import pages, services
 
 st.set_page_config(page_title="Neural-style gallery", page_icon=":material/palette:", layout="wide")
+
+try:
+    services.library()
+except NSTError as exc:  # e.g. NST_DATABASE_URL points at a server that is down
+    st.error(f"The style library cannot be opened: {exc}", icon=":material/error:")
+    st.stop()
 
 navigation = st.navigation({
     "Library": [

@@ -24,16 +24,16 @@ with upload_tab:
     if files:
         with st.form("add:details"):
             entries = []
-            for index, upload in enumerate(files):
+            for upload in files:
                 st.markdown(f"**{upload.name}**")
                 name_col, artist_col, tags_col = st.columns([2, 2, 3])
                 with name_col:
                     name = st.text_input("Name", Path(upload.name).stem.replace("_", " ").replace("-", " ").title(),
-                                         key=f"add:name:{index}")
+                                         key=f"add:name:{upload.file_id}")
                 with artist_col:
-                    artist = st.text_input("Artist", key=f"add:artist:{index}")
+                    artist = st.text_input("Artist", key=f"add:artist:{upload.file_id}")
                 with tags_col:
-                    tags = st.text_input("Tags", key=f"add:tags:{index}", placeholder="impressionism, night")
+                    tags = st.text_input("Tags", key=f"add:tags:{upload.file_id}", placeholder="impressionism, night")
                 entries.append((upload, name, artist, tags))
             submitted = st.form_submit_button(f"Add {len(files)} style{'s' if len(files) > 1 else ''}",
                                               type="primary", icon=":material/add:")

@@ -17,6 +17,11 @@ if not all_styles:
     st.page_link(ADD_STYLE, label="Add your first style", icon=":material/add_photo_alternate:")
     st.stop()
 
+if all(style.plugin_id for style in all_styles):
+    st.info("These styles come with the plugins. Add a painting you love to paint your photos with it.",
+            icon=":material/palette:")
+    st.page_link(ADD_STYLE, label="Add a painting", icon=":material/add_photo_alternate:")
+
 search_col, tag_col = st.columns([2, 3], vertical_alignment="bottom")
 with search_col:
     query = st.text_input("Search", placeholder="Name, artist or tag", key="gallery:search",

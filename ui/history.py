@@ -24,7 +24,7 @@ if active:
 statuses = st.pills("Show", ["done", "cancelled", "failed", "interrupted"], selection_mode="multi",
                     default=["done", "cancelled", "failed", "interrupted"], key="history:statuses",
                     format_func=str.capitalize)
-renders = library.list_renders(limit=60, status=statuses or None) if statuses else []
+renders = library.list_renders(limit=60, status=statuses) if statuses else []
 if not renders:
     st.info("No renders yet. Paint a photo on the Stylize page, or make a texture.", icon=":material/history:")
 
@@ -47,16 +47,24 @@ for render in renders:
                        + (f" · loss {render.losses['total']:.4g}" if render.losses and "total" in render.losses else ""))
             if render.error:
                 st.error(render.error)
-            with st.expander("Open"):
+            if st.session_state.get("history:open") == render.id:
                 if render.result_image_id is not None:
                     st.image(library.image_bytes(render.result_image_id), width="stretch")
                     download_buttons(library, render.result_image_id, f"render-{render.id}", f"hist:{render.id}")
-                st.markdown("**Settings**")
-                st.code(json.dumps(render.params, indent=2, sort_keys=True), language="json")
-                if render.timings:
-                    st.markdown("**Timings**")
-                    st.code(json.dumps(render.timings, indent=2), language="json")
+                settings_col, timings_col = st.columns(2)
+                with settings_col:
+                    st.markdown("**Settings**")
+                    st.code(json.dumps(render.params, indent=2, sort_keys=True), language="json")
+                with timings_col:
+                    if render.timings:
+                        st.markdown("**Timings**")
+                        st.code(json.dumps(render.timings, indent=2), language="json")
         with action_col:
+            opened = st.session_state.get("history:open") == render.id
+            if st.button("Close" if opened else "Open", key=f"open:{render.id}", width="stretch",
+                         icon=":material/expand_less:" if opened else ":material/open_in_full:"):
+                st.session_state["history:open"] = None if opened else render.id
+                st.rerun()
             if st.button("Re-run", key=f"rerun:{render.id}", icon=":material/replay:", width="stretch",
                          help="Queue the same filter, settings, photo and styles again"):
                 try:

@@ -32,18 +32,22 @@ def _losses_text(losses: dict) -> str:
     return (f"loss {total:.4g}" if total is not None else "") + (f" ({', '.join(parts)})" if parts else "")
 
 
-def download_buttons(library, image_id: int, stem: str, key: str) -> None:
+@st.cache_data(max_entries=64, show_spinner=False)
+def _as_jpeg(image_id: int) -> bytes:
     from nst import images
 
-    data = library.image_bytes(image_id)
-    picture = images.load(data)
+    return images.encode(images.load(services.library().image_bytes(image_id)), "JPEG", quality=92)
+
+
+def download_buttons(library, image_id: int, stem: str, key: str) -> None:
+    """PNG (the stored bytes, as rendered) and JPEG (encoded once, then cached)."""
     left, right = st.columns(2)
     with left:
-        st.download_button("Download PNG", images.encode(picture, "PNG"), file_name=f"{stem}.png",
+        st.download_button("Download PNG", library.image_bytes(image_id), file_name=f"{stem}.png",
                            mime="image/png", key=f"{key}:png", icon=":material/download:")
     with right:
-        st.download_button("Download JPEG", images.encode(picture, "JPEG", quality=92), file_name=f"{stem}.jpg",
-                           mime="image/jpeg", key=f"{key}:jpg", icon=":material/download:")
+        st.download_button("Download JPEG", _as_jpeg(image_id), file_name=f"{stem}.jpg", mime="image/jpeg",
+                           key=f"{key}:jpg", icon=":material/download:")
 
 
 def _one_job(render_id: int, original: bytes | None) -> bool:
@@ -64,9 +68,14 @@ def _one_job(render_id: int, original: bytes | None) -> bool:
             with cancel:
                 if st.button("Cancel", key=f"cancel:{render_id}", icon=":material/stop_circle:",
                              help="Stop now and keep the best image so far"):
-                    worker.cancel(render_id)
+                    try:
+                        worker.cancel(render_id)
+                    except NSTError as exc:  # it ended in the meantime
+                        st.toast(str(exc))
                     st.rerun(scope="fragment")
-        if view.status == "running":
+        if view.status == "running" and view.step == 0:
+            st.progress(0.0, text="Starting: loading the network and measuring the style…")
+        elif view.status == "running":
             label = (f"Step {view.step} of {view.total} · {_seconds(view.elapsed)} elapsed · "
                      f"about {_seconds(view.eta)} left")
             st.progress(min(1.0, max(0.0, view.fraction)), text=label)
@@ -99,15 +108,13 @@ def job_panel(state_key: str, originals: dict[int, bytes] | None = None) -> None
     render_ids = list(st.session_state.get(state_key, []))
     if not render_ids:
         return
-    active = any(services.worker().view(rid).active for rid in render_ids if _exists(rid))
-    _panel(state_key, originals or {}, run_every=1.0 if active else None)
+    _panel(state_key, originals or {}, run_every=1.0 if any(_active(rid) for rid in render_ids) else None)
 
 
-def _exists(render_id: int) -> bool:
+def _active(render_id: int) -> bool:
     try:
-        services.library().get_render(render_id)
-        return True
-    except NSTError:
+        return services.worker().view(render_id).active
+    except NSTError:  # deleted meanwhile
         return False
 
 

@@ -9,7 +9,7 @@ from nst.errors import NSTError
 from ui import services
 from ui.job_panel import job_panel
 from ui.pages import ADD_STYLE
-from ui.widgets import blend_weights, param_widgets, preset_picker, style_picker, thumbnails_row
+from ui.widgets import blend_weights, filter_label, param_widgets, preset_picker, style_picker, thumbnails_row
 
 PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff"]
 
@@ -29,6 +29,7 @@ if not filters:
     st.error("No filter that takes a photo is loaded; see the Plugins page.")
     st.stop()
 
+renders_slot = st.container()  # the renders, above the form, once there are any
 inputs_col, settings_col = st.columns([1, 1], gap="large")
 with inputs_col:
     st.subheader("1 · Photos")
@@ -53,7 +54,7 @@ with inputs_col:
 
 with settings_col:
     st.subheader("3 · Filter")
-    flt = st.selectbox("Filter", filters, format_func=lambda f: f.name, key="stylize:filter",
+    flt = st.selectbox("Filter", filters, format_func=filter_label(filters), key="stylize:filter",
                        help="Any loaded plugin that paints a photo")
     st.caption(flt.description)
     prefix = f"stylize:{flt.id}"
@@ -64,7 +65,7 @@ with settings_col:
     photos_count = len(uploads or []) + len(picked_recent)
     run = st.button(f"Paint {photos_count} photo{'s' if photos_count != 1 else ''}" if photos_count else "Paint",
                     type="primary", icon=":material/brush:", width="stretch",
-                    disabled=(flt.needs.vgg and not weights_ok) or not photos_count or not chosen)
+                    disabled=(flt.needs.vgg and not weights_ok) or not photos_count or len(chosen) < flt.needs.min_styles)
     if not photos_count:
         st.caption("Upload a photo (or pick a recent one) to start.")
 
@@ -73,19 +74,20 @@ if run:
     photos: list[tuple[str, bytes]] = [(f.name, f.getvalue()) for f in uploads or []]
     photos += [(f"recent photo {r.width}x{r.height}", library.image_bytes(r.id)) for r in picked_recent]
     try:
-        for name, data in photos:  # check every photo first: one bad upload queues nothing
-            images.load(data, name)
+        pictures = [images.load(data, name) for name, data in photos]  # one bad upload queues nothing
         ids, originals = [], {}
-        for name, data in photos:
+        for (_, data), picture in zip(photos, pictures):
             render_id = worker.submit(flt.id, values, data, [(s.id, w) for s, w in zip(chosen, weights)])
             ids.append(render_id)
-            originals[render_id] = images.encode(images.thumbnail(images.load(data), 720), "JPEG")
+            originals[render_id] = images.encode(images.thumbnail(picture, 720), "JPEG")
         st.session_state["stylize:jobs"] = ids
         st.session_state["stylize:originals"] = originals
     except NSTError as exc:
         st.error(str(exc), icon=":material/error:")
 
+
 if st.session_state.get("stylize:jobs"):
-    st.divider()
-    st.subheader("Renders")
-    job_panel("stylize:jobs", st.session_state.get("stylize:originals"))
+    with renders_slot:
+        st.subheader("Renders")
+        job_panel("stylize:jobs", st.session_state.get("stylize:originals"))
+        st.divider()

@@ -8,7 +8,7 @@ from nst.errors import NSTError
 from ui import services
 from ui.job_panel import job_panel
 from ui.pages import ADD_STYLE
-from ui.widgets import blend_weights, param_widgets, preset_picker, style_picker, thumbnails_row
+from ui.widgets import blend_weights, filter_label, param_widgets, preset_picker, style_picker, thumbnails_row
 
 st.title("Texture")
 library = services.library()
@@ -25,6 +25,7 @@ if not filters:
     st.error("No texture filter is loaded; see the Plugins page.")
     st.stop()
 
+renders_slot = st.container()  # the render, above the form, once there is one
 style_col, settings_col = st.columns([1, 1], gap="large")
 with style_col:
     st.subheader("1 · Styles")
@@ -34,7 +35,7 @@ with style_col:
     weights = blend_weights(chosen, "texture:blend")
 with settings_col:
     st.subheader("2 · Filter")
-    flt = st.selectbox("Filter", filters, format_func=lambda f: f.name, key="texture:filter")
+    flt = st.selectbox("Filter", filters, format_func=filter_label(filters), key="texture:filter")
     st.caption(flt.description)
     prefix = f"texture:{flt.id}"
     preset_picker(flt, prefix)
@@ -42,7 +43,7 @@ with settings_col:
     if flt.needs.vgg and not weights_ok:
         st.error(weights_message, icon=":material/error:")
     run = st.button("Synthesize", type="primary", icon=":material/texture:", width="stretch",
-                    disabled=(flt.needs.vgg and not weights_ok) or not chosen)
+                    disabled=(flt.needs.vgg and not weights_ok) or len(chosen) < flt.needs.min_styles)
 
 if run:
     try:
@@ -52,6 +53,7 @@ if run:
         st.error(str(exc), icon=":material/error:")
 
 if st.session_state.get("texture:jobs"):
-    st.divider()
-    st.subheader("Render")
-    job_panel("texture:jobs")
+    with renders_slot:
+        st.subheader("Render")
+        job_panel("texture:jobs")
+        st.divider()

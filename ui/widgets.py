@@ -140,3 +140,9 @@ def thumbnails_row(library, styles: list, width: int = 120) -> None:
     for column, style in zip(columns, styles):
         with column:
             st.image(library.thumbnail_bytes(style.image_id), caption=style.name, width=width)
+
+
+def filter_label(filters: list):
+    """Filters by name, with the id added where two share a name."""
+    names = [f.name for f in filters]
+    return lambda f: f.name if names.count(f.name) == 1 else f"{f.name} ({f.id})"

@@ -93,7 +93,9 @@ def test_gallery_upload_stylize_result(server, tmp_path):
     photo.write_bytes(jpeg_bytes(make_photo(160, 120)))
     shots = []
 
-    def shot(page, name):
+    def shot(page, name, focus=None):
+        if focus is not None:
+            focus.scroll_into_view_if_needed()
         path = ARTIFACTS / f"{len(shots) + 1:02d}-{name}.png"
         page.screenshot(path=str(path), full_page=True)
         shots.append(path)
@@ -113,31 +115,31 @@ def test_gallery_upload_stylize_result(server, tmp_path):
         expect(page.get_by_role("heading", name="Stylize")).to_be_visible()
         page.locator("input[type=file]").first.set_input_files(str(photo))
         expect(page.get_by_text("photo.jpg")).to_be_visible()
-        page.get_by_role("button", name="Fast").click()
+        page.get_by_role("radio", name="Fast").click()
         page.wait_for_timeout(500)
 
         def slider(label):
             return page.locator('[data-testid="stSlider"]').filter(has_text=label).get_by_role("slider")
 
-        size = slider("Size")
+        size = slider("Size (px)")
         size.focus()
         size.press("Home")  # 32 px
         size.press("ArrowRight")  # 64 px
         page.wait_for_timeout(300)
-        steps = slider("Steps")
-        steps.focus()
-        steps.press("Home")
-        steps.press("ArrowRight")  # 2 steps
+        steps = page.locator('[data-testid="stNumberInput"]').filter(has_text="Steps").locator("input")
+        steps.fill("2")
+        steps.press("Enter")
         page.wait_for_timeout(800)
         shot(page, "stylize-ready")
 
         page.get_by_role("button", name="Paint 1 photo").click()
         expect(page.get_by_text("Render #1")).to_be_visible()
         shot(page, "stylize-running")
-        expect(page.get_by_text("Result", exact=True)).to_be_visible(timeout=180_000)
+        result = page.get_by_text("Result", exact=True)
+        expect(result).to_be_visible(timeout=180_000)
         expect(page.get_by_role("button", name="Download PNG")).to_be_visible()
         page.wait_for_timeout(500)
-        shot(page, "stylize-result")
+        shot(page, "stylize-result", focus=page.get_by_role("button", name="Download PNG"))
 
         page.get_by_role("link", name="History").click()
         expect(page.get_by_text("#1 · style_transfer")).to_be_visible()

@@ -39,9 +39,10 @@ def test_first_run_shows_the_plugin_styles(app):
 def add_style(at, data: bytes, name: str, filename: str = "painting.png"):
     at.switch_page("ui/add_style.py").run()
     at.file_uploader(key="add:files").set_value((filename, data, "image/png")).run()
-    at.text_input(key="add:name:0").set_value(name)
-    at.text_input(key="add:artist:0").set_value("Test Painter")
-    at.text_input(key="add:tags:0").set_value("generated, test")
+    field = {t.label: t for t in at.text_input if t.key and t.key.startswith("add:")}
+    field["Name"].set_value(name)
+    field["Artist"].set_value("Test Painter")
+    field["Tags"].set_value("generated, test")
     next(b for b in at.button if b.label.startswith("Add ")).click().run()
     return at
 
