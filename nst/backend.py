@@ -129,10 +129,6 @@ def to_numpy(value) -> np.ndarray:
     return value.numpy() if hasattr(value, "numpy") else np.asarray(value)
 
 
-def set_seed(seed: int) -> None:
-    tf.random.set_seed(seed)
-
-
 def lock() -> threading.Lock:
     """Serialises model construction (the Keras dtype policy is global)."""
     return _lock

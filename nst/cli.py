@@ -9,6 +9,7 @@ Ctrl-C during a render stops it and still writes the best image so far.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
@@ -138,41 +139,21 @@ def _render(args: argparse.Namespace, operation: str) -> int:
     snapshot_dir = Path(args.snapshots).expanduser() if args.snapshots else None
 
     started = time.perf_counter()
-    from .engine import Engine  # TensorFlow loads here, after the arguments are known to be good
-
-    library = open_library()
-    store = None
-    if library is not None:
-        from db.gram_store import GramStore
-
-        store = GramStore(library)
-    engine = Engine(store=store)
+    engine = make_engine(open_library)  # TensorFlow loads here, after the arguments are known to be good
     if not args.quiet:
         err.write(f"{engine.weights_description}\n")
     cancel = threading.Event()
     bar = ProgressBar(err, quiet=args.quiet)
-    previous = signal.getsignal(signal.SIGINT)
-
-    def on_interrupt(signum, frame):
-        if cancel.is_set():
-            signal.signal(signal.SIGINT, previous)
-            raise KeyboardInterrupt
-        cancel.set()
-        err.write("\nStopping after this step; the best image so far will be saved. Ctrl-C again to abort.\n")
-
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, on_interrupt)
-    try:
-        common = dict(style_weights=blend, progress=bar, cancel=cancel,
-                      snapshot_every=args.snapshot_every if snapshot_dir else 0, snapshot_dir=snapshot_dir)
-        if operation == "transfer":
-            result = engine.transfer(content, styles, settings, **common)
-        else:
-            result = engine.texture(styles, settings, **common)
-    finally:
-        bar.close()
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGINT, previous)
+    with ctrl_c_cancels(cancel, err):
+        try:
+            common = dict(style_weights=blend, progress=bar, cancel=cancel,
+                          snapshot_every=args.snapshot_every if snapshot_dir else 0, snapshot_dir=snapshot_dir)
+            if operation == "transfer":
+                result = engine.transfer(content, styles, settings, **common)
+            else:
+                result = engine.texture(styles, settings, **common)
+        finally:
+            bar.close()
     result.save(out)
     h, w = result.image.shape[:2]
     terms = ", ".join(f"{k} {v:.4g}" for k, v in result.losses.items() if k != "total")
@@ -180,6 +161,40 @@ def _render(args: argparse.Namespace, operation: str) -> int:
     print(f"Wrote {out} ({w}x{h}) in {time.perf_counter() - started:.1f} s: {status}, {result.steps} steps, "
           f"loss {result.losses.get('total', float('nan')):.4g} ({terms}).")
     return EXIT_INTERRUPTED if result.cancelled else 0
+
+
+def make_engine(open_library):
+    """The engine, with the style library's persistent Gram cache when the library opens."""
+    from .engine import Engine
+
+    library = open_library()
+    if library is None:
+        return Engine()
+    from db.gram_store import GramStore
+
+    return Engine(store=GramStore(library))
+
+
+@contextlib.contextmanager
+def ctrl_c_cancels(cancel: threading.Event, stream):
+    """The first Ctrl-C asks the work to stop (it keeps its best image); a second one aborts."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def on_interrupt(signum, frame):
+        if cancel.is_set():
+            signal.signal(signal.SIGINT, previous)
+            raise KeyboardInterrupt
+        cancel.set()
+        stream.write("\nStopping after this step; the best image so far will be saved. Ctrl-C again to abort.\n")
+
+    signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def parse_blend(text: str | None, count: int) -> list[float] | None:

@@ -250,7 +250,10 @@ class Engine:
         if snapshot_every and snapshot_dir is not None:
             from pathlib import Path
 
-            Path(snapshot_dir).mkdir(parents=True, exist_ok=True)
+            try:
+                Path(snapshot_dir).mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ParameterError(f"Cannot make the snapshot folder {snapshot_dir} ({exc.strerror or exc}).") from None
         fn = self._function("loss", style_layers, content_layer)
         layer_weights = np.asarray(settings.style_layer_weights, dtype=np.float64)
         layer_weights = layer_weights / layer_weights.sum() if settings.normalize else layer_weights

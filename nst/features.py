@@ -20,8 +20,6 @@ from .errors import ParameterError  # noqa: E402
 LAYERS = weights_mod.LAYERS
 #: Channels of each layer's output.
 CHANNELS: dict[str, int] = {name: cout for name, _, cout in weights_mod.CONV_LAYERS}
-#: Down-sampling factor of each layer's output relative to the input.
-STRIDE: dict[str, int] = {name: 2 ** (int(name[5]) - 1) for name in LAYERS}
 
 #: Caffe's BGR means, as in ``keras.applications.vgg19.preprocess_input``.
 BGR_MEAN = (103.939, 116.779, 123.68)
@@ -33,10 +31,6 @@ def check_layers(names) -> tuple[str, ...]:
     if unknown:
         raise ParameterError(f"Unknown VGG19 layer(s) {', '.join(unknown)}; choose from {', '.join(LAYERS)}.")
     return names
-
-
-def deepest(names) -> str:
-    return max(check_layers(names), key=LAYERS.index)
 
 
 def preprocess(image):

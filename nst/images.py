@@ -50,7 +50,10 @@ def open_checked(source: Source, name: str | None = None) -> Image.Image:
                 raise ImageError(f"{label}: no such file.")
             if path.is_dir():
                 raise ImageError(f"{label} is a folder, not an image.")
-            stream: BinaryIO = io.BytesIO(path.read_bytes())
+            try:
+                stream: BinaryIO = io.BytesIO(path.read_bytes())
+            except OSError as exc:
+                raise ImageError(f"{label} cannot be read ({exc.strerror or exc}).") from None
         elif isinstance(source, (bytes, bytearray)):
             if not source:
                 raise ImageError(f"{label} is empty.")
@@ -195,8 +198,12 @@ def save(array_or_image: np.ndarray | Image.Image, path: Path | str) -> Path:
     if not path.parent.exists():
         raise ImageError(f"Cannot write {path}: the folder {path.parent} does not exist.")
     tmp = path.with_name(f".{path.name}.part")
-    tmp.write_bytes(data)
-    tmp.replace(path)
+    try:
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise ImageError(f"Cannot write {path} ({exc.strerror or exc}).") from None
     return path
 
 

@@ -44,11 +44,3 @@ def feature_map(engine: Engine, image, layer: str = "block1_conv1", channel: int
     fmap = engine.features(pixels, layer)[0, :, :, channel]
     top = float(fmap.max())
     return (fmap / top if top > 0 else fmap).astype(np.float32)
-
-
-def strongest_channels(engine: Engine, image, layer: str = "block1_conv1", count: int = 8,
-                       size: int = SIZE) -> list[int]:
-    """The channels with the highest mean activation (the most telling ones to look at)."""
-    pixels = images.to_array(images.resize(image, images.fit_long_side(image.width, image.height, size)))
-    means = engine.features(pixels, layer)[0].mean(axis=(0, 1))
-    return [int(c) for c in np.argsort(means)[::-1][:count]]

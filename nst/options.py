@@ -20,11 +20,13 @@ PRESET = Param("preset", "choice", presets.DEFAULT, choices=presets.names(),
                    f"{name}: {text}" for name, text in presets.DESCRIPTIONS.items()))
 
 COMMON: tuple[Param, ...] = (
-    Param("size", "int", 512, "Long side of the result, in pixels.", min=32, max=MAX_SIZE, step=32),
+    Param("size", "int", 512, "Long side of the result, in pixels.", min=32, max=MAX_SIZE, step=32,
+          label="Size (px)"),
     Param("steps", "int", 15, "VGG passes at the final scale; coarser scales get more, and every scale "
           "stops early once converged.", min=1, max=20000, step=1),
     Param("style_weight", "float", 1.0, "Weight of the style loss.", min=0.0, max=1e12, log=True, advanced=True),
-    Param("tv_weight", "float", 0.0, "Total-variation weight: higher is smoother.", min=0.0, max=1e12, log=True),
+    Param("tv_weight", "float", 0.0, "Total-variation weight: higher is smoother.", min=0.0, max=1e12, log=True,
+          label="Smoothness (TV weight)"),
     Param("style_scale", "float", 1.0, "Size of the style's strokes: the style image is resized to the "
           "result's size times this.", min=0.1, max=4.0, step=0.05),
     Param("style_layers", "text", ",".join(STYLE_LAYERS), "Comma-separated VGG19 layers for the style loss.",
@@ -38,14 +40,15 @@ COMMON: tuple[Param, ...] = (
     Param("tolerance", "float", 1e-3, "Stop a scale when the loss falls by less than this fraction per step.",
           min=0.0, max=1.0, log=True, advanced=True),
     Param("start_size", "int", 128, "Coarse-to-fine starts at about this long side (set it to the size for "
-          "a single scale).", min=32, max=MAX_SIZE, step=16, advanced=True),
+          "a single scale).", min=32, max=MAX_SIZE, step=16, advanced=True, label="Coarsest scale"),
 )
 
 TRANSFER: tuple[Param, ...] = COMMON[:2] + (
     Param("content_weight", "float", 0.1, "How much of the photo's structure to keep: higher is more "
           "photo, lower is more painting.", min=0.0, max=1e12, log=True),
 ) + COMMON[2:] + (
-    Param("preserve_colors", "bool", False, "Keep the photo's colours; take only the painting's strokes."),
+    Param("preserve_colors", "bool", False, "Keep the photo's colours; take only the painting's strokes.",
+          label="Keep the photo's colours"),
     Param("content_layer", "choice", "block4_conv2", "VGG19 layer for the content loss (the tutorial used "
           "block5_conv2).", choices=CONTENT_LAYERS, advanced=True),
     Param("init", "choice", "content", "Start from the photo or from noise.", choices=("content", "noise"),

@@ -115,6 +115,8 @@ def declaration_problems(param: Param) -> list[str]:
         problems.append(f"min {param.min} is above max {param.max}")
     if param.kind in ("float", "int") and param.step is not None and param.step <= 0:
         problems.append("step must be positive")
+    if param.kind == "int" and param.step is not None and param.step != int(param.step):
+        problems.append("an int parameter needs a whole step")
     if not problems:
         try:
             Param.coerce(param, param.default)

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping, Sequence
 import numpy as np
 from PIL import Image
 
+from .errors import NSTError
 from .params import Param, declaration_problems
 from .progress import Progress, ProgressCallback, is_cancelled
 
@@ -181,10 +182,17 @@ def filter_problems(item: Any) -> list[str]:
         if param.name in names:
             problems.append(f"parameter {param.name!r} is declared twice")
         names.add(param.name)
+    declared = {p.name: p for p in item.params if isinstance(p, Param)}
     for preset, values in dict(item.presets).items():
         unknown = set(values) - names
         if unknown:
             problems.append(f"preset {preset!r} sets unknown parameter(s) {', '.join(sorted(unknown))}")
+            continue
+        for name, value in dict(values).items():
+            try:
+                declared[name].coerce(value)
+            except NSTError as exc:
+                problems.append(f"preset {preset!r}: {exc}")
     if type(item).run is Filter.run:
         problems.append("run() is not implemented")
     return problems

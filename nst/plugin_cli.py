@@ -55,7 +55,8 @@ def _params_help(registry, filter_id: str) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .cli import ProgressBar, LibraryOpener, load_style, output_path, parse_blend
+    from .cli import (EXIT_INTERRUPTED, LibraryOpener, ProgressBar, ctrl_c_cancels, load_style, make_engine,
+                      output_path, parse_blend)
     from .plugin import RunInputs, lazy
     from .registry import Registry
     from .targets import StyleInput
@@ -73,36 +74,23 @@ def _run(args: argparse.Namespace) -> int:
         params["preset"] = args.preset
     open_library = LibraryOpener(sys.stderr)
     content = images.load(args.content) if args.content else None
-    style_images = [load_style(s, open_library) for s in args.style or []]
-
-    styles = [StyleInput.of(image) for image in style_images]
+    styles = [StyleInput.of(load_style(s, open_library)) for s in args.style or []]
     weights = parse_blend(args.style_weights, len(styles)) or [1.0] * len(styles)
 
-    def engine():
-        from .engine import Engine
-
-        library = open_library()
-        store = None
-        if library is not None:
-            from db.gram_store import GramStore
-
-            store = GramStore(library)
-        return Engine(store=store)
-
     inputs = RunInputs(content=content, styles=styles, style_weights=weights, cancel=threading.Event(),
-                       engine_provider=lazy(engine))
-    registry.check(flt.id, inputs, params)  # refuse bad parameters before any work
+                       engine_provider=lazy(lambda: make_engine(open_library)))
     bar = ProgressBar(sys.stderr, quiet=args.quiet)
     started = time.perf_counter()
-    try:
-        result = registry.run(flt.id, inputs, params, progress=bar)
-    finally:
-        bar.close()
+    with ctrl_c_cancels(inputs.cancel, sys.stderr):
+        try:
+            result = registry.run(flt.id, inputs, params, progress=bar)
+        finally:
+            bar.close()
     images.save(result.array(), out)
     h, w = result.array().shape[:2]
     print(f"Wrote {out} ({w}x{h}) with {flt.name} in {time.perf_counter() - started:.1f} s"
-          + (" (cancelled)" if result.cancelled else "") + ".")
-    return 0
+          + (" (stopped early: cancelled)" if result.cancelled else "") + ".")
+    return EXIT_INTERRUPTED if result.cancelled else 0
 
 
 def register(commands) -> None:

@@ -150,8 +150,12 @@ class Registry:
         self.plugins.append(info)
 
     def _register(self, info: PluginInfo, module: ModuleType | Any) -> None:
-        filters = getattr(module, "FILTERS", [])
-        styles = getattr(module, "STYLES", [])
+        try:
+            filters = getattr(module, "FILTERS", [])
+            styles = getattr(module, "STYLES", [])
+        except Exception as exc:  # noqa: BLE001 - a module may define __getattr__
+            self._fail(info, exc)
+            return
         if not isinstance(filters, (list, tuple)) or not isinstance(styles, (list, tuple)):
             info.status, info.error = "failed", "FILTERS and STYLES must be lists"
             self.plugins.append(info)
@@ -253,9 +257,13 @@ class Registry:
             array = result.array()
             if array.ndim != 3 or array.shape[2] != 3 or not array.size:
                 raise ValueError(f"run() returned an image shaped {array.shape}, not (H, W, 3)")
+            if not isinstance(result.metrics, dict):
+                raise TypeError(f"run() returned metrics of type {type(result.metrics).__name__}, not a dict")
         except NSTError:
             raise  # the user's input was at fault (a clear message already)
-        except Exception as exc:  # noqa: BLE001 - isolate the host from the plugin
+        except BaseException as exc:  # noqa: BLE001 - isolate the host from the plugin (even sys.exit)
+            if isinstance(exc, KeyboardInterrupt):
+                raise
             entry.last_error = f"{type(exc).__name__}: {exc}"
             raise PluginError(f"The filter {filter_id!r} failed: {entry.last_error}") from exc
         entry.last_error = ""
@@ -274,7 +282,9 @@ class Registry:
                     tags=style.tags, suggested_params=dict(style.suggested_params or {}) or None,
                     description=style.description,
                 )
-            except Exception as exc:  # noqa: BLE001 - one bad style must not stop the others
+            except BaseException as exc:  # noqa: BLE001 - one bad style must not stop the others
+                if isinstance(exc, KeyboardInterrupt):
+                    raise
                 message = f"style {style.name!r} from {info.id}: {exc}"
                 info.problems.append(message)
                 problems.append(message)
