@@ -23,17 +23,20 @@ def _fmt_seconds(value: float | None) -> str:
 
 
 def _curve_points(curve, marks=(5, 10, 20, 30, 60, 120, 180, 240, 300, 600)):
-    """The best loss at the final size by each mark (seconds)."""
+    """The best loss at the final size by each mark (seconds), for marks within the run."""
     final = max((s for _, _, s in curve), default=0)
+    end = max((t for t, _, _ in curve), default=0)
     out = {}
     for mark in marks:
+        if mark > end + 1:
+            break
         losses = [l for t, l, s in curve if t <= mark and s == final]
         if losses:
             out[mark] = min(losses)
     return out
 
 
-def report(operation: str, records: dict, bare: dict, args) -> str:
+def report(operation: str, records: dict, steps: dict, args) -> str:
     tutorial, ours_t, ours = records["tutorial"], records["ours-on-tutorial-objective"], records["ours"]
     lines = [f"## {operation}: {args.size_label}", ""]
     lines.append("| run | seconds | steps | best loss at final size | peak RSS |")
@@ -58,15 +61,16 @@ def report(operation: str, records: dict, bare: dict, args) -> str:
     for name, points in (("tutorial", marks_t), ("ours", marks_o)):
         lines.append(f"| {name} | " + " | ".join(f"{points[m]:.3g}" if m in points else "-" for m in marks) + " |")
     lines.append("")
-    lines.append("Seconds per step (median; a step is one VGG19 forward and backward plus the optimizer):")
+    lines.append("Seconds per step (median of alternating runs; bare = VGG19 forward and backward through the "
+                 "same layers; ours = losses, gradient, optimizer and progress):")
     lines.append("")
-    lines.append("| size | bare VGG19 | ours | overhead | tutorial (Adam) |")
+    lines.append("| size | bare VGG19 | ours | overhead | tutorial (Adam), in its run |")
     lines.append("|---|---:|---:|---:|---:|")
-    for size, seconds in bare.items():
-        mine = ours.step_seconds.get(size) or ours_t.step_seconds.get(size)
+    for size, (seconds, mine) in steps.items():
         adam = tutorial.step_seconds.get(size)
-        over = "-" if mine is None else f"{100 * (mine / seconds - 1):+.0f}%"
-        lines.append(f"| {size} | {seconds:.3f} | {_fmt_seconds(mine)} | {over} | {_fmt_seconds(adam)} |")
+        lines.append(f"| {size} | {seconds:.3f} | {mine:.3f} | {100 * (mine / seconds - 1):+.0f}% | "
+                     f"{_fmt_seconds(adam)} |")
+    lines.append("")
     return "\n".join(lines)
 
 
@@ -94,15 +98,22 @@ def bench_operation(operation: str, args, engine) -> dict:
     print(f"[{operation}] the default preset...", flush=True)
     records["ours"] = compare.run(engine, "ours", operation, content, style, ours)
 
-    sizes = sorted({*compare.sizes_for(operation, content, style, ours),
-                    *compare.sizes_for(operation, content, style, tutorial)}, key=lambda s: s[0] * s[1])
-    bare = compare.bare_step_seconds(engine, ours, sizes)
+    print(f"[{operation}] seconds per step, ours against a bare VGG19 pass...", flush=True)
+    # Each size with the objective that ran at it: the default preset's sizes with its own
+    # objective, the tutorial's size with the tutorial's objective.
+    steps = compare.step_seconds(engine, operation, content, style, ours,
+                                 compare.sizes_for(operation, content, style, ours))
+    tutorial_sizes = [size for size in compare.sizes_for(operation, content, style, tutorial)
+                      if f"{size[0]}x{size[1]}" not in steps]
+    steps.update(compare.step_seconds(engine, operation, content, style, ours_tutorial.replace(final_steps=None),
+                                      tutorial_sizes))
     final = compare.sizes_for(operation, content, style, ours)[-1]
     args.size_label = f"{final[0]}x{final[1]}"
     for name, rec in records.items():
         images.save(rec.image, args.out / f"{operation}-{name}.png")
-    text = report(operation, records, bare, args)
-    return {"text": text, "records": {k: v.as_json() for k, v in records.items()}, "bare_step_seconds": bare}
+    text = report(operation, records, steps, args)
+    return {"text": text, "records": {k: v.as_json() for k, v in records.items()},
+            "step_seconds": {size: {"bare": b, "ours": o} for size, (b, o) in steps.items()}}
 
 
 def main(argv=None) -> int:

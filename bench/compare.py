@@ -120,16 +120,22 @@ def run(engine: Engine, name: str, operation: str, content, style, settings: Set
         f"{w}x{h}": statistics.median(np.diff(times)) for (w, h), times in stamps.items() if len(times) > 2
     }
     record = RunRecord(name=name, seconds=result.seconds, steps=result.steps,
-                       final_loss=min(l for _, l, s in curve if s == final_long) if curve else float("nan"),
+                       final_loss=min((l for _, l, s in curve if s == final_long), default=float("nan")),
                        stop_reasons=result.stop_reasons, curve=curve, step_seconds=step_seconds,
                        peak_rss_mb=peak_rss_mb(), reached_at=reached[0] if reached else None, image=result.image)
     return record
 
 
-def bare_step_seconds(engine: Engine, settings: Settings, sizes, repeats: int = 7) -> dict[str, float]:
-    """Median seconds of a bare VGG19 forward and backward at each size (the loss's layers, no loss)."""
-    layers = tuple(settings.style_layers) + ((settings.content_layer,) if settings.content_layer not in
-                                              settings.style_layers else ())
+def step_seconds(engine: Engine, operation: str, content, style, settings: Settings, sizes,
+                 rounds: int = 3, steps: int = 6) -> dict[str, tuple[float, float]]:
+    """Per size, median seconds of (a bare VGG19 forward and backward, one step of ours).
+
+    "Bare" runs the same truncated network at the same arithmetic with a trivial loss; "ours" is
+    a step of a real one-scale render (losses, gradient, optimizer, progress). The two alternate,
+    ``rounds`` times, so that both see the same machine.
+    """
+    layers = tuple(settings.style_layers) + ((settings.content_layer,) if operation == "transfer" and
+                                              settings.content_layer not in settings.style_layers else ())
     model = engine.extractor.model_for(layers)
 
     def bare(image):
@@ -142,13 +148,19 @@ def bare_step_seconds(engine: Engine, settings: Settings, sizes, repeats: int = 
     for width, height in sizes:
         image = backend.to_tensor(np.random.default_rng(0).random((1, height, width, 3), dtype=np.float32))
         compiled(image)
-        times = []
-        for _ in range(repeats):
-            started = time.perf_counter()
-            _, _, grad = compiled(image)
-            backend.to_numpy(grad)
-            times.append(time.perf_counter() - started)
-        out[f"{width}x{height}"] = statistics.median(times)
+        one_scale = settings.replace(size=max(width, height), start_size=max(width, height), steps=steps,
+                                     final_steps=None, tolerance=0.0,
+                                     square=operation == "texture" and width == height)
+        bare_times, our_times = [], []
+        for _ in range(rounds):
+            for _ in range(steps):
+                started = time.perf_counter()
+                backend.to_numpy(compiled(image)[2])
+                bare_times.append(time.perf_counter() - started)
+            stamps: list[float] = []
+            _render(engine, operation, content, style, one_scale, lambda p: stamps.append(time.perf_counter()), None)
+            our_times += list(np.diff(stamps))
+        out[f"{width}x{height}"] = (statistics.median(bare_times), statistics.median(our_times))
     return out
 
 

@@ -94,7 +94,7 @@ def compile_value_and_grad(loss_fn, signature):
     """Compile ``loss_fn(image, *args) -> (total, terms)`` into one function.
 
     The result maps ``(image, *args)`` to ``(total, terms, gradient)`` as
-    tensors. ``signature`` (a list of :func:`spec` values, the image first)
+    tensors; ``total`` may be a vector whose first entry is differentiated. ``signature`` (a list of :func:`spec` values, the image first)
     leaves the spatial dimensions open, so the function is traced once and
     reused for every image size.
     """
@@ -103,7 +103,8 @@ def compile_value_and_grad(loss_fn, signature):
         with tf.GradientTape() as tape:
             tape.watch(image)
             total, terms = loss_fn(image, *args)
-        return total, terms, tape.gradient(total, image)
+            loss = total[0] if total.shape.rank else total
+        return total, terms, tape.gradient(loss, image)
 
     return tf.function(value_and_grad, input_signature=signature, autograph=False)
 

@@ -28,6 +28,8 @@ from .progress import Progress, is_cancelled
 from .settings import Settings
 from .targets import StyleInput
 
+from keras import ops  # noqa: E402  (after nst.backend has configured TensorFlow)
+
 #: Largest style image side used for targets (bounds memory for huge style scales).
 MAX_STYLE_SIDE = 2048
 #: Smallest side of any image the network sees (results, styles).
@@ -147,14 +149,12 @@ class Engine:
             grams = [losses.gram(f) for f in feats[: len(style_layers)]]
             style = losses.style_loss(grams, style_targets, style_weights)
             tv = tv_weight * losses.tv_loss(image)
-            terms = {"style": style, "tv": tv}
-            total = style + tv
+            terms = [style, tv]
             if content:
                 content_target, content_weight = content
-                content = content_weight * losses.content_loss(feats[content_index], content_target)
-                terms["content"] = content
-                total = total + content
-            return total, terms
+                terms.append(content_weight * losses.content_loss(feats[content_index], content_target))
+            # One vector [total, style, tv(, content)]: a single transfer back to Python per step.
+            return ops.stack([sum(terms)] + terms), None
 
         return backend.compile_value_and_grad(objective, signature)
 
@@ -336,12 +336,16 @@ def _channels(layers: Sequence[str]) -> list[int]:
     return [CHANNELS[name] for name in layers]
 
 
+TERMS = ("style", "tv", "content")
+
+
 def _objective(fn, args):
     """Adapt a compiled function to the optimizer's numpy interface."""
 
     def fun(image: np.ndarray):
-        total, terms, grad = fn(backend.to_tensor(image[None]), *args)
-        return (float(total), {k: float(v) for k, v in terms.items()}, backend.to_numpy(grad)[0])
+        values, _, grad = fn(backend.to_tensor(image[None]), *args)
+        values = backend.to_numpy(values).tolist()
+        return values[0], dict(zip(TERMS, values[1:])), backend.to_numpy(grad)[0]
 
     return fun
 
