@@ -41,10 +41,10 @@ SCALE_FACTOR = math.sqrt(2)
 @dataclass
 class RenderResult:
     image: np.ndarray  # (H, W, 3) float32 in [0, 1]
-    losses: dict[str, float]  # the last evaluation's total and weighted terms
+    losses: dict[str, float]  # the returned (best) image's total and weighted terms
     steps: int  # evaluations made
     seconds: float  # wall time of the optimization
-    stop_reasons: list[str]  # per scale: "converged", "budget" or "cancelled"
+    stop_reasons: list[str]  # per scale: converged, stalled, budget, cancelled or non-finite
     scale_sizes: list[tuple[int, int]]
     scale_seconds: list[float]
     scale_steps: list[int]
@@ -275,11 +275,17 @@ class Engine:
                 ]
                 grams = losses.blend(gram_sets, weights) if len(gram_sets) > 1 else gram_sets[0]
                 style_targets = [grams[name] for name in style_layers]
-                effective = settings.style_weight * layer_weights
+                magnitudes = np.array([np.mean(np.square(t)) + 1e-8 for t in style_targets])
+                effective, tv_weight = settings.style_weight * layer_weights, settings.tv_weight
                 if settings.normalize:
-                    effective = effective / np.array([np.mean(np.square(t)) + 1e-8 for t in style_targets])
+                    effective = effective / magnitudes
+                elif texture and settings.balance_coarse and index < len(sizes) - 1:
+                    # A raw objective is ruled by its largest Gram matrices (block4's, for the
+                    # tutorial's); at the coarse scales every layer counts alike, so the layout
+                    # the final scale starts from fits all of them.
+                    effective, tv_weight = layer_weights / layer_weights.sum() / magnitudes, 0.0
                 args = [[backend.to_tensor(t) for t in style_targets], backend.to_tensor(effective),
-                        backend.to_tensor(settings.tv_weight)]
+                        backend.to_tensor(tv_weight)]
                 if content_layer:
                     pixels = final_content if size == final else images.to_array(images.resize(content_image, size))
                     target = self.features(pixels, content_layer)

@@ -41,6 +41,7 @@ class Settings:
     coarse_steps: float = 1.5  # each coarser scale gets this many times the steps of the next
     final_steps: int | None = None  # a different budget for the final scale only (default: steps)
     keep_detail: bool = True  # between scales, add back the photo's fine detail that upsampling loses
+    balance_coarse: bool = True  # textures with a raw objective: all style layers count alike at coarse scales
     optimizer: OptimizerSettings = field(default_factory=OptimizerSettings)
     # --- start and finish
     init: str = "content"  # "content" or "noise" (texture synthesis always starts from noise)

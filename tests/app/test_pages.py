@@ -133,3 +133,32 @@ def test_the_style_page_edits_and_deletes(app):
     at.text_input[1].set_value("Someone Else")  # artist
     next(b for b in at.button if b.label == "Save changes").click().run()
     assert services.library().get_style(style.id).artist == "Someone Else"
+
+
+def test_missing_weights_show_the_fix_and_block_painting(app, tmp_path, monkeypatch):
+    monkeypatch.setenv("NST_VGG19_WEIGHTS", str(tmp_path / "nowhere.bin"))
+    at = app().run()
+    at.switch_page("ui/stylize.py").run()
+    assert not at.exception
+    assert any("nowhere.bin" in e.value and "does not exist" in e.value for e in at.error)
+    paint = next(b for b in at.button if b.label.startswith("Paint"))
+    assert paint.disabled
+    at.switch_page("ui/plugins_page.py").run()
+    assert any("does not exist" in e.value for e in at.error)
+
+
+def test_two_tabs_see_the_same_job(app):
+    from ui import services
+
+    first = add_style(app().run(), png_bytes(make_painting(96, 96)), "Shared")
+    style = services.library().get_style("Shared")
+    worker = services.worker()
+    worker.stop()  # keep the render queued while the second tab looks
+    render_id = services.library().create_render("palette", {"colors": 4}, jpeg_bytes(make_photo()),
+                                                  [(style.id, 1.0)]).id
+    second = app().run()  # another browser tab: same process, same worker and library
+    second.switch_page("ui/history.py").run()
+    assert not second.exception
+    assert f"**Render #{render_id}** · Waiting in the queue (position 1)" in texts(second)
+    first.switch_page("ui/history.py").run()
+    assert f"**Render #{render_id}** · Waiting in the queue (position 1)" in texts(first)

@@ -150,3 +150,19 @@ def test_presets_exist_for_both_operations():
     tutorial = presets.get("tutorial", "transfer")
     assert tutorial.optimizer.method == "adam" and tutorial.content_layer == "block5_conv2"
     assert not tutorial.normalize
+
+
+def test_raw_texture_objective_balances_its_layers_at_coarse_scales(engine, painting):
+    raw = Settings(size=90, start_size=64, steps=2, coarse_steps=1.0, normalize=False, style_weight=0.1,
+                   tv_weight=1e9, init="noise", noise="uniform")
+
+    def first_losses_per_scale(settings):
+        seen = {}
+        engine.texture([painting], settings, progress=lambda p: seen.setdefault(p.scale, p.losses))
+        return seen
+
+    balanced = first_losses_per_scale(raw)
+    assert balanced[0]["tv"] == 0.0 and balanced[0]["style"] < 10.0  # every layer about 1 at the start
+    assert balanced[1]["tv"] > 0.0 and balanced[1]["style"] > 1e3  # the final scale: the raw objective
+    plain = first_losses_per_scale(raw.replace(balance_coarse=False))
+    assert plain[0]["tv"] > 0.0 and plain[0]["style"] > 1e3
