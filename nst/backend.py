@@ -12,9 +12,7 @@ import os
 import threading
 from functools import lru_cache
 
-# Quiet TensorFlow's C++ start-up chatter unless the user asked for it.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+# The environment TensorFlow starts with (log level, allocator) is set in nst/__init__.py.
 
 import numpy as np  # noqa: E402
 

@@ -13,6 +13,7 @@ from ui.job_panel import STATUS_TEXT, download_buttons, job_panel
 st.title("History")
 library = services.library()
 worker = services.worker()
+filter_names = {f.id: f.name for f in services.registry().filters()}
 
 active = worker.active()
 if active:
@@ -40,7 +41,7 @@ for render in renders:
             styles = ", ".join(f"{s.style_name}" + (f" ({s.weight:g})" if len(render.styles) > 1 else "")
                                for s in render.styles) or "no style"
             when = render.created_at.strftime("%Y-%m-%d %H:%M")
-            st.markdown(f"**#{render.id} · {render.filter_id}** with {styles}")
+            st.markdown(f"**#{render.id} · {filter_names.get(render.filter_id, render.filter_id)}** with {styles}")
             seconds = (render.timings or {}).get("seconds")
             st.caption(f"{when} UTC · {STATUS_TEXT.get(render.status, render.status)}"
                        + (f" · {seconds:.1f} s" if isinstance(seconds, (int, float)) else "")

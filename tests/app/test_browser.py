@@ -142,7 +142,7 @@ def test_gallery_upload_stylize_result(server, tmp_path):
         shot(page, "stylize-result", focus=page.get_by_role("button", name="Download PNG"))
 
         page.get_by_role("link", name="History").click()
-        expect(page.get_by_text("#1 · style_transfer")).to_be_visible()
+        expect(page.get_by_text("#1 · Style transfer")).to_be_visible()
         page.wait_for_timeout(500)
         shot(page, "history")
         browser.close()

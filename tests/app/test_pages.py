@@ -100,7 +100,7 @@ def test_stylizing_with_tiny_settings_puts_a_result_in_history(app):
     assert any("Result" == getattr(i, "caption", None) for i in at.get("imgs")) or "Render #" in texts(at)
     at.switch_page("ui/history.py").run()
     assert not at.exception
-    assert f"**#{render.id} · style_transfer** with Tiny Strokes" in texts(at)
+    assert f"**#{render.id} · Style transfer** with Tiny Strokes" in texts(at)
 
 
 def test_a_failing_plugin_is_listed_while_the_others_work(app, tmp_path, monkeypatch):
