@@ -8,8 +8,8 @@ from nst import images
 from nst.errors import NSTError
 from ui import services
 from ui.job_panel import job_panel
-from ui.pages import ADD_STYLE
-from ui.widgets import blend_weights, filter_label, param_widgets, preset_picker, style_picker, thumbnails_row
+from ui.widgets import (blend_weights, filter_label, param_widgets, preset_picker, style_picker,
+                        styles_and_filters, thumbnails_row)
 
 PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff"]
 
@@ -18,16 +18,10 @@ library = services.library()
 registry = services.registry()
 weights_ok, weights_message = services.weights_status()
 
-styles = library.list_styles()
-if not styles:
-    st.info("There are no styles yet. Add a painting first.", icon=":material/palette:")
-    st.page_link(ADD_STYLE, label="Add a style", icon=":material/add_photo_alternate:")
-    st.stop()
-
-filters = sorted(registry.filters(content=True), key=lambda f: (f.id != "style_transfer", f.name))
-if not filters:
-    st.error("No filter that takes a photo is loaded; see the Plugins page.")
-    st.stop()
+styles, filters = styles_and_filters(
+    library, registry, content=True, preferred="style_transfer",
+    no_styles="There are no styles yet. Add a painting first.",
+    no_filters="No filter that takes a photo is loaded; see the Plugins page.")
 
 renders_slot = st.container()  # the renders, above the form, once there are any
 inputs_col, settings_col = st.columns([1, 1], gap="large")

@@ -7,23 +7,18 @@ import streamlit as st
 from nst.errors import NSTError
 from ui import services
 from ui.job_panel import job_panel
-from ui.pages import ADD_STYLE
-from ui.widgets import blend_weights, filter_label, param_widgets, preset_picker, style_picker, thumbnails_row
+from ui.widgets import (blend_weights, filter_label, param_widgets, preset_picker, style_picker,
+                        styles_and_filters, thumbnails_row)
 
 st.title("Texture")
 library = services.library()
 registry = services.registry()
 weights_ok, weights_message = services.weights_status()
 
-styles = library.list_styles()
-if not styles:
-    st.info("There are no styles yet. Add a painting or a texture first.", icon=":material/palette:")
-    st.page_link(ADD_STYLE, label="Add a style", icon=":material/add_photo_alternate:")
-    st.stop()
-filters = sorted(registry.filters(content=False), key=lambda f: (f.id != "texture_synthesis", f.name))
-if not filters:
-    st.error("No texture filter is loaded; see the Plugins page.")
-    st.stop()
+styles, filters = styles_and_filters(
+    library, registry, content=False, preferred="texture_synthesis",
+    no_styles="There are no styles yet. Add a painting or a texture first.",
+    no_filters="No texture filter is loaded; see the Plugins page.")
 
 renders_slot = st.container()  # the render, above the form, once there is one
 style_col, settings_col = st.columns([1, 1], gap="large")

@@ -14,6 +14,7 @@ import streamlit as st
 
 from nst.params import Param
 from nst.plugin import Filter
+from ui.pages import ADD_STYLE
 
 ADVANCED_LABEL = "Advanced settings"
 
@@ -146,3 +147,19 @@ def filter_label(filters: list):
     """Filters by name, with the id added where two share a name."""
     names = [f.name for f in filters]
     return lambda f: f.name if names.count(f.name) == 1 else f"{f.name} ({f.id})"
+
+
+def styles_and_filters(library, registry, *, content: bool, preferred: str, no_styles: str,
+                       no_filters: str) -> tuple[list, list[Filter]]:
+    """The library's styles and the filters for a page (``preferred`` first); when either list is
+    empty, say what to do and stop the page."""
+    styles = library.list_styles()
+    if not styles:
+        st.info(no_styles, icon=":material/palette:")
+        st.page_link(ADD_STYLE, label="Add a style", icon=":material/add_photo_alternate:")
+        st.stop()
+    filters = sorted(registry.filters(content=content), key=lambda f: (f.id != preferred, f.name))
+    if not filters:
+        st.error(no_filters)
+        st.stop()
+    return styles, filters
