@@ -24,7 +24,7 @@ PRESETS: dict[str, dict[str, Settings]] = {
     "quality": {
         # Transfer: 8 L-BFGS steps at each of the 5 scales (a few more at the coarse ones). Measured
         # on a 2-core AVX2 CPU (VGG19 at 512x384: 2.9 s a step): 14 steps with 1.25x more per
-        # coarser scale reached loss 0.103 in 125 s; this, 0.13 in about 50 s, and the two
+        # coarser scale reached loss 0.103 in 126 s; this, 0.138 in 54-56 s (whole command), and the two
         # images are hard to tell apart. `--steps 14` gives the finer finish.
         "transfer": Settings(size=512, steps=8, coarse_steps=1.05, content_weight=0.1, tv_weight=0.0),
         # Textures: four style layers (with block5, the Gram matrices of a small canvas pin the
