@@ -39,6 +39,7 @@ from . import records, validation
 from .database import describe, session_factories
 from .errors import DuplicateStyleError, LibraryError, RenderNotFoundError, StyleNotFoundError
 from .ingest import PreparedImage, Source, prepare_image
+from .leases import RenderLeases, add_event, event
 from .models import (
     RENDER_STATUSES,
     GramEntry,
@@ -60,7 +61,7 @@ _UNSET: Any = object()
 MAX_ERROR_TEXT = 10_000
 
 
-class Library:
+class Library(RenderLeases):
     """The style library on one database (see :func:`db.database.open_library`)."""
 
     def __init__(self, engine: Engine):
@@ -309,8 +310,10 @@ class Library:
     # ------------------------------------------------------------------ renders
 
     def create_render(self, filter_id: str, params: dict, content: Source | None,
-                      styles: Sequence[tuple[StyleRef, float]] = (), status: str = "queued") -> RenderRecord:
-        """Record a new render (``queued``, or ``running`` if it starts right away)."""
+                      styles: Sequence[tuple[StyleRef, float]] = (), status: str = "queued",
+                      priority: int = 0) -> RenderRecord:
+        """Record a new render (``queued``, or ``running`` if it starts right away); higher ``priority``
+        runs first."""
         if not isinstance(filter_id, str) or not filter_id.strip() or len(filter_id) > 120:
             raise LibraryError(f"A render needs a filter id (text of 1 to 120 characters), not {filter_id!r}.")
         if status not in ("queued", "running"):
@@ -331,7 +334,9 @@ class Library:
         def work(s: Session) -> RenderRecord:
             now = utcnow()
             render = Render(status=status, filter_id=filter_id.strip(), params=params, created_at=now,
-                            started_at=now if status == "running" else None)
+                            started_at=now if status == "running" else None, priority=int(priority),
+                            queued_at=now if status == "queued" else None,
+                            attempts=0, cancel_requested=False, events=[event(status)])
             if prepared is not None:
                 render.content_image_id = self._image_for(s, prepared).id
             for position, (ref, weight) in enumerate(weights):
@@ -343,9 +348,6 @@ class Library:
             return records.render_record(render)
 
         return self._write(work)
-
-    def start_render(self, render_id: int) -> RenderRecord:
-        return self._transition(render_id, ("queued",), "running", "started", started_at=utcnow())
 
     def update_render_progress(self, render_id: int, progress: dict) -> bool:
         """Store the latest progress of a queued or running render; False if it has already ended."""
@@ -361,32 +363,37 @@ class Library:
         return self._write(work)
 
     def finish_render(self, render_id: int, result_png: bytes, losses: dict | None = None,
-                      timings: dict | None = None) -> RenderRecord:
+                      timings: dict | None = None, owner: str | None = None) -> RenderRecord:
+        """End a render ``done`` with its image. With ``owner``, only if that worker still runs it."""
         result = prepare_image(result_png, "the result image")
-        return self._transition(render_id, ("queued", "running"), "done", "finished", result=result,
+        return self._transition(render_id, ("queued", "running"), "done", "finished", result=result, owner=owner,
                                 losses=validation.to_json_object(losses, "Losses"),
                                 timings=validation.to_json_object(timings, "Timings"))
 
-    def fail_render(self, render_id: int, error: str) -> RenderRecord:
+    def fail_render(self, render_id: int, error: str, owner: str | None = None) -> RenderRecord:
         text = str(error).strip()[:MAX_ERROR_TEXT] or "The render failed."
-        return self._transition(render_id, ("queued", "running"), "failed", "marked as failed", error=text)
+        return self._transition(render_id, ("queued", "running"), "failed", "marked as failed", owner=owner,
+                                error=text)
 
     def cancel_render(self, render_id: int, result_png: bytes | None = None, losses: dict | None = None,
-                      timings: dict | None = None) -> RenderRecord:
+                      timings: dict | None = None, owner: str | None = None) -> RenderRecord:
         result = prepare_image(result_png, "the partial result") if result_png is not None else None
         return self._transition(render_id, ("queued", "running"), "cancelled", "cancelled", result=result,
-                                losses=validation.to_json_object(losses, "Losses"),
+                                owner=owner, losses=validation.to_json_object(losses, "Losses"),
                                 timings=validation.to_json_object(timings, "Timings"))
 
     def _transition(self, render_id: int, allowed: tuple[str, ...], status: str, verb: str, *,
-                    result: PreparedImage | None = None, **changes) -> RenderRecord:
+                    result: PreparedImage | None = None, owner: str | None = None, **changes) -> RenderRecord:
         def work(s: Session) -> RenderRecord:
             render = _find_render(s, render_id, lock=True)
             if render.status not in allowed:
                 raise LibraryError(f"Render {render_id} is {render.status}; it cannot be {verb}.")
+            if owner is not None and render.owner != owner:
+                raise LibraryError(f"Render {render_id} was taken back from {owner}; its result is not stored.")
             render.status = status
-            if status != "running":
-                render.finished_at = utcnow()
+            render.finished_at = utcnow()
+            render.owner, render.preview = None, None
+            add_event(render, event(status, changes.get("error"), owner=owner))
             if result is not None:
                 render.result_image_id = self._image_for(s, result).id
             for field, value in changes.items():
@@ -397,18 +404,10 @@ class Library:
 
         return self._write(work)
 
-    def mark_interrupted(self) -> int:
-        """Mark renders left running by a previous run of the app as interrupted; returns how many."""
-        def work(s: Session) -> int:
-            return s.execute(update(Render).where(Render.status == "running").values(
-                status="interrupted", finished_at=utcnow(),
-                error="The app stopped while this render was running.")).rowcount
-
-        return self._write(work)
-
     def queued_renders(self) -> list[RenderRecord]:
-        """Queued renders, oldest first."""
-        stmt = select(Render).where(Render.status == "queued").order_by(Render.created_at, Render.id)
+        """Queued renders in the order the queue takes them: higher priority first, then oldest first."""
+        stmt = (select(Render).where(Render.status == "queued")
+                .order_by(Render.priority.desc(), Render.created_at, Render.id))
         return self._read(lambda s: [records.render_record(r) for r in s.scalars(stmt)])
 
     def list_renders(self, limit: int = 50, status: str | Iterable[str] | None = None) -> list[RenderRecord]:

@@ -15,12 +15,14 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     CheckConstraint,
+    Boolean,
     Column,
     DateTime,
     Float,
     ForeignKey,
     Integer,
     LargeBinary,
+    false,
     MetaData,
     String,
     Table,
@@ -170,6 +172,22 @@ class Render(Base):
     error: Mapped[Optional[str]] = mapped_column(Text)
     #: The last progress report (step, total, losses...), for live display.
     progress: Mapped[Optional[dict[str, Any]]] = mapped_column(NullableJSON)
+    #: Higher runs first (a preview before queued finals).
+    priority: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: When the render was last handed to the queue (a message lost with the queue is sent again).
+    queued_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    #: The worker running it ("host:pid:worker"), while it runs.
+    owner: Mapped[Optional[str]] = mapped_column(String(200))
+    #: The owner's last sign of life; a render whose owner is silent too long is taken back.
+    heartbeat_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    #: How many times a worker started it.
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: Set by Cancel; the running worker reads it at its next heartbeat and stops with the best image.
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: JPEG of the latest preview while it runs (cleared when it ends).
+    preview: Mapped[Optional[bytes]] = mapped_column(LargeBinary, deferred=True)
+    #: What happened to it: [{"at": ISO time, "event": "queued" | "started" | "retried" | ..., "detail": ...}].
+    events: Mapped[Optional[list[Any]]] = mapped_column(NullableJSON)
 
     styles: Mapped[list["RenderStyle"]] = relationship(
         lazy="selectin", order_by="RenderStyle.position", cascade="all, delete-orphan", passive_deletes=True

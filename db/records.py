@@ -73,6 +73,12 @@ class RenderRecord:
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    priority: int = 0
+    owner: str | None = None  # the worker running it ("host:pid:worker")
+    heartbeat_at: datetime | None = None
+    attempts: int = 0  # how many times a worker started it
+    cancel_requested: bool = False
+    events: tuple[dict[str, Any], ...] = ()  # its story: queued, started, retried, ...
 
     @property
     def active(self) -> bool:
@@ -117,5 +123,8 @@ def render_record(render: models.Render) -> RenderRecord:
         content_image_id=render.content_image_id, result_image_id=render.result_image_id,
         losses=copy.deepcopy(render.losses), timings=copy.deepcopy(render.timings), error=render.error,
         progress=copy.deepcopy(render.progress), created_at=render.created_at, started_at=render.started_at,
-        finished_at=render.finished_at,
+        finished_at=render.finished_at, priority=render.priority or 0, owner=render.owner,
+        heartbeat_at=render.heartbeat_at, attempts=render.attempts or 0,
+        cancel_requested=bool(render.cancel_requested),
+        events=tuple(copy.deepcopy(render.events or [])),
     )

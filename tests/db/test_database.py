@@ -55,7 +55,26 @@ def test_migrations_match_the_models(library):
     with library.engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata)
         assert diff == []
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+
+
+def test_a_library_from_before_the_farm_keeps_its_renders(db_url):
+    """0001 -> 0002: renders recorded by the first release stay, with the farm's columns defaulted."""
+    engine = create_db_engine(db_url)
+    try:
+        upgrade(engine, "0001")
+        with engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO renders (id, created_at, status, filter_id, params) "
+                "VALUES (7, CURRENT_TIMESTAMP, 'queued', 'palette', '{}')"))
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    with open_library(db_url) as library:
+        record = library.get_render(7)
+        assert record.status == "queued" and record.attempts == 0 and not record.cancel_requested
+        assert record.priority == 0 and record.events == ()
+        assert [r.id for r in library.renders_to_enqueue(0)] == [7], "an old queued render is sent to the queue"
 
 
 def test_postgres_tables_and_version_live_in_the_test_schema(postgres_url):

@@ -30,8 +30,8 @@ def test_life_cycle(library, styles):
     assert library.image_bytes(render.content_image_id) == content
     assert [r.id for r in library.queued_renders()] == [render.id]
 
-    started = library.start_render(render.id)
-    assert started.status == "running" and started.started_at is not None
+    started = library.start_render(render.id, "host:1:w1")
+    assert started.status == "running" and started.started_at is not None and started.owner == "host:1:w1"
     assert library.queued_renders() == []
     assert library.update_render_progress(render.id, {"step": 1, "total": 2, "losses": {"style": 1.5}})
     assert library.get_render(render.id).progress == {"step": 1, "total": 2, "losses": {"style": 1.5}}
@@ -68,15 +68,37 @@ def test_fail_cancel_and_texture_without_content(library, styles):
         "cancelled", "cancelled", "failed"]
 
 
-def test_mark_interrupted(library, styles):
-    running = [library.create_render("texture", {}, None, [(1, 1)], status="running") for _ in range(2)]
-    queued = library.create_render("texture", {}, None, [(1, 1)])
-    assert library.mark_interrupted() == 2
-    assert library.mark_interrupted() == 0
-    for render in running:
-        after = library.get_render(render.id)
-        assert after.status == "interrupted" and after.finished_at and "stopped" in after.error
-    assert library.get_render(queued.id).status == "queued"
+def test_leases_heartbeats_cancel_and_taking_back_only_silent_renders(library, styles):
+    from datetime import timedelta
+
+    from db.models import Render, utcnow
+
+    live, silent, cancelled = (library.create_render("texture", {}, None, [(1, 1)]) for _ in range(3))
+    for render, owner in ((live, "a:1:w"), (silent, "b:2:w"), (cancelled, "c:3:w")):
+        started = library.start_render(render.id, owner)
+        assert started.owner == owner and started.attempts == 1 and started.heartbeat_at is not None
+    assert library.heartbeat(live.id, "a:1:w", {"step": 1, "total": 9}, b"jpeg") == "ok"
+    assert library.render_preview(live.id) == b"jpeg" and library.get_render(live.id).progress["step"] == 1
+    assert library.heartbeat(live.id, "someone:else:w") == "lost"
+    library.request_cancel(cancelled.id)
+    assert library.heartbeat(cancelled.id, "c:3:w") == "cancel"
+    with library.session() as s:  # two owners went silent a minute ago
+        for render_id in (silent.id, cancelled.id):
+            s.get(Render, render_id).heartbeat_at = utcnow() - timedelta(seconds=60)
+    taken = {t.render_id: t.status for t in library.recover_stale(30)}
+    assert taken == {silent.id: "queued", cancelled.id: "cancelled"}
+    assert library.get_render(live.id).status == "running", "a live owner's render is never taken"
+    with pytest.raises(LibraryError, match="taken back"):
+        library.finish_render(silent.id, db_images.png(seed=4), owner="b:2:w")
+    assert library.heartbeat(silent.id, "b:2:w") == "lost"
+    retried = library.get_render(silent.id)
+    assert retried.status == "queued" and retried.owner is None and retried.events[-1]["event"] == "retried"
+    assert [r.id for r in library.renders_to_enqueue(0)] == [silent.id]
+    library.mark_enqueued([silent.id])
+    assert library.renders_to_enqueue(30) == []
+    done = library.finish_render(live.id, db_images.png(seed=5), owner="a:1:w")
+    assert done.status == "done" and done.owner is None and library.render_preview(live.id) is None
+
 
 
 def test_deleted_style_keeps_history(library, styles):

@@ -1,0 +1,184 @@
+"""Renders on a farm: who runs a render, its heartbeat, cancel requests and taking back a dead worker's render.
+
+The render record is the one truth about a render; the queue only carries
+"render N is ready". A worker *claims* a queued render (one transaction, so
+two workers never both run it), then proves it is alive with a heartbeat
+about once a second, which also stores the latest progress and preview and
+tells it whether Cancel was pressed. A render whose owner has been silent
+longer than the stale limit is taken back by whoever notices: queued again
+once (the render's events say so), then failed with the reason. A render
+whose owner is alive is never touched.
+
+:class:`RenderLeases` is mixed into :class:`db.library.Library`; every method
+is one transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from . import records, validation
+from .errors import LibraryError, RenderNotFoundError
+from .models import Render, utcnow
+
+#: A render is started at most this many times (the first run and one retry).
+MAX_ATTEMPTS = 2
+
+
+@dataclass(frozen=True)
+class Recovered:
+    """A render taken back from a silent worker."""
+
+    render_id: int
+    status: str  # "queued" (to be retried), "failed" or "cancelled"
+    priority: int
+
+
+def event(name: str, detail: str | None = None, **extra: Any) -> dict[str, Any]:
+    """One entry of a render's story."""
+    entry = {"at": utcnow().isoformat(timespec="milliseconds"), "event": name}
+    if detail:
+        entry["detail"] = detail
+    entry.update({k: v for k, v in extra.items() if v is not None})
+    return entry
+
+
+def add_event(render: Render, entry: dict[str, Any]) -> None:
+    render.events = [*(render.events or []), entry]  # a new list: SQLAlchemy sees the change
+
+
+class RenderLeases:
+    """The farm's side of the render history (see the module's docstring)."""
+
+    def start_render(self, render_id: int, owner: str | None = None) -> records.RenderRecord:
+        """Claim a queued render for ``owner``; raises :class:`LibraryError` if it is not queued any more."""
+        def work(s: Session) -> records.RenderRecord:
+            render = _locked(s, render_id)
+            if render.status != "queued":
+                raise LibraryError(f"Render {render_id} is {render.status}; it cannot be started.")
+            now = utcnow()
+            render.status, render.owner, render.started_at, render.heartbeat_at = "running", owner, now, now
+            render.attempts = (render.attempts or 0) + 1
+            add_event(render, event("started", owner=owner, attempt=render.attempts))
+            s.flush()
+            return records.render_record(render)
+
+        return self._write(work)
+
+    def heartbeat(self, render_id: int, owner: str, progress: dict | None = None,
+                  preview: bytes | None = None) -> str:
+        """The owner is alive: store its latest progress and preview.
+
+        Returns ``"cancel"`` when Cancel was pressed, ``"lost"`` when the render is no longer
+        this owner's (taken back, or ended), else ``"ok"``.
+        """
+        values: dict[str, Any] = {"heartbeat_at": utcnow()}
+        if progress is not None:
+            values["progress"] = validation.to_json_object(progress, "Progress", optional=False)
+        if preview is not None:
+            values["preview"] = preview
+
+        def work(s: Session) -> str:
+            result = s.execute(update(Render).where(Render.id == render_id, Render.owner == owner,
+                                                    Render.status == "running").values(**values))
+            if result.rowcount == 0:
+                return "lost"
+            return "cancel" if s.scalar(select(Render.cancel_requested).where(Render.id == render_id)) else "ok"
+
+        return self._write(work)
+
+    def request_cancel(self, render_id: int) -> records.RenderRecord:
+        """Cancel: a queued render ends now; a running one is told at its worker's next heartbeat."""
+        def work(s: Session) -> records.RenderRecord:
+            render = _locked(s, render_id)
+            if render.status == "queued":
+                render.status, render.finished_at = "cancelled", utcnow()
+                add_event(render, event("cancelled", "before it started"))
+            elif render.status == "running":
+                if not render.cancel_requested:
+                    render.cancel_requested = True
+                    add_event(render, event("cancel requested"))
+            else:
+                raise LibraryError(f"Render {render_id} is {render.status}; there is nothing to cancel.")
+            s.flush()
+            return records.render_record(render)
+
+        return self._write(work)
+
+    def release_render(self, render_id: int, owner: str, reason: str) -> bool:
+        """The owner stops without finishing (its worker is shutting down): queue the render again,
+        without counting this as an attempt. False if it was not this owner's any more."""
+        def work(s: Session) -> bool:
+            render = _locked(s, render_id)
+            if render.status != "running" or render.owner != owner:
+                return False
+            _requeue(render, event("released", reason, owner=owner))
+            render.attempts = max(0, (render.attempts or 1) - 1)
+            return True
+
+        return self._write(work)
+
+    def recover_stale(self, stale_seconds: float, max_attempts: int = MAX_ATTEMPTS) -> list[Recovered]:
+        """Take back running renders whose owner has been silent for ``stale_seconds``."""
+        cutoff = utcnow() - timedelta(seconds=stale_seconds)
+
+        def work(s: Session) -> list[Recovered]:
+            stmt = (select(Render).where(Render.status == "running", Render.heartbeat_at < cutoff)
+                    .order_by(Render.id).with_for_update(skip_locked=True))
+            taken = []
+            for render in s.scalars(stmt):
+                silent = (utcnow() - render.heartbeat_at).total_seconds()
+                why = f"its worker {render.owner or '(unknown)'} was silent for {silent:.0f} s"
+                if render.cancel_requested:
+                    render.status, render.finished_at = "cancelled", utcnow()
+                    add_event(render, event("cancelled", why))
+                elif (render.attempts or 0) < max_attempts:
+                    _requeue(render, event("retried", why))
+                else:
+                    render.status, render.finished_at = "failed", utcnow()
+                    render.error = (f"The render was started {render.attempts} times and each time its worker "
+                                    f"stopped answering (last: {why}).")
+                    render.owner, render.preview = None, None
+                    add_event(render, event("failed", why))
+                taken.append(Recovered(render.id, render.status, render.priority or 0))
+            s.flush()
+            return taken
+
+        return self._write(work)
+
+    def renders_to_enqueue(self, older_than_seconds: float) -> list[records.RenderRecord]:
+        """Queued renders last handed to the queue more than ``older_than_seconds`` ago."""
+        cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+        stmt = (select(Render).where(Render.status == "queued",
+                                     or_(Render.queued_at.is_(None), Render.queued_at < cutoff))
+                .order_by(Render.priority.desc(), Render.created_at, Render.id))
+        return self._read(lambda s: [records.render_record(r) for r in s.scalars(stmt)])
+
+    def mark_enqueued(self, render_ids: list[int]) -> None:
+        if render_ids:
+            self._write(lambda s: s.execute(update(Render).where(Render.id.in_(render_ids))
+                                            .values(queued_at=utcnow())))
+
+    def render_preview(self, render_id: int) -> bytes | None:
+        """The JPEG of a running render's latest preview, if it has one."""
+        value = self._read(lambda s: s.scalar(select(Render.preview).where(Render.id == render_id)))
+        return bytes(value) if value is not None else None
+
+
+def _requeue(render: Render, entry: dict[str, Any]) -> None:
+    render.status, render.owner, render.heartbeat_at, render.preview = "queued", None, None, None
+    render.queued_at = None  # sent to the queue by the caller (or by the next sweep)
+    render.progress = None
+    add_event(render, entry)
+
+
+def _locked(session: Session, render_id: int) -> Render:
+    render = session.scalar(select(Render).where(Render.id == render_id).with_for_update())
+    if render is None:
+        raise RenderNotFoundError(f"No render with id {render_id}.")
+    return render
