@@ -12,8 +12,9 @@ st.set_page_config(page_title="Neural-style gallery", page_icon=":material/palet
 
 try:
     services.library()
+    services.station()  # this process's render threads (NST_APP_WORKERS), started once
 except NSTError as exc:  # e.g. NST_DATABASE_URL points at a server that is down
-    st.error(f"The style library cannot be opened: {exc}", icon=":material/error:")
+    st.error(f"The app cannot start: {exc}", icon=":material/error:")
     st.stop()
 
 navigation = st.navigation({

@@ -1,9 +1,12 @@
-"""``python -m nst``: see :mod:`nst.cli`."""
+"""``python -m nst``: the command line lives in the app shell, :mod:`studio.cli`.
+
+This file is only the doorway; no module of the engine core imports it.
+"""
 
 import os
 import sys
 
-from .cli import main
+from studio.cli import main
 
 if __name__ == "__main__":
     code = main()

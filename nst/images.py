@@ -24,6 +24,8 @@ from .errors import ImageError
 MIN_SIDE = 32
 #: Largest accepted image, in pixels (width x height), checked before decoding.
 MAX_PIXELS = 50_000_000
+#: Largest image file read, in bytes.
+MAX_FILE_BYTES = 200 * 1024 * 1024
 #: Formats we write.
 SAVE_FORMATS = {"png": "PNG", "jpg": "JPEG", "jpeg": "JPEG", "webp": "WEBP"}
 
@@ -38,6 +40,26 @@ def _describe(source: Source, name: str | None) -> str:
     return "the image"
 
 
+def read_file(path: Path | str, name: str | None = None, limit: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes (a device or a folder is refused)."""
+    path = Path(path).expanduser()
+    label = name or str(path)
+    if not path.exists():
+        raise ImageError(f"{label}: no such file.")
+    if path.is_dir():
+        raise ImageError(f"{label} is a folder, not an image.")
+    if not path.is_file():
+        raise ImageError(f"{label} is not a regular file.")
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise ImageError(f"{label} cannot be read ({exc.strerror or exc}).") from None
+    if len(data) > limit:
+        raise ImageError(f"{label} is larger than {limit // (1024 * 1024)} MB.")
+    return data
+
+
 def open_checked(source: Source, name: str | None = None) -> Image.Image:
     """Open an image lazily and check its declared size; nothing is decoded yet."""
     label = _describe(source, name)
@@ -45,15 +67,7 @@ def open_checked(source: Source, name: str | None = None) -> Image.Image:
         image = source
     else:
         if isinstance(source, (str, Path)):
-            path = Path(source).expanduser()
-            if not path.exists():
-                raise ImageError(f"{label}: no such file.")
-            if path.is_dir():
-                raise ImageError(f"{label} is a folder, not an image.")
-            try:
-                stream: BinaryIO = io.BytesIO(path.read_bytes())
-            except OSError as exc:
-                raise ImageError(f"{label} cannot be read ({exc.strerror or exc}).") from None
+            stream: BinaryIO = io.BytesIO(read_file(source, label))
         elif isinstance(source, (bytes, bytearray)):
             if not source:
                 raise ImageError(f"{label} is empty.")

@@ -1,130 +1,30 @@
 """The command line: ``python -m nst COMMAND ...``.
 
-Commands: ``transfer`` and ``texture`` (render), ``weights`` (which VGG19
-weights are in use), ``styles`` (the style library), ``plugins`` and ``run``
-(filters). Errors a user can cause print one line and exit with status 2;
-Ctrl-C during a render stops it and still writes the best image so far.
+Commands: ``transfer`` and ``texture`` (render here, or ``--queue`` to hand
+the render to the farm), ``weights`` (which VGG19 weights are in use),
+``styles`` (the style library), ``plugins`` and ``run`` (filters),
+``worker`` and ``renders`` (the render farm). Errors a user can cause print
+one line and exit with status 2; Ctrl-C during a render stops it and still
+writes the best image so far.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
-import signal
 import sys
 import threading
 import time
 from pathlib import Path
 from typing import Sequence
 
-from . import __version__, images, options
-from .errors import ImageError, NSTError
-from .params import Param
+from nst import __version__, images, options
+from nst.errors import NSTError
 
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
+from . import farm_cli, plugin_cli, styles_cli
+from .cli_support import (EXIT_INTERRUPTED, EXIT_USAGE, LibraryOpener, ProgressBar, add_param_options,
+                          ctrl_c_cancels, load_style, make_engine, output_path, parse_blend)
 
-
-# --------------------------------------------------------------------------- progress
-
-
-class ProgressBar:
-    """One self-rewriting line on stderr (a line per update when it is not a terminal)."""
-
-    def __init__(self, stream=None, width: int = 24, quiet: bool = False):
-        self.stream = stream or sys.stderr
-        self.width = width
-        self.quiet = quiet
-        self.interactive = hasattr(self.stream, "isatty") and self.stream.isatty()
-        self._last = 0.0
-
-    def __call__(self, progress) -> None:
-        if self.quiet:
-            return
-        now = time.perf_counter()
-        final = progress.step >= progress.total
-        if not final and now - self._last < (0.1 if self.interactive else 2.0):
-            return
-        self._last = now
-        filled = int(round(self.width * progress.fraction))
-        bar = "#" * filled + "-" * (self.width - filled)
-        eta = f" eta {progress.eta:4.0f}s" if progress.eta is not None else ""
-        w, h = progress.size
-        line = (f"[{bar}] {progress.step:4d}/{progress.total} scale {progress.scale + 1}/{progress.scales} "
-                f"{w}x{h} loss {progress.losses.get('total', float('nan')):.4g} {progress.elapsed:5.1f}s{eta}")
-        if self.interactive:
-            self.stream.write("\r" + line.ljust(100))
-        else:
-            self.stream.write(line + "\n")
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.interactive and not self.quiet:
-            self.stream.write("\n")
-            self.stream.flush()
-
-
-# --------------------------------------------------------------------------- argument helpers
-
-
-def add_param_options(parser: argparse.ArgumentParser, params: Sequence[Param]) -> None:
-    """One ``--option`` per declared parameter; values are checked later by the declarations."""
-    for p in params:
-        if p.kind == "bool":
-            parser.add_argument(p.option, dest=p.name, action=argparse.BooleanOptionalAction, default=None,
-                                help=p.help)
-        else:
-            metavar = "{" + ",".join(map(str, p.choices)) + "}" if p.kind == "choice" else p.kind.upper()
-            parser.add_argument(p.option, dest=p.name, default=None, metavar=metavar,
-                                help=f"{p.help} ({p.bounds_text()}; preset default {p.default})")
-
-
-def output_path(value: str) -> Path:
-    path = Path(value).expanduser()
-    images.format_for(path)  # refuses unknown suffixes before any work
-    if not path.parent.exists():
-        raise ImageError(f"Cannot write {path}: the folder {path.parent} does not exist.")
-    return path
-
-
-def load_style(arg: str, library_opener):
-    """A style given as a file path, or as the name of a style saved in the library."""
-    path = Path(arg).expanduser()
-    if path.exists():
-        return images.load(path)
-    library = library_opener()
-    if library is not None:
-        from db.errors import StyleNotFoundError
-
-        try:
-            return library.style_image(arg)
-        except StyleNotFoundError:
-            pass
-    raise ImageError(f"{arg}: no such file, and no saved style by that name.")
-
-
-class LibraryOpener:
-    """Opens the style library on first use; a library that cannot open is reported once and skipped."""
-
-    def __init__(self, stream):
-        self.stream = stream
-        self._library = None
-        self._tried = False
-
-    def __call__(self):
-        if not self._tried:
-            self._tried = True
-            try:
-                from db.database import open_library
-
-                self._library = open_library()
-            except Exception as exc:  # noqa: BLE001 - the library is optional for file-based renders
-                self.stream.write(f"note: the style library is unavailable ({exc}); continuing without it.\n")
-        return self._library
-
-
-# --------------------------------------------------------------------------- commands
 
 
 def _render(args: argparse.Namespace, operation: str) -> int:
@@ -133,6 +33,10 @@ def _render(args: argparse.Namespace, operation: str) -> int:
     values = {p.name: getattr(args, p.name) for p in options.declared(operation)}
     settings = options.to_settings(operation, values, preset=args.preset)
     blend = parse_blend(args.style_weights, len(args.styles))
+    if args.queue:
+        if args.snapshots:
+            raise NSTError("--snapshots works only for renders made here, not with --queue.")
+        return farm_cli.render_on_farm(args, operation, values, out)
     open_library = LibraryOpener(err)
     content = images.load(args.content) if operation == "transfer" else None
     styles = [load_style(s, open_library) for s in args.styles]
@@ -163,54 +67,8 @@ def _render(args: argparse.Namespace, operation: str) -> int:
     return EXIT_INTERRUPTED if result.cancelled else 0
 
 
-def make_engine(open_library):
-    """The engine, with the style library's persistent Gram cache when the library opens."""
-    from .engine import Engine
-
-    library = open_library()
-    if library is None:
-        return Engine()
-    from db.gram_store import GramStore
-
-    return Engine(store=GramStore(library))
-
-
-@contextlib.contextmanager
-def ctrl_c_cancels(cancel: threading.Event, stream):
-    """The first Ctrl-C asks the work to stop (it keeps its best image); a second one aborts."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.getsignal(signal.SIGINT)
-
-    def on_interrupt(signum, frame):
-        if cancel.is_set():
-            signal.signal(signal.SIGINT, previous)
-            raise KeyboardInterrupt
-        cancel.set()
-        stream.write("\nStopping after this step; the best image so far will be saved. Ctrl-C again to abort.\n")
-
-    signal.signal(signal.SIGINT, on_interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-def parse_blend(text: str | None, count: int) -> list[float] | None:
-    if not text:
-        return None
-    try:
-        weights = [float(x) for x in text.split(",")]
-    except ValueError:
-        raise NSTError(f"--style-weights must be comma-separated numbers, got {text!r}.") from None
-    if len(weights) != count:
-        raise NSTError(f"--style-weights has {len(weights)} values for {count} styles.")
-    return weights
-
-
 def _weights(args: argparse.Namespace) -> int:
-    from . import weights
+    from nst import weights
 
     info = weights.locate()
     print(info.describe())
@@ -241,31 +99,18 @@ def build_parser() -> argparse.ArgumentParser:
         add_param_options(sub, options.declared(operation))
         sub.add_argument("--snapshots", metavar="DIR", help="save the image every --snapshot-every steps here")
         sub.add_argument("--snapshot-every", type=int, default=10, metavar="N")
+        sub.add_argument("--queue", action="store_true",
+                         help="hand the render to the render farm (NST_QUEUE_URL) and follow it; the result is "
+                         "written here when a worker is done")
         sub.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
         sub.set_defaults(func=lambda a, op=operation: _render(a, op))
 
     sub = commands.add_parser("weights", help="show which VGG19 weights are used, and check them")
     sub.set_defaults(func=_weights)
 
-    for register in _registrars():
-        register(commands)
+    for module in (styles_cli, plugin_cli, farm_cli):
+        module.register(commands)
     return parser
-
-
-def _registrars():
-    """Commands contributed by other packages (the library, the plugin registry)."""
-    found = []
-    try:
-        from db.cli import register as styles
-        found.append(styles)
-    except ImportError:
-        pass
-    try:
-        from .plugin_cli import register as plugin_commands
-        found.append(plugin_commands)
-    except ImportError:
-        pass
-    return found
 
 
 def main(argv: Sequence[str] | None = None) -> int:

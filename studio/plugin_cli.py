@@ -8,13 +8,16 @@ import threading
 import time
 from pathlib import Path
 
-from . import images
-from .errors import NSTError
-from .params import parse_assignments
+from nst import images
+from nst.errors import NSTError
+from nst.params import parse_assignments
+
+from .cli_support import (EXIT_INTERRUPTED, LibraryOpener, ProgressBar, ctrl_c_cancels, load_style, make_engine,
+                          output_path, parse_blend)
 
 
 def _list(args: argparse.Namespace) -> int:
-    from .registry import Registry
+    from nst.registry import Registry
 
     registry = Registry.discover()
     errors = registry.run_errors()
@@ -55,11 +58,9 @@ def _params_help(registry, filter_id: str) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .cli import (EXIT_INTERRUPTED, LibraryOpener, ProgressBar, ctrl_c_cancels, load_style, make_engine,
-                      output_path, parse_blend)
-    from .plugin import RunInputs, lazy
-    from .registry import Registry
-    from .targets import StyleInput
+    from nst.plugin import RunInputs, lazy
+    from nst.registry import Registry
+    from nst.targets import StyleInput
 
     registry = Registry.discover()
     if args.list_params:

@@ -16,10 +16,10 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Iterator, Sequence
 
-from .database import open_library
-from .library import Library
-from .packs import CONFLICT_MODES, export_pack, import_pack
-from .records import StyleRecord
+from db.database import open_library
+from db.library import Library
+from db.packs import CONFLICT_MODES, export_pack, import_pack
+from db.records import StyleRecord
 
 
 def register(subparsers) -> argparse.ArgumentParser:

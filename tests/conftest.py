@@ -2,10 +2,32 @@
 
 Every test runs with its own data directory and the default (SQLite) library
 in it, so the suite never reads or writes a user's real data, and a
-``NST_DATABASE_URL`` or ``NST_PLUGIN_PATH`` set in the shell does not leak in.
+``NST_DATABASE_URL``, ``NST_QUEUE_URL`` or ``NST_PLUGIN_PATH`` set in the
+shell does not leak in.
+
+Real servers, where the product uses them:
+
+* PostgreSQL from ``NST_TEST_POSTGRES_URL`` (default: the local server, user
+  postgres, database ``test``). Each test gets a fresh, randomly named schema
+  (set as the connections' search_path through the URL, so subprocesses use
+  it too), dropped afterwards. Skipped when the server does not answer,
+  unless ``NST_REQUIRE_POSTGRES=1``.
+* Redis from ``NST_TEST_REDIS_URL`` (default ``redis://127.0.0.1:6379/0``),
+  each test under its own queue name. Skipped when it does not answer,
+  unless ``NST_REQUIRE_REDIS=1``.
 """
 
+import os
+import uuid
+
 import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.exc import OperationalError
+
+from db.database import database_url
+
+PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+REDIS_DEFAULT = "redis://127.0.0.1:6379/0"
 
 
 @pytest.fixture(autouse=True)
@@ -13,3 +35,72 @@ def isolated_data_dir(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("NST_DATA_DIR", str(tmp_path_factory.mktemp("nst-data")))
     monkeypatch.delenv("NST_DATABASE_URL", raising=False)
     monkeypatch.delenv("NST_PLUGIN_PATH", raising=False)
+    for name in ("NST_QUEUE_URL", "NST_QUEUE_NAME", "NST_APP_WORKERS", "NST_STALE_SECONDS"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def _unavailable(reason: str, required_by: str):
+    if os.environ.get(required_by) == "1":
+        pytest.fail(f"{reason} ({required_by}=1)", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def postgres_admin():
+    """An AUTOCOMMIT engine on the test server (skips, or fails if required, when it does not answer)."""
+    url = database_url(os.environ.get("NST_TEST_POSTGRES_URL", PG_DEFAULT))
+    engine = create_engine(url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+    except OperationalError as exc:
+        engine.dispose()
+        reason = f"PostgreSQL does not answer at {url.render_as_string(hide_password=True)}: {exc.orig}"
+        _unavailable(reason, "NST_REQUIRE_POSTGRES")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def postgres_url(postgres_admin):
+    """A URL whose connections use a fresh empty schema."""
+    schema = f"nst_test_{uuid.uuid4().hex[:16]}"
+    with postgres_admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    url = postgres_admin.url.update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with postgres_admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture(scope="session")
+def redis_server_url():
+    """The test Redis server's URL (skips, or fails if required, when it does not answer)."""
+    import redis
+
+    url = os.environ.get("NST_TEST_REDIS_URL", REDIS_DEFAULT)
+    client = redis.Redis.from_url(url, socket_connect_timeout=3)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        _unavailable(f"Redis does not answer at {url}: {exc}", "NST_REQUIRE_REDIS")
+    finally:
+        client.close()
+    return url
+
+
+@pytest.fixture
+def redis_queue(redis_server_url, monkeypatch):
+    """NST_QUEUE_URL on the test Redis, under a queue name of this test's own (flushed afterwards)."""
+    name = f"nst-test-{uuid.uuid4().hex[:12]}"
+    monkeypatch.setenv("NST_QUEUE_URL", redis_server_url)
+    monkeypatch.setenv("NST_QUEUE_NAME", name)
+    yield redis_server_url
+    from studio.queue import RenderQueue
+
+    queue = RenderQueue(redis_server_url)
+    queue.huey.flush()
+    queue.close()
+

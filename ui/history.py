@@ -12,10 +12,10 @@ from ui.job_panel import STATUS_TEXT, download_buttons, job_panel
 
 st.title("History")
 library = services.library()
-worker = services.worker()
+farm = services.farm()
 filter_names = {f.id: f.name for f in services.registry().filters()}
 
-active = worker.active()
+active = farm.active()
 if active:
     st.subheader("Now")
     st.session_state["history:active"] = [r.id for r in active]
@@ -69,7 +69,7 @@ for render in renders:
             if st.button("Re-run", key=f"rerun:{render.id}", icon=":material/replay:", width="stretch",
                          help="Queue the same filter, settings, photo and styles again"):
                 try:
-                    new_id = worker.resubmit(render.id)
+                    new_id = farm.resubmit(render.id)
                     st.toast(f"Queued render #{new_id}.", icon=":material/schedule:")
                     st.rerun()
                 except NSTError as exc:

@@ -2,7 +2,8 @@
 
 :func:`job_panel` is a fragment that re-runs itself every second while a job
 is active, so the rest of the page (and the other pages) stay responsive.
-Every tab polls the same worker, so two tabs show the same state.
+Every tab, on any app process, reads the same render records (which the
+render's worker updates about once a second), so all show the same state.
 """
 
 from __future__ import annotations
@@ -52,10 +53,10 @@ def download_buttons(library, image_id: int, stem: str, key: str) -> None:
 
 def _one_job(render_id: int, original: bytes | None) -> bool:
     """Draw one job; True while it is still active."""
-    worker = services.worker()
+    farm = services.farm()
     library = services.library()
     try:
-        view = worker.view(render_id)
+        view = farm.view(render_id)
     except NSTError:
         st.warning(f"Render {render_id} is no longer in the history.")
         return False
@@ -69,11 +70,13 @@ def _one_job(render_id: int, original: bytes | None) -> bool:
                 if st.button("Cancel", key=f"cancel:{render_id}", icon=":material/stop_circle:",
                              help="Stop now and keep the best image so far"):
                     try:
-                        worker.cancel(render_id)
+                        farm.cancel(render_id)
                     except NSTError as exc:  # it ended in the meantime
                         st.toast(str(exc))
                     st.rerun(scope="fragment")
-        if view.status == "running" and view.step == 0:
+        if view.status == "running" and view.cancel_requested:
+            st.progress(min(1.0, max(0.0, view.fraction)), text="Stopping after this step…")
+        elif view.status == "running" and view.step == 0:
             st.progress(0.0, text="Starting: loading the network and measuring the style…")
         elif view.status == "running":
             label = (f"Step {view.step} of {view.total} · {_seconds(view.elapsed)} elapsed · "
@@ -82,7 +85,8 @@ def _one_job(render_id: int, original: bytes | None) -> bool:
             if view.losses:
                 st.caption(_losses_text(view.losses))
         elif view.status == "queued":
-            st.progress(0.0, text="Waiting for the render before it to finish")
+            st.progress(0.0, text="Waiting for a free worker" if view.queue_position == 1
+                        else "Waiting for the renders before it to finish")
         elif view.status == "failed":
             st.error(view.error or "The render failed.")
         left, right = st.columns(2)
@@ -113,7 +117,7 @@ def job_panel(state_key: str, originals: dict[int, bytes] | None = None) -> None
 
 def _active(render_id: int) -> bool:
     try:
-        return services.worker().view(render_id).active
+        return services.farm().view(render_id).active
     except NSTError:  # deleted meanwhile
         return False
 

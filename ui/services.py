@@ -1,7 +1,10 @@
 """The app's long-lived objects, one per server process (``st.cache_resource``).
 
 Pages get the library, the plugin registry, the shared engine and the render
-worker from here; everything else they do goes through those services.
+farm from here; everything else they do goes through those services. Renders
+go to the queue (:mod:`studio.queue`); this process takes them too, with
+``NST_APP_WORKERS`` render threads (default 1; 0: only submit, and
+``python -m nst worker`` processes paint).
 """
 
 from __future__ import annotations
@@ -57,20 +60,36 @@ def engine_provider():
 
 
 @st.cache_resource(show_spinner=False)
-def worker():
-    from nst.jobs import Worker
+def farm():
+    """Submit, watch and cancel renders (any process's workers may run them)."""
+    from studio.farm import Farm
+    from studio.queue import RenderQueue
 
-    for old in list(Worker.instances):  # a cleared cache must not leave two workers on one queue
+    return Farm(library(), registry(), RenderQueue())
+
+
+@st.cache_resource(show_spinner=False)
+def station():
+    """This process's render threads (None when ``NST_APP_WORKERS=0``)."""
+    from studio.consumer import Station, app_workers
+
+    for old in list(Station.instances):  # a cleared cache must not leave two stations in one process
         old.stop()
-    return Worker(library(), registry(), engine_provider())
+    threads = app_workers()
+    if threads == 0:
+        return None
+    return Station(library(), registry(), engine_provider(), threads=threads).start()
 
 
 def reload_plugins() -> None:
-    """Discover plugins again; the worker uses the new registry for its next render."""
+    """Discover plugins again; the farm and this process's workers use the new registry from now on."""
     registry.clear()
     fresh = registry()
     fresh.sync_styles(library())
-    worker().registry = fresh
+    farm().registry = fresh
+    local = station()
+    if local is not None:
+        local.worker.registry = fresh
 
 
 @st.cache_data(ttl=60, show_spinner=False)

@@ -64,14 +64,14 @@ with settings_col:
         st.caption("Upload a photo (or pick a recent one) to start.")
 
 if run:
-    worker = services.worker()
+    farm = services.farm()
     photos: list[tuple[str, bytes]] = [(f.name, f.getvalue()) for f in uploads or []]
     photos += [(f"recent photo {r.width}x{r.height}", library.image_bytes(r.id)) for r in picked_recent]
     try:
         pictures = [images.load(data, name) for name, data in photos]  # one bad upload queues nothing
         ids, originals = [], {}
         for (_, data), picture in zip(photos, pictures):
-            render_id = worker.submit(flt.id, values, data, [(s.id, w) for s, w in zip(chosen, weights)])
+            render_id = farm.submit(flt.id, values, data, [(s.id, w) for s, w in zip(chosen, weights)])
             ids.append(render_id)
             originals[render_id] = images.encode(images.thumbnail(picture, 720), "JPEG")
         st.session_state["stylize:jobs"] = ids

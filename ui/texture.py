@@ -42,7 +42,7 @@ with settings_col:
 
 if run:
     try:
-        render_id = services.worker().submit(flt.id, values, None, [(s.id, w) for s, w in zip(chosen, weights)])
+        render_id = services.farm().submit(flt.id, values, None, [(s.id, w) for s, w in zip(chosen, weights)])
         st.session_state["texture:jobs"] = [render_id]
     except NSTError as exc:
         st.error(str(exc), icon=":material/error:")

@@ -26,14 +26,14 @@ def jpeg_bytes(image: Image.Image) -> bytes:
 
 @pytest.fixture
 def fresh_app():
-    """Empty Streamlit caches (library, registry, worker) before and after; stop render workers."""
+    """Empty Streamlit caches (library, registry, farm) before and after; stop the app's render threads."""
     import streamlit as st
 
-    from nst.jobs import Worker
+    from studio.consumer import Station
 
     def reset():
-        for worker in list(Worker.instances):
-            worker.stop()
+        for station in list(Station.instances):
+            station.stop()
         st.cache_resource.clear()
         st.cache_data.clear()
 

@@ -89,7 +89,7 @@ def test_stylizing_with_tiny_settings_puts_a_result_in_history(app):
     next(b for b in at.button if b.label.startswith("Paint 1 photo")).click().run()
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
-    assert services.worker().wait_idle(timeout=180)
+    assert services.station().wait_idle(services.library(), timeout=180)
     done = services.library().list_renders(status="done")
     assert len(done) == 1
     render = done[0]
@@ -152,11 +152,10 @@ def test_two_tabs_see_the_same_job(app):
 
     first = add_style(app().run(), png_bytes(make_painting(96, 96)), "Shared")
     style = services.library().get_style("Shared")
-    worker = services.worker()
-    worker.stop()  # keep the render queued while the second tab looks
+    services.station().stop()  # keep the render queued while the second tab looks
     render_id = services.library().create_render("palette", {"colors": 4}, jpeg_bytes(make_photo()),
                                                   [(style.id, 1.0)]).id
-    second = app().run()  # another browser tab: same process, same worker and library
+    second = app().run()  # another browser tab: same process, same farm and library
     second.switch_page("ui/history.py").run()
     assert not second.exception
     assert f"**Render #{render_id}** · Waiting in the queue (position 1)" in texts(second)

@@ -7,7 +7,7 @@ import argparse
 import pytest
 
 from db import DuplicateStyleError, StyleNotFoundError, open_library
-from db.cli import register
+from studio.styles_cli import register
 from nst.errors import ImageError, NSTError
 
 import db_images
@@ -100,7 +100,7 @@ def test_runs_as_a_program(sqlite_url, files, monkeypatch):
     """The way the lead will wire it: NSTError printed as one line, exit code from the handler."""
     script = """
     import argparse, sys
-    from db.cli import register
+    from studio.styles_cli import register
     from nst.errors import NSTError
     parser = argparse.ArgumentParser(prog="nst")
     register(parser.add_subparsers(dest="command", required=True))

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from nst import cli
+from studio import cli
 from tests.factories import make_painting, make_photo
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,6 +74,6 @@ def test_bad_input_is_one_line_and_a_nonzero_exit(tmp_path, files, make_args, me
 
 
 def test_help_does_not_load_tensorflow(tmp_path):
-    done = subprocess.run([sys.executable, "-c", "import sys; from nst import cli; cli.build_parser(); "
+    done = subprocess.run([sys.executable, "-c", "import sys; from studio import cli; cli.build_parser(); "
                            "print('tensorflow' in sys.modules)"], capture_output=True, text=True, cwd=ROOT)
     assert done.stdout.strip() == "False"

@@ -2,7 +2,7 @@
 
 from PIL import Image
 
-from nst import cli
+from studio import cli
 from tests.factories import make_painting, make_photo
 
 

@@ -1,63 +1,41 @@
-"""The background worker: order, cancellation, failures, restarts; the queue lives in the history."""
+"""The farm inside one process: submit, order, priorities, cancel, failures, retries; the queue is huey's,
+the truth is the render history."""
 
-import textwrap
-import threading
 import time
+from pathlib import Path
 
 import pytest
 
 from db import open_library
 from nst.errors import ParameterError
-from nst.jobs import Worker
 from nst.registry import Registry
+from studio.consumer import Station
+from studio.farm import Farm
+from studio.queue import RenderQueue
+from studio.worker import Warden
 from tests.app.conftest import png_bytes
 from tests.factories import make_painting, make_photo
 
-SLOW = """
-    import time
-    from nst.plugin import Filter, FilterResult, Needs
-    from nst.progress import Progress
-
-    class Slow(Filter):
-        id = "slow"
-        name = "Slow"
-        needs = Needs(content=True, min_styles=0, max_styles=1)
-        def run(self, inputs, params, progress):
-            for step in range(1, 200):
-                if inputs.cancelled:
-                    return FilterResult(inputs.content, metrics={"steps": step}, cancelled=True)
-                progress(Progress(step=step, total=200, elapsed=0.01 * step))
-                time.sleep(0.01)
-            return FilterResult(inputs.content, metrics={"steps": 200})
-
-    class Exits(Filter):
-        id = "exits"
-        name = "Exits"
-        needs = Needs(content=True, min_styles=0, max_styles=1)
-        def run(self, inputs, params, progress):
-            raise SystemExit(3)
-
-    FILTERS = [Slow(), Exits()]
-"""
+PLUGINS = Path(__file__).resolve().parent / "plugins"
 
 
 @pytest.fixture
-def setup(tmp_path):
-    (tmp_path / "plugins").mkdir()
-    (tmp_path / "plugins" / "slow.py").write_text(textwrap.dedent(SLOW))
+def setup(tmp_path, monkeypatch):
+    monkeypatch.setenv("NST_QUEUE_URL", f"sqlite:///{tmp_path / 'queue.db'}")
     library = open_library(f"sqlite:///{tmp_path / 'lib.db'}")
-    registry = Registry.discover([tmp_path / "plugins"], entry_points=False)
+    registry = Registry.discover([PLUGINS], entry_points=False)
     style = library.add_style(png_bytes(make_painting()), name="Waves")
-    workers = []
+    farm = Farm(library, registry, RenderQueue())
+    stations = []
 
-    def make(**kwargs):
-        worker = Worker(library, registry, lambda: None, poll_seconds=0.05, warm=False, **kwargs)
-        workers.append(worker)
-        return worker
+    def station(**kwargs):
+        made = Station(library, registry, lambda: None, warm=False, **kwargs)
+        stations.append(made)
+        return made.start()
 
-    yield library, make, style
-    for worker in workers:
-        worker.stop()
+    yield library, farm, station, style
+    for made in stations:
+        made.stop(timeout=5)
     library.close()
 
 
@@ -65,81 +43,142 @@ def photo():
     return png_bytes(make_photo(96, 72))
 
 
+def wait_until(condition, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
 def test_renders_run_in_order_and_land_in_the_history(setup):
-    library, make, style = setup
-    worker = make()
-    ids = [worker.submit("palette", {"colors": n, "size": 64}, photo(), [(style.id, 1.0)]) for n in (2, 3)]
-    assert worker.wait_idle(30)
+    library, farm, station, style = setup
+    ids = [farm.submit("palette", {"colors": n, "size": 64}, photo(), [(style.id, 1.0)]) for n in (2, 3)]
+    worker = station()
+    assert worker.wait_idle(library, 30)
     renders = [library.get_render(i) for i in ids]
     assert [r.status for r in renders] == ["done", "done"]
     assert renders[0].finished_at <= renders[1].started_at
     assert renders[1].params["colors"] == 3 and renders[0].timings["seconds"] >= 0
+    assert [e["event"] for e in renders[0].events] == ["queued", "started", "done"]
+    assert renders[0].attempts == 1 and renders[0].owner is None
+
+
+def test_a_preview_is_taken_before_queued_finals(setup):
+    library, farm, station, style = setup
+    finals = [farm.submit("slow", {"steps": 2, "delay": 0.0}, photo(), []) for _ in range(3)]
+    preview = farm.submit("slow", {"preset": "fast", "delay": 0.0}, photo(), [])
+    assert farm.view(preview).queue_position == 1 and farm.view(finals[0]).queue_position == 2
+    assert station().wait_idle(library, 30)
+    started = {i: library.get_render(i).started_at for i in [*finals, preview]}
+    assert started[preview] < min(started[i] for i in finals)
 
 
 def test_bad_parameters_are_refused_before_anything_is_queued(setup):
-    library, make, style = setup
-    worker = make()
+    library, farm, station, style = setup
     with pytest.raises(ParameterError, match="colors must be between 2 and 64"):
-        worker.submit("palette", {"colors": 500}, photo(), [(style.id, 1.0)])
+        farm.submit("palette", {"colors": 500}, photo(), [(style.id, 1.0)])
     assert library.list_renders() == []
+    assert farm.queue.pending_ids() == set()
 
 
-def test_cancel_a_running_render_keeps_its_image(setup):
-    library, make, style = setup
-    worker = make()
-    render_id = worker.submit("slow", {}, photo(), [])
-    deadline = time.monotonic() + 10
-    while worker.view(render_id).step < 3 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    worker.cancel(render_id)
-    assert worker.wait_idle(10)
+def test_progress_and_preview_reach_the_record_and_cancel_keeps_the_best_image(setup):
+    library, farm, station, style = setup
+    render_id = farm.submit("slow", {"steps": 2000}, photo(), [])
+    station()
+    wait_until(lambda: farm.view(render_id).step >= 3 and farm.view(render_id).preview is not None)
+    view = farm.view(render_id)
+    assert view.status == "running" and view.total == 2000 and view.preview[:2] == b"\xff\xd8"  # a JPEG
+    farm.cancel(render_id)
+    wait_until(lambda: not farm.view(render_id).active)
     record = library.get_render(render_id)
     assert record.status == "cancelled" and record.result_image_id is not None
-    assert 3 <= record.timings["steps"] < 200
+    assert 3 <= record.timings["steps"] < 2000
+    assert "cancel requested" in [e["event"] for e in record.events]
 
 
 def test_cancel_a_queued_render_drops_it(setup):
-    library, make, style = setup
-    worker = make(start=False)  # nothing runs: everything stays queued
-    first = worker.submit("slow", {}, photo(), [])
-    second = worker.submit("slow", {}, photo(), [])
-    assert worker.view(second).queue_position == 2
-    worker.cancel(first)
+    library, farm, station, style = setup
+    first = farm.submit("slow", {}, photo(), [])
+    second = farm.submit("slow", {}, photo(), [])
+    assert farm.view(second).queue_position == 2
+    farm.cancel(first)
     assert library.get_render(first).status == "cancelled"
-    assert worker.view(second).queue_position == 1
+    assert farm.view(second).queue_position == 1
+    farm.cancel(second)
+    assert station().wait_idle(library, 10)  # the stale messages are skipped
+    assert library.get_render(second).result_image_id is None
 
 
 def test_a_plugin_that_exits_fails_its_render_and_the_worker_goes_on(setup):
-    library, make, style = setup
-    worker = make()
-    bad = worker.submit("exits", {}, photo(), [])
-    good = worker.submit("palette", {"size": 64}, photo(), [(style.id, 1.0)])
-    assert worker.wait_idle(30)
+    library, farm, station, style = setup
+    bad = farm.submit("exits", {}, photo(), [])
+    good = farm.submit("palette", {"size": 64}, photo(), [(style.id, 1.0)])
+    assert station().wait_idle(library, 30)
     assert library.get_render(bad).status == "failed"
     assert "SystemExit" in library.get_render(bad).error
     assert library.get_render(good).status == "done"
 
 
-def test_a_restart_marks_the_running_render_interrupted_and_runs_the_queued_ones(setup):
-    library, make, style = setup
-    idle = make(start=False)
-    running = idle.submit("slow", {}, photo(), [])
-    queued = idle.submit("palette", {"size": 64}, photo(), [(style.id, 1.0)])
-    library.start_render(running)  # as if a process died while running it
-    worker = make()  # the app starts again
-    assert worker.interrupted == 1
-    assert worker.wait_idle(30)
-    assert library.get_render(running).status == "interrupted"
-    assert library.get_render(queued).status == "done"
+def test_a_second_station_never_takes_a_live_render(setup):
+    """The old bug: a second app process marked the first one's running render interrupted."""
+    library, farm, station, style = setup
+    render_id = farm.submit("slow", {"steps": 150, "delay": 0.02}, photo(), [])
+    station(name="first")
+    wait_until(lambda: library.get_render(render_id).status == "running")
+    second = station(name="second")
+    assert second.warden.sweep() == {"queued": [], "failed": [], "cancelled": [], "resent": []}
+    wait_until(lambda: not library.get_render(render_id).active)
+    record = library.get_render(render_id)
+    assert record.status == "done" and record.result_image_id is not None and record.attempts == 1
+
+
+def test_a_render_whose_worker_went_silent_is_retried_once_then_failed(setup):
+    library, farm, station, style = setup
+    render_id = farm.submit("palette", {"size": 64}, photo(), [(style.id, 1.0)])
+    library.start_render(render_id, "gone:1:w")  # a worker that died at once: no heartbeat ever again
+    warden = Warden(library, farm.queue, stale=3.0)
+    assert warden.sweep()["queued"] == []  # its owner is not silent for long enough yet
+    time.sleep(3.2)
+    assert warden.sweep()["queued"] == [render_id]
+    assert library.get_render(render_id).status == "queued"
+    library.start_render(render_id, "gone:2:w")  # and the retry dies too
+    time.sleep(3.2)
+    assert warden.sweep()["failed"] == [render_id]
+    record = library.get_render(render_id)
+    assert record.status == "failed" and "stopped answering" in record.error and record.attempts == 2
+    assert [e["event"] for e in record.events] == ["queued", "started", "retried", "started", "failed"]
+
+
+def test_a_lost_queue_message_is_sent_again(setup):
+    library, farm, station, style = setup
+    render_id = farm.submit("palette", {"size": 64}, photo(), [(style.id, 1.0)])
+    farm.queue.huey.flush()  # the queue server restarted empty
+    warden = Warden(library, farm.queue, orphan_after=0.0)
+    assert warden.sweep()["resent"] == [render_id]
+    assert warden.sweep()["resent"] == []  # its message waits in the queue now: not sent twice
+    assert station().wait_idle(library, 30)
+    assert library.get_render(render_id).status == "done"
+
+
+def test_a_stopping_station_gives_its_render_back(setup):
+    library, farm, station, style = setup
+    render_id = farm.submit("slow", {"steps": 2000}, photo(), [])
+    first = station(name="first")
+    wait_until(lambda: farm.view(render_id).step >= 2)
+    first.stop()
+    record = library.get_render(render_id)
+    assert record.status == "queued" and record.attempts == 0
+    assert record.events[-1]["event"] == "released"
+    farm.cancel(render_id)
 
 
 def test_rerun_queues_the_same_settings(setup):
-    library, make, style = setup
-    worker = make()
-    first = worker.submit("palette", {"colors": 5, "size": 64}, photo(), [(style.id, 1.0)])
-    assert worker.wait_idle(30)
-    again = worker.resubmit(first)
-    assert worker.wait_idle(30)
+    library, farm, station, style = setup
+    first = farm.submit("palette", {"colors": 5, "size": 64}, photo(), [(style.id, 1.0)])
+    worker = station()
+    assert worker.wait_idle(library, 30)
+    again = farm.resubmit(first)
+    assert worker.wait_idle(library, 30)
     old, new = library.get_render(first), library.get_render(again)
     assert new.status == "done" and new.params == old.params
     assert [s.style_id for s in new.styles] == [style.id]

@@ -1,0 +1,159 @@
+"""Processes that take renders from the queue: inside the app, or ``python -m nst worker`` anywhere.
+
+A :class:`Station` is one process's consuming side: the queue with a
+:class:`~studio.worker.RenderWorker` as its handler, huey's consumer with
+that many worker threads, and a :class:`~studio.worker.Warden`. The app
+starts one with ``NST_APP_WORKERS`` threads (default 1; 0 means the app only
+submits). ``python -m nst worker`` runs one per process; ``--workers N``
+starts N such processes (each loads the engine once) and restarts any that dies.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import weakref
+from typing import Any, Callable
+
+from huey.consumer import Consumer
+
+from nst.errors import NSTError
+
+from .queue import RenderQueue
+from .worker import RenderWorker, Warden
+
+log = logging.getLogger(__name__)
+
+APP_WORKERS_ENV = "NST_APP_WORKERS"
+#: Longest wait between two looks at an empty SQLite queue (Redis wakes a worker at once).
+MAX_POLL_SECONDS = 0.5
+
+
+def app_workers() -> int:
+    raw = os.environ.get(APP_WORKERS_ENV, "").strip() or "1"
+    try:
+        value = int(raw)
+    except ValueError:
+        raise NSTError(f"{APP_WORKERS_ENV} must be a whole number of render threads (0 to 8), not {raw!r}.") from None
+    if not 0 <= value <= 8:
+        raise NSTError(f"{APP_WORKERS_ENV} must be between 0 and 8, got {value}.")
+    return value
+
+
+class _QuietConsumer(Consumer):
+    """huey's consumer without signal handlers (the app's process owns its signals)."""
+
+    def _set_signal_handlers(self) -> None:
+        pass
+
+
+class Station:
+    """Consumes renders in this process: ``threads`` huey worker threads, one render worker, one warden."""
+
+    #: Every station started in this process (tests and shutdown hooks stop them).
+    instances: "weakref.WeakSet[Station]" = weakref.WeakSet()
+
+    def __init__(self, library, registry, engine_provider: Callable[[], Any], *, threads: int = 1,
+                 queue_url: str | None = None, name: str = "app", warm: bool = True):
+        self.queue = RenderQueue(queue_url)
+        self.worker = RenderWorker(library, registry, engine_provider, name=name, queue=self.queue)
+        self.queue.handler = self.worker.run
+        self.warden = Warden(library, self.queue)
+        self.threads = threads
+        self.consumer = _QuietConsumer(self.queue.huey, workers=threads, periodic=False, initial_delay=0.05,
+                                       backoff=1.5, max_delay=MAX_POLL_SECONDS, check_worker_health=False,
+                                       shutdown_timeout=30)
+        self.warm = warm
+        self._started = False
+        Station.instances.add(self)
+
+    def start(self) -> "Station":
+        if not self._started:
+            self._started = True
+            self.warden.start()
+            self.consumer.start()
+            if self.warm:
+                threading.Thread(target=self.worker.warm_up, name="nst-warm-up", daemon=True).start()
+        return self
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Take no new renders; a running one stops at its next step and goes back to the queue."""
+        self.worker.stop()
+        if self._started:
+            self.consumer.shutdown_timeout = timeout
+            self.consumer.stop(graceful=True)
+        self.warden.stop()
+        self._started = False
+
+    def wait_idle(self, library, timeout: float = 120.0) -> bool:
+        """Block until nothing is queued or running (for tests and scripts)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.worker.busy and not library.queued_renders() and not library.list_renders(
+                    limit=1, status="running"):
+                return True
+            time.sleep(0.05)
+        return False
+
+
+def run_one(name: str, warm: bool) -> int:
+    """``python -m nst worker --workers 1``: one consuming process, until SIGINT or SIGTERM."""
+    from db import GramStore, open_library
+    from nst.plugin import lazy
+    from nst.registry import Registry
+
+    library = open_library()
+    registry = Registry.discover()
+    registry.sync_styles(library)
+
+    def build():
+        from nst.engine import Engine
+
+        return Engine(store=GramStore(library))
+
+    station = Station(library, registry, lazy(build), threads=1, name=name, warm=warm)
+    stop = threading.Event()
+    station.start()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    print(f"worker {name} (pid {os.getpid()}) takes renders from {station.queue.description}; "
+          f"library {library.url}", file=sys.stderr, flush=True)
+    stop.wait()
+    print(f"worker {name}: stopping; a running render goes back to the queue", file=sys.stderr, flush=True)
+    station.stop()
+    library.close()
+    return 0
+
+
+def run_many(count: int, warm: bool) -> int:
+    """``python -m nst worker --workers N``: N worker processes, each restarted if it dies."""
+    def start(index: int) -> subprocess.Popen:
+        command = [sys.executable, "-m", "nst", "worker", "--workers", "1", "--name", f"w{index}"]
+        if not warm:
+            command.append("--no-warm-up")
+        return subprocess.Popen(command)
+
+    children = {i: start(i) for i in range(1, count + 1)}
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    while not stop.wait(1.0):
+        for index, child in list(children.items()):
+            if child.poll() is not None:
+                print(f"worker w{index} exited with status {child.returncode}; starting it again",
+                      file=sys.stderr, flush=True)
+                children[index] = start(index)
+    for child in children.values():
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    for child in children.values():
+        try:
+            child.wait(60)
+        except subprocess.TimeoutExpired:
+            child.kill()
+    return 0

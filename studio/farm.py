@@ -1,0 +1,141 @@
+"""The caller's side of the render farm: submit a render, watch it, cancel it, from any process.
+
+:class:`Farm` checks a render's filter, parameters and inputs, records it in
+the library (the one truth about it) and puts "render N is ready" on the
+queue; any worker on any machine that reaches the queue and the library takes
+it. Watching reads the render's record (status, progress, preview, result),
+which its worker updates about once a second; Cancel sets a flag on the
+record that the worker reads at its next heartbeat. Nothing here imports
+Streamlit: the app's pages, the CLI and the tests use the same class.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+from nst import images
+from nst.errors import NSTError, ParameterError
+from nst.plugin import RunInputs
+from nst.targets import StyleInput
+
+from .queue import QueueError, RenderQueue, priority_of
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class JobView:
+    """A render as a page shows it: its record, with its live progress and preview."""
+
+    render_id: int
+    status: str
+    filter_id: str
+    step: int
+    total: int
+    fraction: float
+    elapsed: float
+    eta: float | None
+    losses: dict[str, float]
+    preview: bytes | None
+    result_image_id: int | None
+    error: str | None
+    queue_position: int | None  # 1 for the next to run, when queued
+    owner: str | None = None
+    attempts: int = 0
+    cancel_requested: bool = False
+
+    @property
+    def active(self) -> bool:
+        return self.status in ("queued", "running")
+
+
+class Farm:
+    """Submit, watch and cancel renders (one per process is plenty; it holds no state of its own)."""
+
+    def __init__(self, library, registry, queue: RenderQueue):
+        self.library = library
+        self.registry = registry
+        self.queue = queue
+
+    def submit(self, filter_id: str, params: Mapping[str, Any], content: bytes | None,
+               styles: Sequence[tuple[int, float]]) -> int:
+        """Check everything, record a queued render and queue it; returns the render id.
+
+        Bad parameters or inputs raise here (ParameterError, ImageError), before anything is recorded.
+        When the queue cannot be reached the render stays recorded and queued, and is sent as soon
+        as a worker's warden reaches the queue again.
+        """
+        flt = self.registry.get(filter_id)
+        content_image = images.load(content, "the photo") if content is not None else None
+        style_inputs = [self._style_input(style_id) for style_id, _ in styles]
+        inputs = RunInputs(content=content_image, styles=style_inputs, style_weights=[w for _, w in styles])
+        checked = self.registry.check(flt.id, inputs, params)
+        preset = dict(params).get("preset")
+        stored = {**checked, **({"preset": preset} if preset is not None else {})}
+        priority = priority_of(stored)
+        record = self.library.create_render(flt.id, stored, content, [(sid, w) for sid, w in styles],
+                                            priority=priority)
+        try:
+            self.queue.enqueue(record.id, priority)
+        except QueueError as exc:
+            log.warning("Render %s recorded but not queued yet: %s", record.id, exc)
+        return record.id
+
+    def resubmit(self, render_id: int) -> int:
+        """Queue a new render with the same filter, parameters, photo and styles."""
+        old = self.library.get_render(render_id)
+        missing = [s.style_name for s in old.styles if s.style_id is None]
+        if missing:
+            raise ParameterError(f"The style {missing[0]!r} of render {render_id} has been deleted.")
+        content = self.library.image_bytes(old.content_image_id) if old.content_image_id else None
+        return self.submit(old.filter_id, old.params, content, [(s.style_id, s.weight) for s in old.styles])
+
+    def cancel(self, render_id: int) -> None:
+        """Drop a queued render, or ask a running one to stop (it keeps its best image so far)."""
+        self.library.request_cancel(render_id)
+
+    def view(self, render_id: int) -> JobView:
+        record = self.library.get_render(render_id)
+        position = None
+        if record.status == "queued":
+            queued = [r.id for r in self.library.queued_renders()]
+            position = queued.index(render_id) + 1 if render_id in queued else None
+        stored = record.progress or {}
+        timings = record.timings or {}
+        done = record.status == "done"
+        preview = self.library.render_preview(render_id) if record.status == "running" else None
+        eta = stored.get("eta") if record.status == "running" else None
+        return JobView(
+            render_id, record.status, record.filter_id, int(stored.get("step", 0)), int(stored.get("total", 0)),
+            1.0 if done else float(stored.get("fraction", 0.0)),
+            float(timings.get("seconds", stored.get("elapsed", 0.0))), eta,
+            dict(record.losses or stored.get("losses", {})), preview,
+            record.result_image_id, record.error, position, record.owner, record.attempts,
+            record.cancel_requested,
+        )
+
+    def active(self) -> list:
+        """Running and queued renders (history records), the running ones first."""
+        running = self.library.list_renders(limit=50, status="running")
+        return running + self.library.queued_renders()
+
+    def wait(self, render_id: int, timeout: float = 600.0, poll: float = 0.2, on_view=None):
+        """Block until the render ends (or ``timeout``); returns its record. ``on_view(view)`` is called
+        at each poll, e.g. to draw a progress bar."""
+        deadline = time.monotonic() + timeout
+        while True:
+            view = self.view(render_id)
+            if on_view is not None:
+                on_view(view)
+            if not view.active:
+                return self.library.get_render(render_id)
+            if time.monotonic() > deadline:
+                raise NSTError(f"Render {render_id} is still {view.status} after {timeout:.0f} s.")
+            time.sleep(poll)
+
+    def _style_input(self, style_id: int) -> StyleInput:
+        record = self.library.get_style(style_id)
+        return StyleInput(self.library.style_image(style_id), record.pixel_sha256)

@@ -1,0 +1,237 @@
+"""``python -m nst worker``, ``python -m nst renders list|show|cancel`` and ``transfer|texture --queue``."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+from nst import images
+from nst.errors import NSTError
+from nst.progress import Progress
+
+from .cli_support import EXIT_INTERRUPTED, EXIT_USAGE, ProgressBar, parse_blend
+
+#: The built-in filter behind ``transfer`` and ``texture``.
+FILTER_OF = {"transfer": "style_transfer", "texture": "texture_synthesis"}
+
+
+def _farm():
+    from db import open_library
+    from nst.registry import Registry
+
+    from .farm import Farm
+    from .queue import RenderQueue
+
+    library = open_library()
+    return Farm(library, Registry.discover(), RenderQueue())
+
+
+# --------------------------------------------------------------------------- transfer/texture --queue
+
+
+def _style_id(library, arg: str) -> int:
+    """A saved style's id; a file is added to the library first (named after the file) unless it is there."""
+    from db import DuplicateStyleError
+
+    path = Path(arg).expanduser()
+    if not path.is_file():
+        return library.get_style(arg).id
+    data = images.read_file(path)
+    try:
+        record = library.add_style(data, name=path.stem)
+        print(f'note: added {path.name} to the style library as "{record.name}".', file=sys.stderr)
+        return record.id
+    except DuplicateStyleError:
+        existing = library.get_style(path.stem)
+        if existing.sha256 == hashlib.sha256(data).hexdigest():
+            return existing.id
+        raise NSTError(f'The library has another style named "{existing.name}"; add {path.name} under a new name '
+                       f'(python -m nst styles add {path} --name NAME) and use that name.') from None
+
+
+def render_on_farm(args: argparse.Namespace, operation: str, values: dict, out: Path) -> int:
+    """Submit the render to the queue, show its progress, write its result when a worker is done."""
+    farm = _farm()
+    library = farm.library
+    params = {k: v for k, v in values.items() if v is not None}
+    if args.preset:
+        params["preset"] = args.preset
+    content = images.read_file(Path(args.content).expanduser()) if operation == "transfer" else None
+    style_ids = [_style_id(library, s) for s in args.styles]
+    blend = parse_blend(args.style_weights, len(style_ids)) or [1.0] * len(style_ids)
+    render_id = farm.submit(FILTER_OF[operation], params, content, list(zip(style_ids, blend)))
+    err = sys.stderr
+    if not args.quiet:
+        err.write(f"Render {render_id} queued on {farm.queue.description}.\n")
+    record = watch(farm, render_id, err, quiet=args.quiet)
+    return _report(farm, record, out)
+
+
+def watch(farm, render_id: int, stream, quiet: bool = False):
+    """Follow a render to its end with a progress bar; the first Ctrl-C cancels it (it keeps its best image)."""
+    bar = ProgressBar(stream, quiet=quiet)
+    cancelled = threading.Event()
+    previous = signal.getsignal(signal.SIGINT) if threading.current_thread() is threading.main_thread() else None
+
+    def on_interrupt(signum, frame):
+        if cancelled.is_set():
+            signal.signal(signal.SIGINT, previous)
+            raise KeyboardInterrupt
+        cancelled.set()
+        stream.write("\nCancelling; the best image so far will be written. Ctrl-C again to stop watching.\n")
+
+    if previous is not None:
+        signal.signal(signal.SIGINT, on_interrupt)
+    said_waiting = False
+    since = time.monotonic()
+    try:
+        while True:
+            if cancelled.is_set() and not getattr(watch, "_sent", False):
+                try:
+                    farm.cancel(render_id)
+                except NSTError:
+                    pass  # it ended meanwhile
+                watch._sent = True
+            record = farm.library.get_render(render_id)
+            if not record.active:
+                return record
+            if record.status == "queued" and not said_waiting and not quiet and time.monotonic() - since > 3:
+                said_waiting = True
+                stream.write("Waiting for a worker (the app, or: python -m nst worker).\n")
+            p = record.progress or {}
+            if record.status == "running" and p.get("total"):
+                size = p.get("size") or (0, 0)
+                bar(Progress(step=int(p["step"]), total=int(p["total"]), elapsed=float(p.get("elapsed", 0.0)),
+                             scale=int(p.get("scale", 0)), scales=int(p.get("scales", 1)),
+                             size=(int(size[0]), int(size[1])), losses=dict(p.get("losses", {})),
+                             eta=p.get("eta"), fraction=p.get("fraction")))
+            time.sleep(0.25)
+    finally:
+        watch._sent = False
+        bar.close()
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _report(farm, record, out: Path) -> int:
+    if record.status == "failed":
+        raise NSTError(f"Render {record.id} failed: {record.error}")
+    if record.result_image_id is None:
+        print(f"Render {record.id} was {record.status} before it made an image; nothing written.")
+        return EXIT_INTERRUPTED
+    picture = images.load(farm.library.image_bytes(record.result_image_id), f"the result of render {record.id}")
+    images.save(picture, out)
+    seconds = (record.timings or {}).get("seconds")
+    loss = (record.losses or {}).get("total")
+    status = "stopped early (cancelled)" if record.status == "cancelled" else "done"
+    print(f"Wrote {out} ({picture.width}x{picture.height}): render {record.id} {status}"
+          + (f" in {seconds:.1f} s" if isinstance(seconds, (int, float)) else "")
+          + (f", loss {loss:.4g}" if isinstance(loss, (int, float)) else "") + ".")
+    return EXIT_INTERRUPTED if record.status == "cancelled" else 0
+
+
+# --------------------------------------------------------------------------- renders
+
+
+def _when(value) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value else "-"
+
+
+def _list(args: argparse.Namespace) -> int:
+    farm = _farm()
+    for r in farm.library.list_renders(limit=args.limit, status=args.status or None):
+        styles = ", ".join(s.style_name for s in r.styles) or "-"
+        seconds = (r.timings or {}).get("seconds")
+        extra = f"{seconds:.1f} s" if isinstance(seconds, (int, float)) else ""
+        if r.status == "running":
+            p = r.progress or {}
+            extra = f"step {p.get('step', 0)}/{p.get('total', '?')} on {r.owner}"
+        print(f"{r.id:6d}  {r.status:10s} {r.filter_id:18s} {_when(r.created_at)}  {styles[:40]:40s} {extra}")
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    import json
+
+    farm = _farm()
+    r = farm.library.get_render(args.render_id)
+    print(f"render {r.id}: {r.status}, filter {r.filter_id}, priority {r.priority}, attempts {r.attempts}")
+    print(f"  styles: " + (", ".join(f"{s.style_name} ({s.weight:g})" for s in r.styles) or "none"))
+    print(f"  created {_when(r.created_at)}, started {_when(r.started_at)}, finished {_when(r.finished_at)}")
+    if r.owner:
+        print(f"  running on {r.owner}, last heartbeat {_when(r.heartbeat_at)}")
+    if r.error:
+        print(f"  error: {r.error}")
+    if r.result_image_id:
+        print(f"  result: image {r.result_image_id}")
+    print("  parameters: " + json.dumps(r.params, sort_keys=True))
+    for e in r.events:
+        detail = f": {e['detail']}" if e.get("detail") else ""
+        who = f" ({e['owner']})" if e.get("owner") else ""
+        print(f"  {e.get('at', '')}  {e.get('event')}{who}{detail}")
+    return 0
+
+
+def _cancel(args: argparse.Namespace) -> int:
+    farm = _farm()
+    record = farm.library.request_cancel(args.render_id)
+    if record.status == "cancelled":
+        print(f"Render {record.id} was still queued: cancelled.")
+    else:
+        print(f"Render {record.id} is running on {record.owner}: asked to stop (it keeps its best image).")
+    return 0
+
+
+# --------------------------------------------------------------------------- worker
+
+
+def _worker(args: argparse.Namespace) -> int:
+    import logging
+
+    from .consumer import run_many, run_one
+
+    if not 1 <= args.workers <= 64:
+        raise NSTError(f"--workers must be between 1 and 64, got {args.workers}.")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s",
+                        stream=sys.stderr)
+    for noisy in ("huey", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    if args.workers == 1:
+        return run_one(args.name, warm=not args.no_warm_up)
+    return run_many(args.workers, warm=not args.no_warm_up)
+
+
+def register(commands) -> None:
+    worker = commands.add_parser("worker", help="take renders from the queue (the app's, or NST_QUEUE_URL's)",
+                                 description="Take renders from the render queue until Ctrl-C or SIGTERM (a "
+                                 "running render then goes back to the queue). Uses NST_QUEUE_URL and "
+                                 "NST_DATABASE_URL, like the app.")
+    worker.add_argument("--workers", type=int, default=1, metavar="N",
+                        help="worker processes to start (each loads the engine once; default 1)")
+    worker.add_argument("--name", default="w1", help="this worker's name in the render history")
+    worker.add_argument("--no-warm-up", action="store_true",
+                        help="load the engine on the first render that needs it, not at start")
+    worker.set_defaults(func=_worker)
+
+    renders = commands.add_parser("renders", help="the render history and queue: list, show, cancel")
+    sub = renders.add_subparsers(dest="renders_command", metavar="ACTION")
+    sub.required = True
+    listing = sub.add_parser("list", help="recent renders, newest first")
+    listing.add_argument("--status", action="append",
+                         choices=("queued", "running", "done", "failed", "cancelled", "interrupted"))
+    listing.add_argument("--limit", type=int, default=30)
+    listing.set_defaults(func=_list)
+    show = sub.add_parser("show", help="one render: settings, worker, events")
+    show.add_argument("render_id", type=int)
+    show.set_defaults(func=_show)
+    cancel = sub.add_parser("cancel", help="drop a queued render, or stop a running one (it keeps its best image)")
+    cancel.add_argument("render_id", type=int)
+    cancel.set_defaults(func=_cancel)
+
+
+__all__ = ["register", "render_on_farm", "watch", "EXIT_USAGE"]

@@ -1,0 +1,322 @@
+"""The worker's side of a render: claim it, prove it is alive, run its filter, store what it made.
+
+:class:`RenderWorker` handles one queue message ("render N is ready"): it
+claims the render in the library (only a queued render can be claimed, so a
+second delivery of the same message does nothing), then runs the render's
+filter through the plugin registry while a :class:`Lease` thread writes a
+heartbeat about once a second, together with the latest progress and
+preview, and reads the render's cancel flag. The render ends ``done`` (with
+its image), ``cancelled`` (with the best image so far) or ``failed`` (with
+the reason); a render taken back from this worker meanwhile stores nothing.
+
+:class:`Warden` is the farm's janitor, run by every process that consumes
+renders: it takes back renders whose worker has been silent longer than the
+stale limit (``NST_STALE_SECONDS``, default 30), queued again once and then
+failed, and sends again the message of any queued render the queue lost (a
+queue server restarted, a process killed between recording a render and
+queueing it).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import threading
+import time
+from typing import Any, Callable
+
+from nst import images
+from nst.errors import NSTError, ParameterError
+from nst.plugin import RunInputs
+from nst.progress import Progress
+from nst.targets import StyleInput
+
+from .queue import QueueError, RenderQueue
+
+log = logging.getLogger(__name__)
+
+#: Seconds between a running render's heartbeats (progress, preview and the cancel flag travel with them).
+HEARTBEAT_SECONDS = 1.0
+#: A running render whose worker has been silent this long is taken back.
+DEFAULT_STALE_SECONDS = 30.0
+STALE_ENV = "NST_STALE_SECONDS"
+#: Seconds between the warden's sweeps.
+SWEEP_SECONDS = 2.0
+#: A queued render whose message has been missing from the queue this long is sent again.
+ORPHAN_SECONDS = 10.0
+#: Long side of the live preview.
+PREVIEW_SIDE = 512
+
+
+def stale_seconds() -> float:
+    raw = os.environ.get(STALE_ENV, "").strip()
+    if not raw:
+        return DEFAULT_STALE_SECONDS
+    try:
+        value = float(raw)
+    except ValueError:
+        raise NSTError(f"{STALE_ENV} must be a number of seconds, not {raw!r}.") from None
+    if not value >= 3 * HEARTBEAT_SECONDS:
+        raise NSTError(f"{STALE_ENV} must be at least {3 * HEARTBEAT_SECONDS:g} seconds, got {raw}.")
+    return value
+
+
+def owner_name(worker: str) -> str:
+    """Who runs a render: host, process and worker, as the history shows it."""
+    return f"{socket.gethostname()}:{os.getpid()}:{worker}"
+
+
+class Lease:
+    """A running render's heartbeat thread; ``cancel`` is set on Cancel, on loss, and on shutdown."""
+
+    def __init__(self, library, render_id: int, owner: str, cancel: threading.Event):
+        self.library = library
+        self.render_id = render_id
+        self.owner = owner
+        self.cancel = cancel
+        self.cancel_requested = False  # by a user (not by a shutdown)
+        self.lost = False  # taken back by a warden: store nothing
+        self._progress: Progress | None = None
+        self._image = None
+        self._sent: tuple[int, int] = (-1, -1)  # (step, image serial) last written
+        self._serial = 0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"nst-lease-{render_id}", daemon=True)
+
+    def __enter__(self) -> "Lease":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._done.set()
+        self._thread.join(10)
+
+    def report(self, progress: Progress) -> None:
+        """The filter's progress callback: kept here, written by the next heartbeat."""
+        self._progress = progress
+        if progress.image is not None:
+            self._image = progress.image
+            self._serial += 1
+
+    def _beat(self) -> None:
+        while not self._done.wait(HEARTBEAT_SECONDS):
+            try:
+                self.beat_once()
+            except Exception:  # noqa: BLE001 - a database hiccup; the next beat tries again
+                log.warning("Heartbeat of render %s failed", self.render_id, exc_info=True)
+
+    def beat_once(self) -> None:
+        p, serial = self._progress, self._serial
+        progress = preview = None
+        if p is not None and (p.step, serial) != self._sent:
+            progress = progress_record(p)
+            if serial != self._sent[1] and self._image is not None:
+                preview = images.encode(images.thumbnail(images.to_pil(self._image), PREVIEW_SIDE), "JPEG",
+                                        quality=85)
+            self._sent = (p.step, serial)
+        answer = self.library.heartbeat(self.render_id, self.owner, progress, preview)
+        if answer == "cancel" and not self.cancel_requested:
+            self.cancel_requested = True
+            self.cancel.set()
+        elif answer == "lost" and not self.lost:
+            log.warning("Render %s was taken back from %s; stopping it", self.render_id, self.owner)
+            self.lost = True
+            self.cancel.set()
+
+
+def progress_record(p: Progress) -> dict[str, Any]:
+    return {"step": p.step, "total": p.total, "fraction": round(float(p.fraction or 0.0), 4),
+            "elapsed": round(p.elapsed, 2), "eta": None if p.eta is None else round(float(p.eta), 1),
+            "scale": p.scale, "scales": p.scales, "size": list(p.size),
+            "losses": {k: float(v) for k, v in p.losses.items()}}
+
+
+class RenderWorker:
+    """Runs the renders this process takes from the queue (see the module's docstring)."""
+
+    def __init__(self, library, registry, engine_provider: Callable[[], Any], *, name: str = "worker",
+                 queue: RenderQueue | None = None, preview_every: int = 3):
+        self.library = library
+        self.registry = registry
+        self.engine_provider = engine_provider
+        self.name = name
+        self.queue = queue
+        self.preview_every = preview_every
+        self._stopping = threading.Event()
+        self._running: dict[int, threading.Event] = {}
+        self._lock = threading.Lock()
+        self._serial = 0
+
+    # ------------------------------------------------------------------ control
+
+    def stop(self) -> None:
+        """Take no new render; running ones stop at their next step and go back to the queue."""
+        self._stopping.set()
+        with self._lock:
+            for cancel in self._running.values():
+                cancel.set()
+
+    @property
+    def busy(self) -> bool:
+        with self._lock:
+            return bool(self._running)
+
+    def warm_up(self) -> None:
+        """Build the engine (TensorFlow, VGG19) before the first render needs it; silent without weights."""
+        try:
+            self.engine_provider()
+        except Exception as exc:  # noqa: BLE001 - e.g. no weights: each VGG render will fail with the reason
+            log.info("The engine is not ready: %s", exc)
+
+    # ------------------------------------------------------------------ one render
+
+    def run(self, render_id: int) -> str | None:
+        """Claim and run one render; returns how it ended, or None if it was not ours to run."""
+        if self._stopping.is_set():
+            self._send_again(render_id)  # this process is going away: leave it to another worker
+            return None
+        with self._lock:
+            self._serial += 1
+            owner = owner_name(f"{self.name}-{self._serial}")
+        try:
+            record = self.library.start_render(render_id, owner)
+        except NSTError as exc:  # cancelled, already taken, deleted: the message is stale
+            log.info("Render %s skipped: %s", render_id, exc)
+            return None
+        cancel = threading.Event()
+        with self._lock:
+            self._running[render_id] = cancel
+        try:
+            with Lease(self.library, render_id, owner, cancel) as lease:
+                return self._run(record, owner, lease)
+        finally:
+            with self._lock:
+                self._running.pop(render_id, None)
+
+    def _run(self, record, owner: str, lease: Lease) -> str:
+        started = time.perf_counter()
+        try:
+            content = images.load(self.library.image_bytes(record.content_image_id), "the photo") \
+                if record.content_image_id else None
+            missing = [s.style_name for s in record.styles if s.style_id is None]
+            if missing:
+                raise ParameterError(f"The style {missing[0]!r} was deleted before the render started.")
+            styles = [StyleInput(self.library.style_image(s.style_id), self.library.get_style(s.style_id).pixel_sha256)
+                      for s in record.styles]
+            inputs = RunInputs(content=content, styles=styles, style_weights=[s.weight for s in record.styles],
+                               cancel=lease.cancel, preview_every=self.preview_every,
+                               engine_provider=self.engine_provider)
+            result = self.registry.run(record.filter_id, inputs, record.params, progress=lease.report)
+        except Exception as exc:  # noqa: BLE001 - reported in the history; the worker lives on
+            message = str(exc) if isinstance(exc, NSTError) else f"{type(exc).__name__}: {exc}"
+            return self._end(record.id, owner, lease, lambda: self.library.fail_render(record.id, message, owner),
+                             "failed", message)
+        if lease.lost:
+            return "lost"
+        if result.cancelled and not lease.cancel_requested and self._stopping.is_set():
+            if self.library.release_render(record.id, owner, "its worker was shutting down"):
+                self._send_again(record.id)
+            return "released"
+        png = images.encode(result.pil(), "PNG")
+        metrics = json_safe(result.metrics)
+        losses = metrics.get("losses") if isinstance(metrics.get("losses"), dict) else None
+        timings = {k: v for k, v in metrics.items() if k != "losses"}
+        timings.setdefault("seconds", round(time.perf_counter() - started, 2))
+        if result.cancelled:
+            store = lambda: self.library.cancel_render(record.id, png, losses, timings, owner=owner)  # noqa: E731
+            return self._end(record.id, owner, lease, store, "cancelled")
+        store = lambda: self.library.finish_render(record.id, png, losses, timings, owner=owner)  # noqa: E731
+        return self._end(record.id, owner, lease, store, "done")
+
+    def _end(self, render_id: int, owner: str, lease: Lease, store: Callable[[], Any], status: str,
+             message: str | None = None) -> str:
+        if lease.lost:
+            return "lost"
+        if message:
+            log.warning("Render %s failed: %s", render_id, message)
+        try:
+            store()
+        except NSTError as exc:  # taken back meanwhile, or the result itself was refused
+            log.warning("Render %s: %s", render_id, exc)
+            if status == "failed":
+                return "lost"
+            try:
+                self.library.fail_render(render_id, f"The result could not be stored: {exc}", owner)
+            except NSTError:
+                return "lost"
+            return "failed"
+        return status
+
+    def _send_again(self, render_id: int) -> None:
+        if self.queue is None:
+            return
+        try:
+            record = self.library.get_render(render_id)
+            self.queue.enqueue(render_id, record.priority)
+            self.library.mark_enqueued([render_id])
+        except NSTError as exc:
+            log.info("Render %s not sent again now (%s); the warden will", render_id, exc)
+
+
+class Warden:
+    """Takes back renders from silent workers and re-sends lost messages; a thread per consuming process."""
+
+    def __init__(self, library, queue: RenderQueue, *, stale: float | None = None, every: float = SWEEP_SECONDS,
+                 orphan_after: float = ORPHAN_SECONDS):
+        self.library = library
+        self.queue = queue
+        self.stale = stale if stale is not None else stale_seconds()
+        self.every = every
+        self.orphan_after = orphan_after
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="nst-warden", daemon=True)
+
+    def start(self) -> "Warden":
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        while True:
+            try:
+                self.sweep()
+            except Exception:  # noqa: BLE001 - the database or the queue is away; sweep again later
+                log.warning("The warden's sweep failed", exc_info=True)
+            if self._stop.wait(self.every):
+                return
+
+    def sweep(self) -> dict[str, list[int]]:
+        """One pass: returns the ids retried, failed or cancelled, and the ids whose message was re-sent."""
+        report: dict[str, list[int]] = {"queued": [], "failed": [], "cancelled": [], "resent": []}
+        for taken in self.library.recover_stale(self.stale):
+            report[taken.status].append(taken.render_id)
+            log.warning("Render %s taken back from a silent worker: now %s", taken.render_id, taken.status)
+        candidates = self.library.renders_to_enqueue(self.orphan_after)
+        if candidates:
+            try:
+                waiting = self.queue.pending_ids()
+            except QueueError as exc:
+                log.info("Lost messages not re-sent now: %s", exc)
+                return report
+            for record in candidates:
+                if record.id in waiting:
+                    continue
+                try:
+                    self.queue.enqueue(record.id, record.priority)
+                except QueueError as exc:
+                    log.info("Lost messages not re-sent now: %s", exc)
+                    break
+                self.library.mark_enqueued([record.id])
+                report["resent"].append(record.id)
+        return report
+
+
+def json_safe(value):
+    """Metrics as plain JSON values (numpy numbers become floats; the rest becomes text)."""
+    return json.loads(json.dumps(value, default=lambda v: float(v) if hasattr(v, "__float__") else str(v)))
