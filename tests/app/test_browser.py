@@ -3,6 +3,10 @@
 It opens the gallery, uploads a photo on the Stylize page, applies a style with tiny settings and
 waits for the result. A screenshot of each step is saved in ``artifacts/browser/``.
 
+Twice: once as a user starts it (the app paints in its own render thread), once as a farm
+(``NST_APP_WORKERS=0``: the app only submits, a separate ``python -m nst worker`` process paints,
+and the page follows the render's live progress and preview through the library).
+
 Needs Debian's Chromium at /usr/bin/chromium (``.ci/run`` installs it); without it the test is
 skipped, unless ``NST_REQUIRE_BROWSER=1``.
 """
@@ -10,6 +14,7 @@ skipped, unless ``NST_REQUIRE_BROWSER=1``.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -49,12 +54,19 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture
-def server(tmp_path):
+@pytest.fixture(params=["embedded", "farm"])
+def server(request, tmp_path):
     _require_browser()
     port = _free_port()
     env = dict(os.environ, NST_DATA_DIR=str(tmp_path / "data"), PYTHONPATH=str(ROOT))
-    env.pop("NST_DATABASE_URL", None)
+    for name in ("NST_DATABASE_URL", "NST_QUEUE_URL", "NST_QUEUE_NAME", "NST_APP_WORKERS"):
+        env.pop(name, None)
+    worker = None
+    if request.param == "farm":
+        env.update(NST_APP_WORKERS="0", NST_PLUGIN_PATH=str(ROOT / "tests" / "studio" / "plugins"))
+        (tmp_path / "data").mkdir()
+        worker = subprocess.Popen([sys.executable, "-m", "nst", "worker", "--name", "browser-test"], cwd=ROOT, env=env,
+                                  stdout=open(tmp_path / "worker.log", "w"), stderr=subprocess.STDOUT)
     log = open(tmp_path / "streamlit.log", "w")
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"), "--server.port", str(port),
@@ -74,21 +86,29 @@ def server(tmp_path):
     else:
         process.kill()
         pytest.fail("streamlit did not start: " + (tmp_path / "streamlit.log").read_text()[-2000:])
-    yield url
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    yield request.param, url
+    for running in (process, worker):
+        if running is None:
+            continue
+        running.terminate()
+        try:
+            running.wait(20)
+        except subprocess.TimeoutExpired:
+            running.kill()
     log.close()
     output = (tmp_path / "streamlit.log").read_text()
     assert "Traceback" not in output, output[-3000:]
+    if worker is not None:
+        output = (tmp_path / "worker.log").read_text()
+        assert "Traceback" not in output, output[-3000:]
 
 
 def test_gallery_upload_stylize_result(server, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    mode, server = server
+    artifacts = ARTIFACTS / mode
+    artifacts.mkdir(parents=True, exist_ok=True)
     photo = tmp_path / "photo.jpg"
     photo.write_bytes(jpeg_bytes(make_photo(160, 120)))
     shots = []
@@ -96,7 +116,7 @@ def test_gallery_upload_stylize_result(server, tmp_path):
     def shot(page, name, focus=None):
         if focus is not None:
             focus.scroll_into_view_if_needed()
-        path = ARTIFACTS / f"{len(shots) + 1:02d}-{name}.png"
+        path = artifacts / f"{len(shots) + 1:02d}-{name}.png"
         page.screenshot(path=str(path), full_page=True)
         shots.append(path)
 
@@ -145,6 +165,22 @@ def test_gallery_upload_stylize_result(server, tmp_path):
         expect(page.get_by_text("#1 · Style transfer")).to_be_visible()
         page.wait_for_timeout(500)
         shot(page, "history")
+
+        if mode == "farm":  # a longer render, to see its live progress and preview come from the worker
+            page.get_by_role("link", name="Stylize").click()
+            page.locator("input[type=file]").first.set_input_files(str(photo))
+            expect(page.get_by_text("photo.jpg")).to_be_visible()
+            page.locator('[data-testid="stSelectbox"]').filter(has_text="Filter").click()
+            page.get_by_role("option", name="Slow").click()
+            expect(page.locator('[data-testid="stNumberInput"]').filter(has_text="Steps").locator("input")) \
+                .to_have_value("1000")  # the "long" preset: about 10 s at 0.01 s a step
+            page.get_by_role("button", name="Paint 1 photo").click()
+            expect(page.get_by_text("Render #2")).to_be_visible()
+            expect(page.get_by_text(re.compile(r"Step \d+ of 1000"))).to_be_visible(timeout=60_000)
+            expect(page.get_by_text("Live preview")).to_be_visible()
+            shot(page, "farm-live-progress")
+            expect(page.get_by_text("Result", exact=True)).to_be_visible(timeout=120_000)
+            shot(page, "farm-result")
         browser.close()
 
     assert all(path.stat().st_size > 10_000 for path in shots)

@@ -12,6 +12,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 
 import pytest
@@ -22,7 +23,7 @@ from studio.farm import Farm
 from studio.queue import RenderQueue
 from tests.app.conftest import APP, png_bytes
 from tests.factories import make_painting, make_photo
-from tests.studio.farm_procs import PLUGINS, Processes, farm_env, wait_until
+from tests.studio.farm_procs import ROOT, Processes, farm_env, wait_until
 
 pytestmark = pytest.mark.farm
 
@@ -239,3 +240,36 @@ def _answers(port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+def _nst(env, *args, timeout=180):
+    return subprocess.run([sys.executable, "-m", "nst", *map(str, args)], env=env, capture_output=True, text=True,
+                          timeout=timeout, cwd=ROOT)
+
+
+def test_the_command_line_submits_follows_lists_shows_and_cancels(sqlite_farm, tmp_path):
+    photo, painting = tmp_path / "photo.png", tmp_path / "waves.png"
+    make_photo(64, 48).save(photo)
+    make_painting().save(painting)
+    env = sqlite_farm.env
+    early = sqlite_farm.submit_slow(steps=5, delay=0.0)  # no worker yet: it waits in the queue
+    dropped = _nst(env, "renders", "cancel", early)
+    assert dropped.returncode == 0 and dropped.stdout.strip() == f"Render {early} was still queued: cancelled."
+    sqlite_farm.procs.worker(env, "w1")
+    done = _nst(env, "transfer", photo, painting, "-o", tmp_path / "out.png", "--queue", "--size", "64",
+                "--steps", "2", "--start-size", "64")
+    assert done.returncode == 0, done.stderr + sqlite_farm.procs.logs()
+    assert 'added waves.png to the style library as "waves"' in done.stderr
+    assert "Wrote" in done.stdout and "render 2 done" in done.stdout
+    from PIL import Image
+
+    assert Image.open(tmp_path / "out.png").size == (64, 48)
+    listing = _nst(env, "renders", "list")
+    assert listing.returncode == 0 and "done" in listing.stdout and "style_transfer" in listing.stdout
+    assert "cancelled" in listing.stdout
+    shown = _nst(env, "renders", "show", "2")
+    assert shown.returncode == 0 and "started (" in shown.stdout and "attempts 1" in shown.stdout
+    again = _nst(env, "renders", "cancel", "2")
+    assert again.returncode == 2 and again.stderr.strip() == "error: Render 2 is done; there is nothing to cancel."
+    missing = _nst(env, "renders", "show", "99")
+    assert missing.returncode == 2 and "No render with id 99" in missing.stderr
