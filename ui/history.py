@@ -10,6 +10,15 @@ from nst.errors import NSTError
 from ui import services
 from ui.job_panel import STATUS_TEXT, download_buttons, job_panel
 
+
+def _event_line(entry: dict) -> str:
+    """One line of a render's story: when, what, on which worker, why."""
+    when = str(entry.get("at", ""))[11:19]
+    who = f" on {entry['owner']}" if entry.get("owner") else ""
+    why = f": {entry['detail']}" if entry.get("detail") else ""
+    return f"{when}  {entry.get('event', '?')}{who}{why}"
+
+
 st.title("History")
 library = services.library()
 farm = services.farm()
@@ -60,6 +69,9 @@ for render in renders:
                     if render.timings:
                         st.markdown("**Timings**")
                         st.code(json.dumps(render.timings, indent=2), language="json")
+                    if render.events:
+                        st.markdown("**Events**")
+                        st.code("\n".join(_event_line(e) for e in render.events), language=None)
         with action_col:
             opened = st.session_state.get("history:open") == render.id
             if st.button("Close" if opened else "Open", key=f"open:{render.id}", width="stretch",

@@ -64,7 +64,8 @@ def _one_job(render_id: int, original: bytes | None) -> bool:
         head, cancel = st.columns([4, 1], vertical_alignment="center")
         with head:
             where = f" (position {view.queue_position})" if view.queue_position else ""
-            st.markdown(f"**Render #{render_id}** · {STATUS_TEXT.get(view.status, view.status)}{where}")
+            retry = f" · attempt {view.attempts}" if view.attempts > 1 else ""
+            st.markdown(f"**Render #{render_id}** · {STATUS_TEXT.get(view.status, view.status)}{where}{retry}")
         if view.active:
             with cancel:
                 if st.button("Cancel", key=f"cancel:{render_id}", icon=":material/stop_circle:",
@@ -102,7 +103,7 @@ def _one_job(render_id: int, original: bytes | None) -> bool:
             with right if original is not None else left:
                 st.image(picture, caption=caption, width="stretch")
         if view.result_image_id is not None and not view.active:
-            st.caption(f"{_losses_text(view.losses)} · {_seconds(view.elapsed)}")
+            st.caption(" · ".join(part for part in (_losses_text(view.losses), _seconds(view.elapsed)) if part))
             download_buttons(library, view.result_image_id, f"render-{render_id}", f"dl:{render_id}")
     return view.active
 
