@@ -6,7 +6,7 @@ or ``NST_DATABASE_URL``); everything goes through the returned
 engine a persistent style-target cache on the same database.
 """
 
-from .database import open_library
+from .library import open_library
 from .errors import DuplicateStyleError, LibraryError, PackError, RenderNotFoundError, StyleNotFoundError
 from .gram_store import GramStore
 from .library import Library

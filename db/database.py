@@ -12,7 +12,7 @@ off), so a transaction really is one transaction; write sessions use
 ``BEGIN IMMEDIATE`` so that they queue for the write lock up front rather than
 failing when a read snapshot cannot be upgraded.
 
-:func:`open_library` applies the Alembic migrations (``upgrade head``) under a
+:func:`db.library.open_library` applies the Alembic migrations (``upgrade head``) under a
 lock: ``BEGIN IMMEDIATE`` on SQLite, a transaction-scoped advisory lock on
 PostgreSQL, so two processes starting at once on a new database both succeed.
 
@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
-
 from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -33,9 +31,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from nst import config
 
 from .errors import LibraryError
-
-if TYPE_CHECKING:
-    from .library import Library
 
 ENV_VAR = "NST_DATABASE_URL"
 #: How long a SQLite writer waits for another process's write to finish.
@@ -140,21 +135,3 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         with connection.begin():
             lock_for_migrations(connection)
             command.upgrade(alembic_config(connection), revision)
-
-
-def open_library(url: str | URL | None = None) -> "Library":
-    """Connect, migrate to the newest schema and return the :class:`~db.library.Library`."""
-    from .library import Library
-
-    resolved = database_url(url)
-    engine = create_db_engine(resolved)
-    try:
-        upgrade(engine)
-    except SQLAlchemyError as exc:
-        engine.dispose()
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        raise LibraryError(f"Cannot open the style library at {describe(resolved)}: {reason}.") from None
-    except BaseException:
-        engine.dispose()
-        raise
-    return Library(engine)

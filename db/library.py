@@ -28,15 +28,15 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
 
 from PIL import Image as PILImage
-from sqlalchemy import Engine, delete, exists, func, or_, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy import URL, Engine, delete, exists, func, or_, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from nst import images, targets
 from nst.errors import ImageError
 
 from . import records, validation
-from .database import describe, session_factories
+from .database import create_db_engine, database_url, describe, session_factories, upgrade
 from .errors import DuplicateStyleError, LibraryError, RenderNotFoundError, StyleNotFoundError
 from .ingest import PreparedImage, Source, prepare_image
 from .leases import RenderLeases, add_event, event
@@ -62,7 +62,7 @@ MAX_ERROR_TEXT = 10_000
 
 
 class Library(RenderLeases):
-    """The style library on one database (see :func:`db.database.open_library`)."""
+    """The style library on one database (see :func:`open_library`)."""
 
     def __init__(self, engine: Engine):
         self.engine = engine
@@ -587,3 +587,19 @@ def _find_image(session: Session, image_id: int) -> Image:
 def _unavailable(exc: OperationalError) -> LibraryError:
     reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
     return LibraryError(f"The style library's database is unavailable ({reason}).")
+
+
+def open_library(url: str | URL | None = None) -> Library:
+    """Connect, migrate to the newest schema and return the :class:`~db.library.Library`."""
+    resolved = database_url(url)
+    engine = create_db_engine(resolved)
+    try:
+        upgrade(engine)
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise LibraryError(f"Cannot open the style library at {describe(resolved)}: {reason}.") from None
+    except BaseException:
+        engine.dispose()
+        raise
+    return Library(engine)

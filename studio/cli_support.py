@@ -103,7 +103,7 @@ class LibraryOpener:
         if not self._tried:
             self._tried = True
             try:
-                from db.database import open_library
+                from db import open_library
 
                 self._library = open_library()
             except Exception as exc:  # noqa: BLE001 - the library is optional for file-based renders

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Iterator, Sequence
 
-from db.database import open_library
+from db import open_library
 from db.library import Library
 from db.packs import CONFLICT_MODES, export_pack, import_pack
 from db.records import StyleRecord
