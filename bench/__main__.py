@@ -1,7 +1,8 @@
-"""The benchmark: ``python -m bench [transfer|texture|all] --content PHOTO --style PAINTING``.
+"""The benchmark: ``python -m bench [transfer|texture|all|queue] --content PHOTO --style PAINTING``.
 
 Prints a table per operation and writes JSON (and the result images) to
-``bench/results/``. See :mod:`bench.compare` for what is run and measured.
+``bench/results/``. See :mod:`bench.compare` for what is run and measured,
+and :mod:`bench.queue` for the render queue's costs.
 """
 
 from __future__ import annotations
@@ -118,12 +119,25 @@ def bench_operation(operation: str, args, engine) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("operation", choices=("transfer", "texture", "all"), nargs="?", default="all")
+    parser.add_argument("operation", choices=("transfer", "texture", "all", "queue"), nargs="?", default="all")
     parser.add_argument("--content", help="photo for the transfer (e.g. a 1024x768 JPEG)")
-    parser.add_argument("--style", required=True, help="painting (style image)")
+    parser.add_argument("--style", help="painting (style image)")
     parser.add_argument("--budget", type=float, default=300.0, help="seconds for the tutorial preset (default 300)")
     parser.add_argument("--out", type=Path, default=None, help="folder for JSON and images (default bench/results/<time>)")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/0", help="queue: the Redis server to measure")
+    parser.add_argument("--latency-renders", type=int, default=40, help="queue: renders per latency row")
+    parser.add_argument("--rounds", type=int, default=3, help="queue: 512-px renders each way")
+    parser.add_argument("--parts", default="latency,cancel,throughput,render",
+                        help="queue: which measurements (comma-separated)")
     args = parser.parse_args(argv)
+    if args.operation == "queue":
+        from . import queue
+
+        args.out = args.out or RESULTS / time.strftime("%Y%m%d-%H%M%S")
+        args.out.mkdir(parents=True, exist_ok=True)
+        return queue.run(args)
+    if not args.style:
+        parser.error("--style is required")
     operations = ("transfer", "texture") if args.operation == "all" else (args.operation,)
     if "transfer" in operations and not args.content:
         parser.error("transfer needs --content")

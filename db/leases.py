@@ -7,7 +7,9 @@ about once a second, which also stores the latest progress and preview and
 tells it whether Cancel was pressed. A render whose owner has been silent
 longer than the stale limit is taken back by whoever notices: queued again
 once (the render's events say so), then failed with the reason. A render
-whose owner is alive is never touched.
+whose owner is alive is never touched. Heartbeats and the stale limit are
+measured on the database server's clock when it has one (PostgreSQL), so
+workers whose clocks disagree do not take each other's renders.
 
 :class:`RenderLeases` is mixed into :class:`db.library.Library`; every method
 is one transaction.
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from . import records, validation
@@ -48,6 +50,13 @@ def event(name: str, detail: str | None = None, **extra: Any) -> dict[str, Any]:
     return entry
 
 
+def db_now(session: Session):
+    """Now, on the database server's clock (PostgreSQL) or this machine's (SQLite: one machine)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return session.scalar(select(func.now()))
+    return utcnow()
+
+
 def add_event(render: Render, entry: dict[str, Any]) -> None:
     render.events = [*(render.events or []), entry]  # a new list: SQLAlchemy sees the change
 
@@ -61,7 +70,7 @@ class RenderLeases:
             render = _locked(s, render_id)
             if render.status != "queued":
                 raise LibraryError(f"Render {render_id} is {render.status}; it cannot be started.")
-            now = utcnow()
+            now = db_now(s)
             render.status, render.owner, render.started_at, render.heartbeat_at = "running", owner, now, now
             render.attempts = (render.attempts or 0) + 1
             add_event(render, event("started", owner=owner, attempt=render.attempts))
@@ -77,13 +86,14 @@ class RenderLeases:
         Returns ``"cancel"`` when Cancel was pressed, ``"lost"`` when the render is no longer
         this owner's (taken back, or ended), else ``"ok"``.
         """
-        values: dict[str, Any] = {"heartbeat_at": utcnow()}
+        values: dict[str, Any] = {}
         if progress is not None:
             values["progress"] = validation.to_json_object(progress, "Progress", optional=False)
         if preview is not None:
             values["preview"] = preview
 
         def work(s: Session) -> str:
+            values["heartbeat_at"] = db_now(s)
             result = s.execute(update(Render).where(Render.id == render_id, Render.owner == owner,
                                                     Render.status == "running").values(**values))
             if result.rowcount == 0:
@@ -125,14 +135,22 @@ class RenderLeases:
 
     def recover_stale(self, stale_seconds: float, max_attempts: int = MAX_ATTEMPTS) -> list[Recovered]:
         """Take back running renders whose owner has been silent for ``stale_seconds``."""
-        cutoff = utcnow() - timedelta(seconds=stale_seconds)
+        def any_stale(s: Session) -> bool:
+            cutoff = db_now(s) - timedelta(seconds=stale_seconds)
+            return s.scalar(select(Render.id).where(Render.status == "running", Render.heartbeat_at < cutoff)
+                            .limit(1)) is not None
+
+        if not self._read(any_stale):  # the usual answer, without taking the write lock
+            return []
 
         def work(s: Session) -> list[Recovered]:
+            now = db_now(s)
+            cutoff = now - timedelta(seconds=stale_seconds)
             stmt = (select(Render).where(Render.status == "running", Render.heartbeat_at < cutoff)
                     .order_by(Render.id).with_for_update(skip_locked=True))
             taken = []
             for render in s.scalars(stmt):
-                silent = (utcnow() - render.heartbeat_at).total_seconds()
+                silent = (now - render.heartbeat_at).total_seconds()
                 why = f"its worker {render.owner or '(unknown)'} was silent for {silent:.0f} s"
                 if render.cancel_requested:
                     render.status, render.finished_at = "cancelled", utcnow()

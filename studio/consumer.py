@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 APP_WORKERS_ENV = "NST_APP_WORKERS"
 #: Longest wait between two looks at an empty SQLite queue (Redis wakes a worker at once).
-MAX_POLL_SECONDS = 0.5
+MAX_POLL_SECONDS = 0.1
 
 
 def app_workers() -> int:
