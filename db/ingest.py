@@ -65,12 +65,15 @@ def read_source(source: Source, label: str | None = None) -> tuple[bytes, str]:
     return data, str(label)
 
 
-def prepare_image(source: Source, label: str | None = None) -> PreparedImage:
-    """Read, validate and normalise an image; raises :class:`nst.errors.ImageError` with a clear message."""
+def prepare_image(source: Source, label: str | None = None, *, result: bool = False) -> PreparedImage:
+    """Read, validate and normalise an image; raises :class:`nst.errors.ImageError` with a clear message.
+
+    A ``result`` of a filter may have any positive size; inputs follow :func:`nst.images.open_checked`.
+    """
     data, label = read_source(source, label)
     if not data:
         raise ImageError(f"{label} is empty.")
-    opened = images.open_checked(data, label)
+    opened = images.open_checked(data, label, as_input=not result)
     fmt = (opened.format or "unknown").upper()
     picture = images.normalize(opened, label)
     thumb = images.encode(images.thumbnail(picture, THUMBNAIL_SIDE), "JPEG", quality=85)

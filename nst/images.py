@@ -24,6 +24,10 @@ from .errors import ImageError
 MIN_SIDE = 32
 #: Largest accepted image, in pixels (width x height), checked before decoding.
 MAX_PIXELS = 50_000_000
+#: Longest side over shortest side of an input (a photo, a style): beyond it no size cap means much.
+MAX_ASPECT = 16
+#: The only formats decoded (Pillow's names): anything else is refused before its decoder runs.
+READ_FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF")
 #: Largest image file read, in bytes.
 MAX_FILE_BYTES = 200 * 1024 * 1024
 #: Formats we write.
@@ -60,8 +64,12 @@ def read_file(path: Path | str, name: str | None = None, limit: int = MAX_FILE_B
     return data
 
 
-def open_checked(source: Source, name: str | None = None) -> Image.Image:
-    """Open an image lazily and check its declared size; nothing is decoded yet."""
+def open_checked(source: Source, name: str | None = None, *, as_input: bool = True) -> Image.Image:
+    """Open an image lazily and check its format and declared size; nothing is decoded yet.
+
+    An input (``as_input``: a photo, a style) must also have sides of at least ``MIN_SIDE`` pixels
+    and at most ``MAX_ASPECT``:1; a result of a filter may have any positive size.
+    """
     label = _describe(source, name)
     if isinstance(source, Image.Image):
         image = source
@@ -77,9 +85,9 @@ def open_checked(source: Source, name: str | None = None) -> Image.Image:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
-                image = Image.open(stream)
+                image = Image.open(stream, formats=READ_FORMATS)
         except UnidentifiedImageError:
-            raise ImageError(f"{label} is not an image Pillow can read (PNG, JPEG, WebP, GIF, BMP, TIFF...).") from None
+            raise ImageError(f"{label} is not an image this app reads (PNG, JPEG, WebP, GIF, BMP or TIFF).") from None
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise ImageError(f"{label} declares too many pixels (more than {MAX_PIXELS:,}).") from None
         except Exception as exc:  # noqa: BLE001 - Pillow's parsers raise many types on damaged headers
@@ -89,8 +97,15 @@ def open_checked(source: Source, name: str | None = None) -> Image.Image:
         raise ImageError(
             f"{label} is {width}x{height} = {width * height:,} pixels; the limit is {MAX_PIXELS:,}."
         )
+    if not as_input:
+        if min(width, height) < 1:
+            raise ImageError(f"{label} is {width}x{height}: it has no pixels.")
+        return image
     if min(width, height) < MIN_SIDE:
         raise ImageError(f"{label} is {width}x{height}; both sides must be at least {MIN_SIDE} pixels.")
+    if max(width, height) > MAX_ASPECT * min(width, height):
+        raise ImageError(f"{label} is {width}x{height}: one side is more than {MAX_ASPECT} times the other; "
+                         f"crop it to at most {MAX_ASPECT}:1.")
     return image
 
 
@@ -131,9 +146,10 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     return image
 
 
-def load(source: Source, name: str | None = None) -> Image.Image:
-    """Open, check and normalise an image from a path, bytes, a stream or a PIL image."""
-    image = open_checked(source, name)
+def load(source: Source, name: str | None = None, *, as_input: bool = True) -> Image.Image:
+    """Open, check and normalise an image from a path, bytes, a stream or a PIL image
+    (``as_input=False`` for a filter's result: any positive size)."""
+    image = open_checked(source, name, as_input=as_input)
     return normalize(image, _describe(source, name))
 
 

@@ -124,7 +124,8 @@ def _report(farm, record, out: Path) -> int:
     if record.result_image_id is None:
         print(f"Render {record.id} was {record.status} before it made an image; nothing written.")
         return EXIT_INTERRUPTED
-    picture = images.load(farm.library.image_bytes(record.result_image_id), f"the result of render {record.id}")
+    picture = images.load(farm.library.image_bytes(record.result_image_id), f"the result of render {record.id}",
+                          as_input=False)
     images.save(picture, out)
     seconds = (record.timings or {}).get("seconds")
     loss = (record.losses or {}).get("total")
