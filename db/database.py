@@ -76,15 +76,27 @@ def create_db_engine(url: str | URL | None = None) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+def read_only_url(url: URL) -> URL | None:
+    """A read-only URL for a SQLite library file (None for other databases): for a library on a
+    read-only disk or without write permission, which can then still be browsed."""
+    if url.get_backend_name() != "sqlite" or not url.database or url.database.startswith("file:"):
+        return None
+    path = Path(url.database).expanduser().resolve()
+    return url.set(database=f"file:{path}?immutable=1", query={"uri": "true"})
+
+
 def _configure_sqlite(engine: Engine) -> None:
+    read_only = "immutable=1" in (engine.url.database or "")
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:
         dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN (below), not the sqlite3 module
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_S * 1000}")
-            cursor.execute("PRAGMA journal_mode = WAL")
-            cursor.execute("PRAGMA synchronous = NORMAL")
+            if not read_only:
+                cursor.execute("PRAGMA journal_mode = WAL")
+                cursor.execute("PRAGMA synchronous = NORMAL")
             cursor.execute("PRAGMA foreign_keys = ON")
         finally:
             cursor.close()
@@ -126,12 +138,41 @@ def lock_for_migrations(connection: Connection) -> None:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` in one locked transaction."""
-    from alembic import command
+    """Bring the schema to ``revision`` in one locked transaction.
 
+    A library whose schema is newer than this release knows is refused with a clear message (it was
+    opened by a newer version of the app). On SQLite, foreign keys are off while a migration copies
+    a table (as SQLite's own procedure for schema changes says: dropping the old table would
+    otherwise cascade to the rows that refer to it), and checked before the transaction commits.
+    """
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    sqlite = engine.dialect.name == "sqlite"
     with engine.connect() as connection:
-        if engine.dialect.name == "sqlite":
+        if sqlite:
             connection.execution_options(**{BEGIN_OPTION: "IMMEDIATE"})
-        with connection.begin():
-            lock_for_migrations(connection)
-            command.upgrade(alembic_config(connection), revision)
+            raw = connection.connection.driver_connection
+            raw.execute("PRAGMA foreign_keys = OFF")  # outside any transaction, or SQLite ignores it
+        try:
+            with connection.begin():
+                lock_for_migrations(connection)
+                config = alembic_config(connection)
+                current = MigrationContext.configure(connection).get_current_revision()
+                scripts = ScriptDirectory.from_config(config)
+                if current is not None and current not in {s.revision for s in scripts.walk_revisions()}:
+                    raise LibraryError(
+                        f"This library was last opened by a newer release of the app (its schema is {current!r}, "
+                        f"this release knows up to {scripts.get_current_head()!r}): update the app, or open "
+                        f"another library (NST_DATA_DIR or NST_DATABASE_URL).")
+                if current != scripts.get_current_head() or revision != "head":
+                    command.upgrade(config, revision)
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise LibraryError(f"The library's upgrade would break {len(broken)} references; "
+                                           f"nothing was changed.")
+        finally:
+            if sqlite:
+                raw.execute("PRAGMA foreign_keys = ON")

@@ -25,18 +25,20 @@ from __future__ import annotations
 import logging
 import math
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
 
 from PIL import Image as PILImage
 from sqlalchemy import URL, Engine, delete, exists, func, or_, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DatabaseError, DataError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from nst import images, targets
 from nst.errors import ImageError
 
 from . import records, validation
-from .database import create_db_engine, database_url, describe, session_factories, upgrade
+from .database import (alembic_config, create_db_engine, database_url, describe, read_only_url, session_factories,
+                       upgrade)
 from .errors import DuplicateStyleError, LibraryError, RenderNotFoundError, StyleNotFoundError
 from .ingest import PreparedImage, Source, prepare_image
 from .leases import RenderLeases, add_event, event
@@ -64,8 +66,10 @@ MAX_ERROR_TEXT = 10_000
 class Library(RenderLeases):
     """The style library on one database (see :func:`open_library`)."""
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, read_only: bool = False):
         self.engine = engine
+        #: Opened for browsing only (the file cannot be written here); every change is refused.
+        self.read_only = read_only
         self._write_sessions, self._read_sessions = session_factories(engine)
 
     def __repr__(self) -> str:
@@ -100,6 +104,9 @@ class Library(RenderLeases):
 
     def _write(self, work: Callable[[Session], T]) -> T:
         """Run ``work`` in one transaction; retried once after a conflict with another writer."""
+        if self.read_only:
+            raise LibraryError(f"The style library {self.url} is open read-only (it cannot be written here): "
+                               f"it can be browsed, not changed.")
         for attempt in (1, 2):
             try:
                 with self.session() as session:
@@ -107,7 +114,7 @@ class Library(RenderLeases):
             except IntegrityError:
                 if attempt == 2:
                     raise LibraryError("The library was changed by someone else at the same time; try again.") from None
-            except OperationalError as exc:
+            except DatabaseError as exc:
                 raise _unavailable(exc) from None
         raise AssertionError("unreachable")
 
@@ -115,7 +122,7 @@ class Library(RenderLeases):
         try:
             with self.read_session() as session:
                 return work(session)
-        except OperationalError as exc:
+        except DatabaseError as exc:
             raise _unavailable(exc) from None
 
     def _after_image_stored(self, session: Session) -> None:
@@ -365,7 +372,7 @@ class Library(RenderLeases):
     def finish_render(self, render_id: int, result_png: bytes, losses: dict | None = None,
                       timings: dict | None = None, owner: str | None = None) -> RenderRecord:
         """End a render ``done`` with its image. With ``owner``, only if that worker still runs it."""
-        result = prepare_image(result_png, "the result image")
+        result = prepare_image(result_png, "the result image", result=True)
         return self._transition(render_id, ("queued", "running"), "done", "finished", result=result, owner=owner,
                                 losses=validation.to_json_object(losses, "Losses"),
                                 timings=validation.to_json_object(timings, "Timings"))
@@ -377,7 +384,7 @@ class Library(RenderLeases):
 
     def cancel_render(self, render_id: int, result_png: bytes | None = None, losses: dict | None = None,
                       timings: dict | None = None, owner: str | None = None) -> RenderRecord:
-        result = prepare_image(result_png, "the partial result") if result_png is not None else None
+        result = prepare_image(result_png, "the partial result", result=True) if result_png is not None else None
         return self._transition(render_id, ("queued", "running"), "cancelled", "cancelled", result=result,
                                 owner=owner, losses=validation.to_json_object(losses, "Losses"),
                                 timings=validation.to_json_object(timings, "Timings"))
@@ -584,13 +591,25 @@ def _find_image(session: Session, image_id: int) -> Image:
     return image
 
 
-def _unavailable(exc: OperationalError) -> LibraryError:
+def _unavailable(exc: DatabaseError) -> LibraryError:
+    """The library's own error for a database error, saying what to do."""
     reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-    return LibraryError(f"The style library's database is unavailable ({reason}).")
+    if isinstance(exc, DataError):
+        return LibraryError(f"The database refused a value ({reason}); nothing was changed.")
+    if "readonly" in reason.replace("-", "").replace(" ", "").lower():
+        return LibraryError(f"The style library is read-only here ({reason}): it can be browsed, not changed.")
+    if isinstance(exc, OperationalError):
+        return LibraryError(f"The style library's database is unavailable ({reason}).")
+    return LibraryError(f"The style library's database is damaged or is not a library ({reason}); restore it "
+                        f"from a backup, or use another one (NST_DATA_DIR or NST_DATABASE_URL).")
 
 
 def open_library(url: str | URL | None = None) -> Library:
-    """Connect, migrate to the newest schema and return the :class:`~db.library.Library`."""
+    """Connect, migrate to the newest schema and return the :class:`~db.library.Library`.
+
+    A SQLite library that cannot be written here (a read-only disk, no permission) but is already
+    at the newest schema opens read-only: it can be browsed, and every change says why it is refused.
+    """
     resolved = database_url(url)
     engine = create_db_engine(resolved)
     try:
@@ -598,8 +617,34 @@ def open_library(url: str | URL | None = None) -> Library:
     except SQLAlchemyError as exc:
         engine.dispose()
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        browse = _open_read_only(resolved) if "readonly" in reason.replace(" ", "").lower() or \
+            "unable to open" in reason else None
+        if browse is not None:
+            return browse
         raise LibraryError(f"Cannot open the style library at {describe(resolved)}: {reason}.") from None
     except BaseException:
         engine.dispose()
         raise
     return Library(engine)
+
+
+def _open_read_only(url: URL) -> Library | None:
+    """The library at ``url`` for browsing only, if it exists and its schema is current."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    ro = read_only_url(url)
+    if ro is None or not Path(url.database).expanduser().is_file():
+        return None
+    engine = create_db_engine(ro)
+    try:
+        with engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+        if current != ScriptDirectory.from_config(alembic_config()).get_current_head():
+            engine.dispose()
+            return None
+    except SQLAlchemyError:
+        engine.dispose()
+        return None
+    log.warning("The style library %s cannot be written here; it is open read-only.", describe(url))
+    return Library(engine, read_only=True)

@@ -77,6 +77,11 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+#: SQLite reuses the largest id after a delete unless a table says AUTOINCREMENT: a deleted render's
+#: id must never name a new render (a cached download would show the old one).
+NEVER_REUSE_IDS = {"sqlite_autoincrement": True}
+
+
 style_tags = Table(
     "style_tags",
     Base.metadata,
@@ -89,6 +94,7 @@ class Image(Base):
     """An image, stored once per distinct file (content-addressed by the sha256 of its bytes)."""
 
     __tablename__ = "images"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
@@ -106,6 +112,7 @@ class Image(Base):
 
 class Tag(Base):
     __tablename__ = "tags"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     #: Normalised: casefolded, single spaces, no commas.
@@ -114,6 +121,7 @@ class Tag(Base):
 
 class Style(Base):
     __tablename__ = "styles"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -156,6 +164,7 @@ class Render(Base):
         CheckConstraint(
             "status IN (" + ", ".join(f"'{s}'" for s in RENDER_STATUSES) + ")", name="status"
         ),
+        NEVER_REUSE_IDS,
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -230,6 +230,8 @@ def _read_manifest(archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo]
         manifest = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise PackError(f"{label}: {MANIFEST} is not valid JSON ({exc}).") from None
+    except RecursionError:
+        raise PackError(f"{label}: {MANIFEST} is nested too deeply to be a style pack manifest.") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise PackError(f'{label}: {MANIFEST} is not a style pack manifest (its "format" is not "{FORMAT}").')
     version = manifest.get("version")

@@ -13,6 +13,8 @@ MAX_NAME = 100
 MAX_TAG = 40
 MAX_TAGS = 30
 MAX_TEXT = 10_000
+#: Deepest nesting of JSON data (parameters, metrics) the library keeps.
+MAX_JSON_DEPTH = 20
 _PLUGIN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,100}$")
 
 
@@ -62,7 +64,11 @@ def clean_optional(value: object, what: str, limit: int, multiline: bool = False
 
 
 def clean_artist(artist: object) -> str | None:
-    return clean_optional(artist, "An artist's name", MAX_NAME)
+    cleaned = clean_optional(artist, "An artist's name", MAX_NAME)
+    if cleaned is not None and len(fold(cleaned)) > 2 * MAX_NAME:  # some characters fold to many (U+FDFA: 18)
+        raise LibraryError(f"An artist's name must be at most {MAX_NAME} characters once case is folded; "
+                           f"this one has {len(fold(cleaned))}.")
+    return cleaned
 
 
 def clean_description(description: object) -> str | None:
@@ -114,8 +120,10 @@ def clean_source(source_label: object) -> str:
     raise LibraryError(f'A style\'s source must be "upload" or "plugin:<plugin id>", not {source_label!r}.')
 
 
-def to_json(value: Any, what: str) -> Any:
+def to_json(value: Any, what: str, depth: int = 0) -> Any:
     """``value`` as plain JSON data (numpy scalars become numbers; NaN and infinities become null)."""
+    if depth > MAX_JSON_DEPTH:
+        raise LibraryError(f"{what} is nested more than {MAX_JSON_DEPTH} levels deep.")
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, int):
@@ -127,13 +135,13 @@ def to_json(value: Any, what: str) -> Any:
         for key, item in value.items():
             if not isinstance(key, str):
                 raise LibraryError(f"{what} must have text keys; {key!r} is not text.")
-            out[key] = to_json(item, what)
+            out[key] = to_json(item, what, depth + 1)
         return out
     if isinstance(value, (list, tuple)):
-        return [to_json(item, what) for item in value]
+        return [to_json(item, what, depth + 1) for item in value]
     item = getattr(value, "item", None)  # numpy scalars and 0-d arrays
     if callable(item) and getattr(value, "shape", None) == ():
-        return to_json(item(), what)
+        return to_json(item(), what, depth + 1)
     raise LibraryError(f"{what} must be JSON data (numbers, text, lists, dicts); {type(value).__name__} is not.")
 
 

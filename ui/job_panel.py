@@ -34,10 +34,12 @@ def _losses_text(losses: dict) -> str:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _as_jpeg(image_id: int) -> bytes:
+def _as_jpeg(sha256: str, image_id: int) -> bytes:
+    """The JPEG of a stored image, cached by the image's content (an id alone could name another image later)."""
     from nst import images
 
-    return images.encode(images.load(services.library().image_bytes(image_id)), "JPEG", quality=92)
+    data = services.library().image_bytes(image_id)
+    return images.encode(images.load(data, as_input=False), "JPEG", quality=92)
 
 
 def download_buttons(library, image_id: int, stem: str, key: str) -> None:
@@ -47,7 +49,8 @@ def download_buttons(library, image_id: int, stem: str, key: str) -> None:
         st.download_button("Download PNG", library.image_bytes(image_id), file_name=f"{stem}.png",
                            mime="image/png", key=f"{key}:png", icon=":material/download:")
     with right:
-        st.download_button("Download JPEG", _as_jpeg(image_id), file_name=f"{stem}.jpg", mime="image/jpeg",
+        st.download_button("Download JPEG", _as_jpeg(library.get_image(image_id).sha256, image_id),
+                           file_name=f"{stem}.jpg", mime="image/jpeg",
                            key=f"{key}:jpg", icon=":material/download:")
 
 

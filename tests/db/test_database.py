@@ -8,7 +8,9 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, make_url, text
 
 from db import LibraryError, open_library
-from db.database import create_db_engine, database_url, upgrade
+from alembic.script import ScriptDirectory
+
+from db.database import alembic_config, create_db_engine, database_url, upgrade
 from db.models import Base
 
 import db_images
@@ -55,7 +57,8 @@ def test_migrations_match_the_models(library):
     with library.engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata)
         assert diff == []
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+        head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == head == "0003"
 
 
 def test_a_library_from_before_the_farm_keeps_its_renders(db_url):
@@ -65,8 +68,18 @@ def test_a_library_from_before_the_farm_keeps_its_renders(db_url):
         upgrade(engine, "0001")
         with engine.begin() as connection:
             connection.execute(text(
-                "INSERT INTO renders (id, created_at, status, filter_id, params) "
-                "VALUES (7, CURRENT_TIMESTAMP, 'queued', 'palette', '{}')"))
+                "INSERT INTO images (id, sha256, pixel_sha256, data, width, height, format, thumbnail, size_bytes, "
+                "created_at) VALUES (5, 'a', 'b', :png, 64, 48, 'PNG', :png, 1, CURRENT_TIMESTAMP)"),
+                {"png": db_images.png(64, 48)})
+            connection.execute(text(
+                "INSERT INTO styles (id, name, name_key, source, image_id, created_at, updated_at) "
+                "VALUES (3, 'Old', 'old', 'upload', 5, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+            connection.execute(text(
+                "INSERT INTO renders (id, created_at, status, filter_id, params, content_image_id) "
+                "VALUES (7, CURRENT_TIMESTAMP, 'queued', 'palette', '{}', 5)"))
+            connection.execute(text(
+                "INSERT INTO render_styles (render_id, position, style_id, style_name, weight) "
+                "VALUES (7, 0, 3, 'Old', 1.0)"))
         upgrade(engine)
     finally:
         engine.dispose()
@@ -74,7 +87,25 @@ def test_a_library_from_before_the_farm_keeps_its_renders(db_url):
         record = library.get_render(7)
         assert record.status == "queued" and record.attempts == 0 and not record.cancel_requested
         assert record.priority == 0 and record.events == ()
+        assert record.content_image_id == 5 and [(s.style_id, s.style_name) for s in record.styles] == [(3, "Old")]
         assert [r.id for r in library.renders_to_enqueue(0)] == [7], "an old queued render is sent to the queue"
+
+
+def test_ids_are_never_reused(library):
+    """A deleted render's id must not name the next one (SQLite reuses the largest id without AUTOINCREMENT)."""
+    first = library.create_render("palette", {}, db_images.png(64, 48, seed=1))
+    library.cancel_render(first.id)
+    library.delete_render(first.id)
+    second = library.create_render("palette", {}, db_images.png(64, 48, seed=2))
+    assert second.id > first.id and second.content_image_id > first.content_image_id
+
+
+def test_a_library_from_a_newer_release_is_refused_with_what_to_do(sqlite_url):
+    with open_library(sqlite_url) as library:
+        with library.engine.begin() as connection:
+            connection.execute(text("UPDATE alembic_version SET version_num = '0999'"))
+    with pytest.raises(LibraryError, match="newer release of the app .* update the app"):
+        open_library(sqlite_url)
 
 
 def test_postgres_tables_and_version_live_in_the_test_schema(postgres_url):
