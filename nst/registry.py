@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import math
 import os
 import sys
 import threading
@@ -242,6 +243,11 @@ class Registry:
             raise ParameterError(f"{flt.name} takes {wanted} style image(s), got {count}.")
         if len(inputs.style_weights) != count:
             raise ParameterError(f"Got {count} styles but {len(inputs.style_weights)} style weights.")
+        weights = [float(w) for w in inputs.style_weights]
+        if not all(math.isfinite(w) and w >= 0 for w in weights):
+            raise ParameterError(f"Style weights must be finite numbers of at least 0, got {weights}.")
+        if weights and not any(w > 0 for w in weights):
+            raise ParameterError("The style weights must not all be 0.")
         return checked
 
     def run(self, filter_id: str, inputs: RunInputs, params: Mapping[str, Any] | None = None,

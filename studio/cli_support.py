@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
+import os
 import signal
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -68,10 +71,18 @@ def add_param_options(parser: argparse.ArgumentParser, params: Sequence[Param]) 
 
 
 def output_path(value: str) -> Path:
+    """Where a result goes, checked before any work: a known suffix, an existing folder we can write in."""
     path = Path(value).expanduser()
+    if value.endswith(("/", os.sep)) or path.is_dir():
+        raise ImageError(f"Cannot write {value}: it is a folder; name a file such as {path / 'result.png'}.")
     images.format_for(path)  # refuses unknown suffixes before any work
     if not path.parent.exists():
         raise ImageError(f"Cannot write {path}: the folder {path.parent} does not exist.")
+    try:
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".nst-write-test-"):
+            pass
+    except OSError as exc:
+        raise ImageError(f"Cannot write in {path.parent} ({exc.strerror or exc}).") from None
     return path
 
 
@@ -153,5 +164,9 @@ def parse_blend(text: str | None, count: int) -> list[float] | None:
     except ValueError:
         raise NSTError(f"--style-weights must be comma-separated numbers, got {text!r}.") from None
     if len(weights) != count:
-        raise NSTError(f"--style-weights has {len(weights)} values for {count} styles.")
+        raise NSTError(f"--style-weights has {len(weights)} values for {count} style{'s' if count != 1 else ''}.")
+    if not all(math.isfinite(w) and w >= 0 for w in weights):
+        raise NSTError(f"--style-weights must be finite numbers of at least 0, got {text!r}.")
+    if not any(w > 0 for w in weights):
+        raise NSTError("--style-weights must not all be 0.")
     return weights

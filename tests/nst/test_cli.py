@@ -60,7 +60,7 @@ def test_texture_with_snapshots(tmp_path, files):
     (lambda p, s, t: ["transfer", p, s, "-o", t / "o.tga"], "use one of"),
     (lambda p, s, t: ["transfer", p, s, "-o", t / "o.png", "--size", "10"], "size must be between 32"),
     (lambda p, s, t: ["transfer", p, s, "-o", t / "o.png", "--content-weight", "lots"], "not a number"),
-    (lambda p, s, t: ["texture", s, "-o", t / "o.png", "--style-weights", "1,2"], "2 values for 1 styles"),
+    (lambda p, s, t: ["texture", s, "-o", t / "o.png", "--style-weights", "1,2"], "2 values for 1 style."),
 ])
 def test_bad_input_is_one_line_and_a_nonzero_exit(tmp_path, files, make_args, message, capsys):
     photo, painting = files
