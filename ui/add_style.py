@@ -10,6 +10,7 @@ import streamlit as st
 from nst.errors import NSTError
 from ui import services
 from ui.pages import GALLERY
+from ui.text import md
 
 IMAGE_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff"]
 
@@ -25,7 +26,7 @@ with upload_tab:
         with st.form("add:details"):
             entries = []
             for upload in files:
-                st.markdown(f"**{upload.name}**")
+                st.markdown(f"**{md(upload.name)}**")
                 name_col, artist_col, tags_col = st.columns([2, 2, 3])
                 with name_col:
                     name = st.text_input("Name", Path(upload.name).stem.replace("_", " ").replace("-", " ").title(),
@@ -43,11 +44,11 @@ with upload_tab:
                 try:
                     record = library.add_style(upload.getvalue(), name=name, artist=artist.strip() or None,
                                                tags=[t.strip() for t in tags.split(",") if t.strip()])
-                    st.success(f"Added **{record.name}** ({record.width}x{record.height}).",
+                    st.success(f"Added **{md(record.name)}** ({record.width}x{record.height}).",
                                icon=":material/check_circle:")
                     added += 1
                 except NSTError as exc:
-                    st.error(f"{upload.name}: {exc}", icon=":material/error:")
+                    st.error(md(f"{upload.name}: {exc}"), icon=":material/error:")
             if added:
                 st.page_link(GALLERY, label="See them in the gallery", icon=":material/photo_library:")
 
@@ -61,11 +62,20 @@ with pack_tab:
     if pack is not None and st.button("Import the pack", type="primary", icon=":material/upload:"):
         from db.packs import import_pack
 
+        st.caption("Every image is checked before anything is added: press Stop (top right) or leave the page "
+                   "to cancel, and nothing is added.")
+        bar = st.progress(0.0, text="Checking the pack…")
+
+        def show(done: int, total: int) -> None:  # also where Streamlit stops the run when the user cancels
+            bar.progress(done / total if total else 1.0, text=f"Checking image {done} of {total}…")
+
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "pack.zip"
             path.write_bytes(pack.getvalue())
             try:
-                report = import_pack(library, path, on_conflict=conflict)
-                st.success(report.summary(), icon=":material/check_circle:")
+                report = import_pack(library, path, on_conflict=conflict, progress=show)
+                bar.empty()
+                st.success(md(report.summary()), icon=":material/check_circle:")
             except NSTError as exc:
-                st.error(str(exc), icon=":material/error:")
+                bar.empty()
+                st.error(md(exc), icon=":material/error:")

@@ -6,6 +6,7 @@ import streamlit as st
 
 from ui import services
 from ui.pages import ADD_STYLE, STYLE, STYLIZE
+from ui.text import md
 
 st.title("Gallery")
 library = services.library()
@@ -43,10 +44,10 @@ grid = st.grid(4, gap="medium", border=True)
 for style in styles:
     with grid.cell():
         st.image(library.thumbnail_bytes(style.image_id), width="stretch")
-        st.markdown(f"**{style.name}**")
-        st.caption(style.artist or "Unknown artist")
+        st.markdown(f"**{md(style.name)}**")
+        st.caption(md(style.artist) if style.artist else "Unknown artist")
         if style.tags:
-            st.markdown(" ".join(f":gray-badge[{tag}]" for tag in style.tags[:4]))
+            st.markdown(" ".join(f":gray-badge[{md(tag)}]" for tag in style.tags[:4]))
         open_col, use_col = st.columns(2)
         with open_col:
             if st.button("Open", key=f"open:{style.id}", width="stretch"):

@@ -9,6 +9,7 @@ import streamlit as st
 from nst.errors import NSTError
 from ui import services
 from ui.job_panel import STATUS_TEXT, download_buttons, job_panel
+from ui.text import md
 
 
 def _event_line(entry: dict) -> str:
@@ -47,16 +48,16 @@ for render in renders:
             elif render.content_image_id is not None:
                 st.image(library.thumbnail_bytes(render.content_image_id), width="stretch", caption="Photo")
         with text_col:
-            styles = ", ".join(f"{s.style_name}" + (f" ({s.weight:g})" if len(render.styles) > 1 else "")
+            styles = ", ".join(f"{md(s.style_name)}" + (f" ({s.weight:g})" if len(render.styles) > 1 else "")
                                for s in render.styles) or "no style"
             when = render.created_at.strftime("%Y-%m-%d %H:%M")
-            st.markdown(f"**#{render.id} · {filter_names.get(render.filter_id, render.filter_id)}** with {styles}")
+            st.markdown(f"**#{render.id} · {md(filter_names.get(render.filter_id, render.filter_id))}** with {styles}")
             seconds = (render.timings or {}).get("seconds")
             st.caption(f"{when} UTC · {STATUS_TEXT.get(render.status, render.status)}"
                        + (f" · {seconds:.1f} s" if isinstance(seconds, (int, float)) else "")
                        + (f" · loss {render.losses['total']:.4g}" if render.losses and "total" in render.losses else ""))
             if render.error:
-                st.error(render.error)
+                st.error(md(render.error))
             if st.session_state.get("history:open") == render.id:
                 if render.result_image_id is not None:
                     st.image(library.image_bytes(render.result_image_id), width="stretch")
@@ -85,7 +86,7 @@ for render in renders:
                     st.toast(f"Queued render #{new_id}.", icon=":material/schedule:")
                     st.rerun()
                 except NSTError as exc:
-                    st.error(str(exc))
+                    st.error(md(exc))
             if st.button("Delete", key=f"delete:{render.id}", icon=":material/delete:", width="stretch"):
                 st.session_state["history:confirm"] = render.id
             if st.session_state.get("history:confirm") == render.id:

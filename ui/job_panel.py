@@ -13,6 +13,7 @@ import streamlit as st
 from nst.errors import NSTError
 
 from . import services
+from .text import md
 
 STATUS_TEXT = {
     "queued": "Waiting in the queue", "running": "Painting", "done": "Done", "failed": "Failed",
@@ -76,7 +77,7 @@ def _one_job(render_id: int, original: bytes | None) -> bool:
                     try:
                         farm.cancel(render_id)
                     except NSTError as exc:  # it ended in the meantime
-                        st.toast(str(exc))
+                        st.toast(md(exc))
                     st.rerun(scope="fragment")
         if view.status == "running" and view.cancel_requested:
             st.progress(min(1.0, max(0.0, view.fraction)), text="Stopping after this step…")
@@ -92,7 +93,7 @@ def _one_job(render_id: int, original: bytes | None) -> bool:
             st.progress(0.0, text="Waiting for a free worker" if view.queue_position == 1
                         else "Waiting for the renders before it to finish")
         elif view.status == "failed":
-            st.error(view.error or "The render failed.")
+            st.error(md(view.error) if view.error else "The render failed.")
         left, right = st.columns(2)
         if original is not None:
             with left:

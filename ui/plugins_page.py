@@ -8,6 +8,7 @@ import streamlit as st
 
 from nst.registry import BUILTIN_DIR, ENV_VAR
 from ui import services
+from ui.text import md
 
 st.title("Plugins")
 registry = services.registry()
@@ -45,7 +46,7 @@ for info in registry.plugins:
             st.caption(info.origin)
         st.caption(f"`{info.location}`")
         if not info.ok:
-            st.error(info.error)
+            st.error(md(info.error))
             if info.details:
                 with st.expander("Details"):
                     st.code(info.details, language=None)
@@ -57,8 +58,8 @@ for info in registry.plugins:
                 else f"{needs.min_styles} to {needs.max_styles} styles")
             st.markdown(f"Filter **{flt.name}** (`{fid}`, version {flt.version}): takes {takes}. {flt.description}")
             if fid in run_errors:
-                st.warning(f"Its last run failed: {run_errors[fid]}")
+                st.warning(f"Its last run failed: {md(run_errors[fid])}")
         if info.styles:
             st.markdown("Styles: " + ", ".join(info.styles))
         for problem_text in info.problems:
-            st.warning(problem_text)
+            st.warning(md(problem_text))

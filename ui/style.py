@@ -7,6 +7,7 @@ import streamlit as st
 from nst.errors import NSTError
 from ui import services
 from ui.pages import GALLERY, STYLIZE, TEXTURE
+from ui.text import md
 
 library = services.library()
 style_id = st.session_state.get("style:id") or st.query_params.get("id")
@@ -21,9 +22,10 @@ if style is None:
     st.stop()
 
 st.page_link(GALLERY, label="Gallery", icon=":material/arrow_back:")
-st.title(style.name)
-st.caption(" · ".join(filter(None, [style.artist, f"{style.width}x{style.height} {style.format}",
-                                     "from plugin " + style.plugin_id if style.plugin_id else "uploaded"])))
+st.title(md(style.name))
+st.caption(" · ".join(filter(None, [md(style.artist) if style.artist else None,
+                                     f"{style.width}x{style.height} {style.format}",
+                                     "from plugin " + md(style.plugin_id) if style.plugin_id else "uploaded"])))
 
 picture_col, info_col = st.columns([3, 2], gap="large")
 with picture_col:
@@ -44,7 +46,7 @@ with info_col:
                 st.toast("Saved.", icon=":material/check:")
                 st.rerun()
             except NSTError as exc:
-                st.error(str(exc))
+                st.error(md(exc))
     use_col, texture_col = st.columns(2)
     with use_col:
         if st.button("Paint a photo", type="primary", icon=":material/brush:", width="stretch"):
@@ -60,7 +62,7 @@ with info_col:
 
     @st.dialog("Delete this style?")
     def confirm_delete() -> None:
-        st.write(f"**{style.name}** will be removed from the library with its cached Gram matrices. "
+        st.write(f"**{md(style.name)}** will be removed from the library with its cached Gram matrices. "
                  "Renders made with it stay in the history.")
         yes, no = st.columns(2)
         with yes:

@@ -8,6 +8,7 @@ from nst import images
 from nst.errors import NSTError
 from ui import services
 from ui.job_panel import job_panel
+from ui.text import md
 from ui.widgets import (blend_weights, filter_label, param_widgets, preset_picker, style_picker,
                         styles_and_filters, thumbnails_row)
 
@@ -77,7 +78,7 @@ if run:
         st.session_state["stylize:jobs"] = ids
         st.session_state["stylize:originals"] = originals
     except NSTError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(md(exc), icon=":material/error:")
 
 
 if st.session_state.get("stylize:jobs"):

@@ -15,6 +15,7 @@ import streamlit as st
 from nst.params import Param
 from nst.plugin import Filter
 from ui.pages import ADD_STYLE
+from ui.text import md
 
 ADVANCED_LABEL = "Advanced settings"
 
@@ -140,7 +141,7 @@ def thumbnails_row(library, styles: list, width: int = 120) -> None:
     columns = st.columns(max(4, len(styles)))
     for column, style in zip(columns, styles):
         with column:
-            st.image(library.thumbnail_bytes(style.image_id), caption=style.name, width=width)
+            st.image(library.thumbnail_bytes(style.image_id), caption=md(style.name), width=width)
 
 
 def filter_label(filters: list):
