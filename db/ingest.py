@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Union
@@ -19,6 +20,8 @@ from nst.errors import ImageError
 
 #: Largest file accepted, in bytes (the pixel limit is checked separately, before decoding).
 MAX_FILE_BYTES = 256 * 1024 * 1024
+#: What an image file may carry beyond its raw pixels (metadata, colour profiles) before it is re-encoded.
+RASTER_SLACK_BYTES = 1024 * 1024
 #: Long side of stored thumbnails, in pixels.
 THUMBNAIL_SIDE = 320
 
@@ -27,7 +30,7 @@ Source = Union[str, os.PathLike, bytes, bytearray, memoryview, BinaryIO]
 
 @dataclass(frozen=True, repr=False)
 class PreparedImage:
-    data: bytes  # the original bytes, as given
+    data: bytes  # the original bytes, as given (without anything after the end of the image)
     sha256: str  # of ``data``
     pixel_sha256: str  # nst.targets.image_digest of the normalised image
     width: int  # of the normalised (upright) image
@@ -65,6 +68,43 @@ def read_source(source: Source, label: str | None = None) -> tuple[bytes, str]:
     return data, str(label)
 
 
+def _png_end(data: bytes) -> int | None:
+    """Where a PNG's IEND chunk ends (a chunk is length, type, data, CRC)."""
+    position = 8
+    while position + 12 <= len(data):
+        length = struct.unpack(">I", data[position:position + 4])[0]
+        kind = data[position + 4:position + 8]
+        position += 12 + length
+        if kind == b"IEND":
+            return position
+    return None
+
+
+def _jpeg_end(data: bytes) -> int | None:
+    """Just past a JPEG's last end-of-image marker."""
+    end = data.rfind(b"\xff\xd9")
+    return end + 2 if end > 0 else None
+
+
+def _riff_end(data: bytes) -> int | None:
+    """A WebP (RIFF) file's length, from its header."""
+    return 8 + struct.unpack("<I", data[4:8])[0] if len(data) >= 12 else None
+
+
+def _bmp_end(data: bytes) -> int | None:
+    return struct.unpack("<I", data[2:6])[0] if len(data) >= 6 else None
+
+
+_END_OF = {"PNG": _png_end, "JPEG": _jpeg_end, "MPO": _jpeg_end, "WEBP": _riff_end, "BMP": _bmp_end}
+
+
+def without_trailing_bytes(data: bytes, fmt: str) -> bytes:
+    """The image's own bytes: whatever a file carries after the end of its image is cut off."""
+    find_end = _END_OF.get(fmt)
+    end = find_end(data) if find_end else None
+    return data[:end] if end is not None and 0 < end < len(data) else data
+
+
 def prepare_image(source: Source, label: str | None = None, *, result: bool = False) -> PreparedImage:
     """Read, validate and normalise an image; raises :class:`nst.errors.ImageError` with a clear message.
 
@@ -76,6 +116,10 @@ def prepare_image(source: Source, label: str | None = None, *, result: bool = Fa
     opened = images.open_checked(data, label, as_input=not result)
     fmt = (opened.format or "unknown").upper()
     picture = images.normalize(opened, label)
+    data = without_trailing_bytes(data, fmt)
+    if len(data) > picture.width * picture.height * 4 + RASTER_SLACK_BYTES:
+        # larger than its own raw pixels: a payload rides along (in a format we cannot cut); keep the pixels
+        data, fmt = images.encode(picture, "PNG"), "PNG"
     thumb = images.encode(images.thumbnail(picture, THUMBNAIL_SIDE), "JPEG", quality=85)
     return PreparedImage(
         data=data,

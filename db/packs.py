@@ -14,18 +14,22 @@ only then writes, in one transaction: a bad pack changes nothing.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import struct
 import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from nst.errors import NSTError
+from nst.images import open_checked
+from nst.progress import is_cancelled
 
 from . import validation
 from .errors import DuplicateStyleError, LibraryError, PackError
@@ -40,6 +44,12 @@ MANIFEST = "pack.json"
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 MAX_PACK_BYTES = 4 * 1024 * 1024 * 1024
 MAX_STYLES = 10_000
+#: Files in a pack (two a style at the most, and the manifest); counted before the zip is opened.
+MAX_ENTRIES = 2 * MAX_STYLES + 1
+#: Pixels of all the distinct images of a pack, declared sizes, checked before any is decoded.
+MAX_PACK_PIXELS = 500_000_000
+#: A member that unpacks to more than this many times its packed size is refused (a zip bomb).
+MAX_RATIO = 100
 CONFLICT_MODES = ("skip", "rename", "error")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _EXTENSIONS = {"JPEG": "jpg", "MPO": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "BMP": "bmp", "TIFF": "tif"}
@@ -117,16 +127,19 @@ def _manifest_entry(style: StyleRecord, member: str) -> dict[str, Any]:
 # ---------------------------------------------------------------------- import
 
 
-def import_pack(library: Library, path: str | Path, on_conflict: str = "skip") -> ImportReport:
+def import_pack(library: Library, path: str | Path, on_conflict: str = "skip",
+                progress: Callable[[int, int], None] | None = None, cancel=None) -> ImportReport:
     """Add a pack's styles in one transaction.
 
     ``on_conflict`` decides what happens to a style whose name is already in
     the library: ``"skip"`` it, ``"rename"`` it ("Name (2)"), or raise
     :class:`DuplicateStyleError` (``"error"``, nothing is imported).
+    ``progress(done, total)`` is called as the pack's images are checked; when
+    ``cancel`` (an Event, or a callable) says so, the import stops and nothing is added.
     """
     if on_conflict not in CONFLICT_MODES:
         raise PackError(f"on_conflict must be one of {', '.join(CONFLICT_MODES)}, not {on_conflict!r}.")
-    styles = read_pack(path)
+    styles = read_pack(path, progress=progress, cancel=cancel)
 
     def work(session: Session) -> ImportReport:
         taken = set(session.scalars(select(Style.name_key).where(
@@ -162,28 +175,63 @@ def _free_name(session: Session, name: str, taken: set[str]) -> str:
     raise LibraryError(f'No free name was found for "{name}".')
 
 
-def read_pack(path: str | Path) -> list[_PackStyle]:
+def read_pack(path: str | Path, progress: Callable[[int, int], None] | None = None, cancel=None) -> list[_PackStyle]:
     """Open and check a pack completely; raises :class:`PackError` on the first problem."""
     path = Path(path).expanduser()
     if not path.is_file():
         raise PackError(f"{path}: no such file." if not path.exists() else f"{path} is not a file.")
+    entries = _declared_entries(path)
+    if entries is not None and entries > MAX_ENTRIES:
+        raise PackError(f"{path.name} holds {entries:,} files; a style pack holds at most {MAX_ENTRIES:,}.")
     try:
         with zipfile.ZipFile(path) as archive:
-            return _read_archive(archive, path.name)
+            return _read_archive(archive, path.name, progress or (lambda done, total: None), cancel)
     except zipfile.BadZipFile:
         raise PackError(f"{path.name} is not a style pack (it is not a valid zip file).") from None
+    except NSTError:
+        raise
+    except (RecursionError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise PackError(f"{path.name} is not a valid style pack ({type(exc).__name__}: {exc}).") from None
     except OSError as exc:
         raise PackError(f"{path.name} cannot be read ({exc.strerror or exc}).") from None
 
 
-def _read_archive(archive: zipfile.ZipFile, label: str) -> list[_PackStyle]:
+def _declared_entries(path: Path) -> int | None:
+    """How many files the zip's end record says it holds, read before the zip's directory is parsed
+    (a directory of 200,000 empty names costs hundreds of MB to parse)."""
+    try:
+        with path.open("rb") as handle:
+            handle.seek(0, 2)
+            size = handle.tell()
+            handle.seek(max(0, size - 65_557))
+            tail = handle.read()
+    except OSError:
+        return None
+    end = tail.rfind(b"PK\x05\x06")
+    if end < 0 or end + 22 > len(tail):
+        return None
+    count = struct.unpack("<H", tail[end + 10:end + 12])[0]
+    zip64 = tail.rfind(b"PK\x06\x06", 0, end)
+    if count == 0xFFFF and zip64 >= 0 and zip64 + 40 <= len(tail):
+        count = struct.unpack("<Q", tail[zip64 + 32:zip64 + 40])[0]
+    return count
+
+
+def _read_archive(archive: zipfile.ZipFile, label: str, progress: Callable[[int, int], None],
+                  cancel) -> list[_PackStyle]:
     members = {}
     total = 0
-    for info in archive.infolist():
+    infos = archive.infolist()
+    if len(infos) > MAX_ENTRIES:
+        raise PackError(f"{label} holds {len(infos):,} files; a style pack holds at most {MAX_ENTRIES:,}.")
+    for info in infos:
         if not _safe_member(info.filename):
             raise PackError(f'{label} contains an unsafe file name "{info.filename}".')
         if info.filename in members:
             raise PackError(f'{label} contains "{info.filename}" twice.')
+        if info.file_size > 1024 * 1024 and info.file_size > MAX_RATIO * max(1, info.compress_size):
+            raise PackError(f'{label}: "{info.filename}" unpacks to more than {MAX_RATIO} times its packed size '
+                            f"(a zip bomb, or not a style pack).")
         members[info.filename] = info
         total += info.file_size
     if total > MAX_PACK_BYTES:
@@ -191,15 +239,56 @@ def _read_archive(archive: zipfile.ZipFile, label: str) -> list[_PackStyle]:
     manifest = _read_manifest(archive, members, label)
     styles: list[_PackStyle] = []
     seen: dict[str, str] = {}
-    images: dict[str, PreparedImage] = {}
+    images = _PackImages(archive, members, label)
+    count = len(manifest["styles"])
     for number, entry in enumerate(manifest["styles"], start=1):
-        style = _read_style(archive, members, entry, number, label, images)
+        if is_cancelled(cancel):
+            raise PackError(f"The import of {label} was cancelled; nothing was added.")
+        progress(number - 1, count)
+        style = _read_style(members, entry, number, label, images)
         key = validation.fold(style.name)
         if key in seen:
             raise PackError(f'{label} has two styles named "{seen[key]}".')
         seen[key] = style.name
         styles.append(style)
+    progress(count, count)
     return styles
+
+
+class _PackImages:
+    """A pack's images, each file read and checked once and each distinct image decoded once, with the
+    declared pixels of the distinct images held to :data:`MAX_PACK_PIXELS` before any is decoded."""
+
+    def __init__(self, archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], label: str):
+        self.archive, self.members, self.label = archive, members, label
+        self.by_member: dict[str, tuple[str, PreparedImage]] = {}  # member -> (its sha256, the image)
+        self.by_sha256: dict[str, PreparedImage] = {}
+        self.pixels = 0
+
+    def get(self, member: str, sha256: str, where: str) -> PreparedImage:
+        if member not in self.by_member:
+            data = _read_member(self.archive, self.members[member], self.label, MAX_FILE_BYTES)
+            digest = hashlib.sha256(data).hexdigest()
+            if digest not in self.by_sha256:
+                self._spend(data, member, where)
+                try:
+                    self.by_sha256[digest] = prepare_image(data, f'"{member}"')
+                except NSTError as exc:
+                    raise PackError(f"{where}: {exc}") from None
+            self.by_member[member] = (digest, self.by_sha256[digest])
+        digest, image = self.by_member[member]
+        if digest != sha256:
+            raise PackError(f'{where}: the image "{member}" does not match its sha256 (the pack is damaged).')
+        return image
+
+    def _spend(self, data: bytes, member: str, where: str) -> None:
+        try:
+            width, height = open_checked(data, f'"{member}"').size
+        except NSTError as exc:
+            raise PackError(f"{where}: {exc}") from None
+        self.pixels += width * height
+        if self.pixels > MAX_PACK_PIXELS:
+            raise PackError(f"{self.label}: its images hold more than {MAX_PACK_PIXELS:,} pixels in all.")
 
 
 def _safe_member(name: str) -> bool:
@@ -247,8 +336,8 @@ def _read_manifest(archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo]
     return manifest
 
 
-def _read_style(archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], entry: Any, number: int, label: str,
-                images: dict[str, PreparedImage]) -> _PackStyle:
+def _read_style(members: dict[str, zipfile.ZipInfo], entry: Any, number: int, label: str,
+                images: _PackImages) -> _PackStyle:
     where = f"{label}, style {number}"
     if not isinstance(entry, dict):
         raise PackError(f"{where}: expected an object with a name and an image.")
@@ -274,13 +363,4 @@ def _read_style(archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], e
         raise PackError(f'{where}: "sha256" must be 64 lowercase hex digits.')
     if member not in members:
         raise PackError(f'{where}: the image file "{member}" is missing from the pack.')
-    if member not in images:
-        data = _read_member(archive, members[member], label, MAX_FILE_BYTES)
-        try:
-            images[member] = prepare_image(data, f'"{member}"')
-        except NSTError as exc:
-            raise PackError(f"{where}: {exc}") from None
-    prepared = images[member]
-    if prepared.sha256 != sha256:
-        raise PackError(f'{where}: the image "{member}" does not match its sha256 (the pack is damaged).')
-    return _PackStyle(name, fields, prepared)
+    return _PackStyle(name, fields, images.get(member, sha256, where))
