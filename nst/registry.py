@@ -11,6 +11,9 @@ module name (``nst_plugins.<origin>.<name>``), so two folders may both have a
 Files whose names start with ``_`` are skipped. A plugin that fails to import
 (a syntax error, an exception), declares something invalid, or reuses a
 filter id is recorded as failed with its reason; the others load as usual.
+A plugin file from outside the built-in folder is first imported in a child
+process, so one that ends the interpreter or hangs at import is reported
+instead of ending the host (:mod:`nst.plugin_probe`).
 :meth:`Registry.run` checks parameters and inputs before any work, and turns
 any exception from a filter into a :class:`PluginError` naming it, so a
 broken filter never takes the host down.
@@ -76,6 +79,7 @@ class Registry:
     """Filters and styles from every plugin; thread-safe for reads and runs."""
 
     def __init__(self) -> None:
+        self.probe = False
         self.plugins: list[PluginInfo] = []
         self._filters: dict[str, FilterEntry] = {}
         self._styles: list[tuple[PluginInfo, StyleContribution]] = []
@@ -85,10 +89,12 @@ class Registry:
 
     @classmethod
     def discover(cls, folders: Iterable[Path] | None = None, *, builtin: bool = True,
-                 entry_points: bool = True) -> "Registry":
+                 entry_points: bool = True, probe: bool = True) -> "Registry":
         """A registry loaded from the built-in folder, ``folders`` (default: ``NST_PLUGIN_PATH``)
-        and the ``nst.plugins`` entry points."""
+        and the ``nst.plugins`` entry points. With ``probe``, a plugin file from outside the built-in
+        folder is first imported in a child process (:mod:`nst.plugin_probe`)."""
         registry = cls()
+        registry.probe = probe
         if builtin:
             registry.load_folder(BUILTIN_DIR, origin="builtin")
         if folders is None:
@@ -111,6 +117,14 @@ class Registry:
 
     def load_file(self, path: Path, origin: str = "folder") -> PluginInfo:
         info = PluginInfo(id=path.stem, origin=origin, location=str(path))
+        if self.probe and origin != "builtin":
+            from .plugin_probe import probe_file
+
+            problem = probe_file(path)
+            if problem is not None:
+                info.status, info.error = "failed", problem
+                self.plugins.append(info)
+                return info
         folder_key = hashlib.sha1(str(path.parent.resolve()).encode()).hexdigest()[:8]
         module_name = f"nst_plugins.{_slug(origin)}_{folder_key}.{_slug(path.stem)}"
         try:

@@ -1,6 +1,7 @@
 """Discovery, isolation of failures, parameter checks, and the built-ins' presence."""
 
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -204,3 +205,50 @@ def test_entry_point_plugins_are_discovered(tmp_path, monkeypatch):
     assert fancy.ok and fancy.origin == "entry point" and fancy.filters == ["fancy_invert"]
     broken = next(p for p in registry.plugins if p.id == "broken")
     assert not broken.ok and "No module named 'no_such_module'" in broken.error
+
+
+def test_a_plugin_that_ends_the_interpreter_at_import_is_reported_not_obeyed(tmp_path, monkeypatch):
+    """Run as a program: ``os._exit(3)`` at import used to end ``plugins list`` silently with status 3."""
+    import subprocess
+    import sys
+
+    folder = tmp_path / "plugins"
+    folder.mkdir()
+    (folder / "quits.py").write_text("import os\nos._exit(3)\n")
+    (folder / "exits.py").write_text("import sys\nsys.exit(0)\n")
+    env = dict(__import__("os").environ, NST_PLUGIN_PATH=str(folder), NST_DATA_DIR=str(tmp_path / "data"))
+    done = subprocess.run([sys.executable, "-m", "nst", "plugins", "list"], capture_output=True, text=True, env=env,
+                          timeout=120, cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr
+    assert "FAILED quits" in done.stdout and "ended the program while it was imported (exit status 3)" in done.stdout
+    assert "FAILED exits" in done.stdout
+    assert "filter palette" in done.stdout, "the other plugins load as usual"
+
+
+def test_a_plugin_that_hangs_at_import_is_given_up_on(tmp_path, monkeypatch):
+    import nst.plugin_probe
+
+    monkeypatch.setattr(nst.plugin_probe, "PROBE_SECONDS", 2.0)
+    folder = tmp_path / "plugins"
+    folder.mkdir()
+    (folder / "hangs.py").write_text("import time\ntime.sleep(3600)\n")
+    registry = Registry.discover([folder], entry_points=False)
+    info = next(p for p in registry.plugins if p.id == "hangs")
+    assert not info.ok and "took more than 2 s to import" in info.error
+
+
+def test_a_probed_plugin_is_probed_again_only_when_it_changes(tmp_path, monkeypatch):
+    import nst.plugin_probe
+
+    calls = []
+    real_run = nst.plugin_probe.subprocess.run
+    monkeypatch.setattr(nst.plugin_probe.subprocess, "run", lambda *a, **k: calls.append(1) or real_run(*a, **k))
+    folder = tmp_path / "plugins"
+    folder.mkdir()
+    (folder / "fine.py").write_text(textwrap.dedent(INVERT))
+    Registry.discover([folder], entry_points=False)
+    Registry.discover([folder], entry_points=False)
+    assert len(calls) == 1
+    (folder / "fine.py").write_text((folder / "fine.py").read_text() + "\n# changed\n")
+    Registry.discover([folder], entry_points=False)
+    assert len(calls) == 2
