@@ -377,10 +377,13 @@ class Library(RenderLeases):
                                 losses=validation.to_json_object(losses, "Losses"),
                                 timings=validation.to_json_object(timings, "Timings"))
 
-    def fail_render(self, render_id: int, error: str, owner: str | None = None) -> RenderRecord:
+    def fail_render(self, render_id: int, error: str, owner: str | None = None,
+                    best_png: bytes | None = None) -> RenderRecord:
+        """End a render ``failed`` with the reason (and, when it made one, its best image so far)."""
         text = str(error).strip()[:MAX_ERROR_TEXT] or "The render failed."
+        result = prepare_image(best_png, "the best image so far", result=True) if best_png is not None else None
         return self._transition(render_id, ("queued", "running"), "failed", "marked as failed", owner=owner,
-                                error=text)
+                                result=result, error=text)
 
     def cancel_render(self, render_id: int, result_png: bytes | None = None, losses: dict | None = None,
                       timings: dict | None = None, owner: str | None = None) -> RenderRecord:

@@ -68,6 +68,7 @@ class Station:
         self.consumer = _QuietConsumer(self.queue.huey, workers=threads, periodic=False, initial_delay=0.05,
                                        backoff=1.5, max_delay=MAX_POLL_SECONDS, check_worker_health=False,
                                        shutdown_timeout=30)
+        self.worker.on_stuck = self._add_worker_thread
         self.warm = warm
         self._started = False
         Station.instances.add(self)
@@ -80,6 +81,14 @@ class Station:
             if self.warm:
                 threading.Thread(target=self.worker.warm_up, name="nst-warm-up", daemon=True).start()
         return self
+
+    def _add_worker_thread(self) -> None:
+        """A filter ignored its time limit and holds one of our threads: take renders on a new one."""
+        worker = self.consumer._create_worker()
+        thread = self.consumer._create_process(worker, f"Worker-{len(self.consumer.worker_threads) + 1}")
+        self.consumer.worker_threads.append((worker, thread))
+        thread.start()
+        log.warning("A filter did not stop at its time limit; renders go on in a new worker thread")
 
     def stop(self, timeout: float = 30.0) -> None:
         """Take no new renders; a running one stops at its next step and goes back to the queue."""

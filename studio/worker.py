@@ -48,6 +48,11 @@ SWEEP_SECONDS = 2.0
 ORPHAN_SECONDS = 10.0
 #: Long side of the live preview.
 PREVIEW_SIDE = 512
+#: A render running longer than this is stopped and failed (``NST_RENDER_TIME_LIMIT``, seconds).
+DEFAULT_TIME_LIMIT = 3600.0
+TIME_LIMIT_ENV = "NST_RENDER_TIME_LIMIT"
+#: Seconds a filter has to return after being told to stop, before its render is failed without it.
+STOP_GRACE_SECONDS = 30.0
 
 
 def stale_seconds() -> float:
@@ -63,21 +68,42 @@ def stale_seconds() -> float:
     return value
 
 
+def time_limit() -> float:
+    raw = os.environ.get(TIME_LIMIT_ENV, "").strip()
+    if not raw:
+        return DEFAULT_TIME_LIMIT
+    try:
+        value = float(raw)
+    except ValueError:
+        raise NSTError(f"{TIME_LIMIT_ENV} must be a number of seconds, not {raw!r}.") from None
+    if not value > 0:
+        raise NSTError(f"{TIME_LIMIT_ENV} must be more than 0 seconds, got {raw}.")
+    return value
+
+
 def owner_name(worker: str) -> str:
     """Who runs a render: host, process and worker, as the history shows it."""
     return f"{socket.gethostname()}:{os.getpid()}:{worker}"
 
 
 class Lease:
-    """A running render's heartbeat thread; ``cancel`` is set on Cancel, on loss, and on shutdown."""
+    """A running render's heartbeat thread; ``cancel`` is set on Cancel, on loss, on shutdown, and when
+    the render passes its time limit. A filter that has not returned ``STOP_GRACE_SECONDS`` after
+    that is given up on: the render is failed with the reason and ``on_stuck`` is called, so that
+    its worker can go on with other renders."""
 
-    def __init__(self, library, render_id: int, owner: str, cancel: threading.Event):
+    def __init__(self, library, render_id: int, owner: str, cancel: threading.Event, *,
+                 limit: float = DEFAULT_TIME_LIMIT, on_stuck: Callable[[], None] | None = None):
         self.library = library
         self.render_id = render_id
         self.owner = owner
         self.cancel = cancel
         self.cancel_requested = False  # by a user (not by a shutdown)
-        self.lost = False  # taken back by a warden: store nothing
+        self.lost = False  # taken back by a warden, or given up on: store nothing
+        self.limit = limit
+        self.timed_out = False
+        self.on_stuck = on_stuck
+        self._started = time.monotonic()
         self._progress: Progress | None = None
         self._image = None
         self._sent: tuple[int, int] = (-1, -1)  # (step, image serial) last written
@@ -104,8 +130,30 @@ class Lease:
         while not self._done.wait(HEARTBEAT_SECONDS):
             try:
                 self.beat_once()
+                self._watch_the_clock()
             except Exception:  # noqa: BLE001 - a database hiccup; the next beat tries again
                 log.warning("Heartbeat of render %s failed", self.render_id, exc_info=True)
+
+    @property
+    def limit_message(self) -> str:
+        return (f"The render took longer than its time limit of {self.limit:g} s ({TIME_LIMIT_ENV}) and was "
+                f"stopped.")
+
+    def _watch_the_clock(self) -> None:
+        elapsed = time.monotonic() - self._started
+        if elapsed > self.limit and not self.timed_out:
+            log.warning("Render %s passed its time limit of %g s; stopping it", self.render_id, self.limit)
+            self.timed_out = True
+            self.cancel.set()
+        if self.timed_out and not self.lost and elapsed > self.limit + STOP_GRACE_SECONDS:
+            log.error("Render %s did not stop %g s after its time limit; giving up on it", self.render_id,
+                      STOP_GRACE_SECONDS)
+            self.lost = True
+            self.library.fail_render(self.render_id, self.limit_message + " Its filter did not stop when asked; "
+                                     "the worker went on without it.", self.owner)
+            self._done.set()
+            if self.on_stuck is not None:
+                self.on_stuck()
 
     def beat_once(self) -> None:
         p, serial = self._progress, self._serial
@@ -137,8 +185,12 @@ class RenderWorker:
     """Runs the renders this process takes from the queue (see the module's docstring)."""
 
     def __init__(self, library, registry, engine_provider: Callable[[], Any], *, name: str = "worker",
-                 queue: RenderQueue | None = None, preview_every: int = 3):
+                 queue: RenderQueue | None = None, preview_every: int = 3, limit: float | None = None,
+                 on_stuck: Callable[[], None] | None = None):
         self.library = library
+        self.limit = limit if limit is not None else time_limit()
+        #: Called (from a heartbeat thread) when a filter ignores its time limit and holds a worker thread.
+        self.on_stuck = on_stuck
         self.registry = registry
         self.engine_provider = engine_provider
         self.name = name
@@ -189,7 +241,8 @@ class RenderWorker:
         with self._lock:
             self._running[render_id] = cancel
         try:
-            with Lease(self.library, render_id, owner, cancel) as lease:
+            with Lease(self.library, render_id, owner, cancel, limit=self.limit,
+                       on_stuck=self.on_stuck) as lease:
                 return self._run(record, owner, lease)
         finally:
             with self._lock:
@@ -215,6 +268,10 @@ class RenderWorker:
                              "failed", message)
         if lease.lost:
             return "lost"
+        if result.cancelled and lease.timed_out and not lease.cancel_requested:
+            png = images.encode(result.pil(), "PNG")
+            store = lambda: self.library.fail_render(record.id, lease.limit_message, owner, png)  # noqa: E731
+            return self._end(record.id, owner, lease, store, "failed", lease.limit_message)
         if result.cancelled and not lease.cancel_requested and self._stopping.is_set():
             if self.library.release_render(record.id, owner, "its worker was shutting down"):
                 self._send_again(record.id)

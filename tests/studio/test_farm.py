@@ -182,3 +182,35 @@ def test_rerun_queues_the_same_settings(setup):
     old, new = library.get_render(first), library.get_render(again)
     assert new.status == "done" and new.params == old.params
     assert [s.style_id for s in new.styles] == [style.id]
+
+
+def test_a_render_past_its_time_limit_is_failed_and_keeps_its_best_image(setup, monkeypatch):
+    library, farm, station, style = setup
+    monkeypatch.setenv("NST_RENDER_TIME_LIMIT", "1")
+    render_id = farm.submit("slow", {"steps": 100000}, photo(), [])
+    assert station().wait_idle(library, 30)
+    record = library.get_render(render_id)
+    assert record.status == "failed" and "time limit of 1 s" in record.error
+    assert record.result_image_id is not None
+
+
+def test_a_filter_that_ignores_its_time_limit_does_not_hold_the_queue(setup, monkeypatch):
+    import sys
+
+    import studio.worker
+
+    library, farm, station, style = setup
+    monkeypatch.setenv("NST_RENDER_TIME_LIMIT", "1")
+    monkeypatch.setattr(studio.worker, "STOP_GRACE_SECONDS", 0.5)
+    release = next(m.RELEASE for name, m in sys.modules.items() if name.endswith(".slow") and hasattr(m, "RELEASE"))
+    release.clear()
+    try:
+        stuck = farm.submit("stubborn", {}, photo(), [])
+        after = farm.submit("palette", {"size": 64}, photo(), [(style.id, 1.0)])
+        station(threads=1)
+        wait_until(lambda: not library.get_render(after).active, 30)
+        assert library.get_render(after).status == "done", "the queue went on"
+        record = library.get_render(stuck)
+        assert record.status == "failed" and "did not stop when asked" in record.error
+    finally:
+        release.set()

@@ -1,5 +1,6 @@
 """Filters for the farm's tests: a slow one that can be cancelled, and one that exits the interpreter."""
 
+import threading
 import time
 
 import numpy as np
@@ -32,6 +33,23 @@ class Slow(Filter):
         return FilterResult(best, metrics={"steps": params["steps"]})
 
 
+#: Set by a test to let a Stubborn render's thread end.
+RELEASE = threading.Event()
+
+
+class Stubborn(Filter):
+    """Ignores Cancel and its time limit: it returns only when a test sets ``RELEASE``."""
+
+    id = "stubborn"
+    name = "Stubborn"
+    needs = Needs(content=True, min_styles=0, max_styles=1)
+
+    def run(self, inputs, params, progress):
+        while not RELEASE.wait(0.01):
+            pass
+        return FilterResult(inputs.content)
+
+
 class Exits(Filter):
     id = "exits"
     name = "Exits"
@@ -41,4 +59,4 @@ class Exits(Filter):
         raise SystemExit(3)
 
 
-FILTERS = [Slow(), Exits()]
+FILTERS = [Slow(), Stubborn(), Exits()]
