@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from nst.targets import Grams, TargetKey
+from nst.weights import CONV_LAYERS
 
 from .library import Library
 from .models import GramEntry, utcnow
@@ -68,6 +69,8 @@ class GramStore:
             self.misses += 1
             return None
         grams = decode(bytes(row.payload), row.checksum)
+        if grams is not None and not fits(grams, key):
+            grams = None  # a sound archive, but not the Gram matrices this key asks for
         if grams is None:
             log.warning("A cached Gram entry was damaged and has been discarded; it will be recomputed.")
             self.discarded += 1
@@ -169,6 +172,13 @@ def decode(payload: bytes, checksum: str) -> Grams | None:
     if not grams or any(not np.issubdtype(a.dtype, np.floating) or a.ndim != 2 for a in grams.values()):
         return None
     return grams
+
+
+def fits(grams: Grams, key: TargetKey) -> bool:
+    """Exactly one square matrix per layer of ``key``, as wide as that layer has channels."""
+    channels = {name: out for name, _, out in CONV_LAYERS}
+    return set(grams) == set(key.layers) and all(
+        grams[name].shape == (channels.get(name, -1), channels.get(name, -1)) for name in key.layers)
 
 
 def _reason(exc: SQLAlchemyError) -> str:

@@ -200,6 +200,26 @@ class _TensorRecord:
     metadata: object = None
 
 
+#: No storage of VGG19's has more elements than this (block5's 512x512x3x3 kernels: 2.4 M).
+MAX_STORAGE_ELEMENTS = 64 * 1024 * 1024
+
+
+def _check_view(name: str, rec: "_TensorRecord", available: int) -> None:
+    """A tensor's offset, size and stride must stay inside its storage (they come from the file)."""
+    def whole(value) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+    size, stride = rec.size, rec.stride
+    if not (whole(rec.offset) and isinstance(size, tuple) and isinstance(stride, tuple) and len(size) == len(stride)
+            and len(size) <= 8 and all(map(whole, size)) and all(map(whole, stride))):
+        raise WeightsError(f"The weights file's tensor {name!r} has an invalid shape or layout.")
+    if 0 in size:
+        return
+    last = rec.offset + sum((n - 1) * step for n, step in zip(size, stride))
+    if last >= available:
+        raise WeightsError(f"The weights file's tensor {name!r} reaches past the end of its storage.")
+
+
 def _read_quantized(handle: BinaryIO) -> dict[str, np.ndarray]:
     try:
         for _ in range(3):  # magic number, protocol version, system info
@@ -213,7 +233,7 @@ def _read_quantized(handle: BinaryIO) -> dict[str, np.ndarray]:
         for key in keys:
             (count,) = struct.unpack("<q", handle.read(8))
             ref = wanted.get(key)
-            if ref is None or count != ref.numel:
+            if ref is None or count != ref.numel or not 0 <= count <= MAX_STORAGE_ELEMENTS:
                 raise WeightsError("The weights file's storages do not match its tensors.")
             raw = handle.read(count * ref.dtype.itemsize)
             if len(raw) != count * ref.dtype.itemsize:
@@ -223,7 +243,10 @@ def _read_quantized(handle: BinaryIO) -> dict[str, np.ndarray]:
         raise WeightsError(f"The weights file cannot be read: {exc}") from exc
     tensors = {}
     for name, rec in records.items():
+        if not isinstance(rec, _TensorRecord) or rec.storage.key not in storages:
+            raise WeightsError(f"The weights file's entry {name!r} is not a tensor it stores.")
         flat = storages[rec.storage.key]
+        _check_view(name, rec, len(flat))
         strides = tuple(s * flat.itemsize for s in rec.stride)
         tensors[name] = np.lib.stride_tricks.as_strided(
             flat[rec.offset:], shape=tuple(rec.size), strides=strides, writeable=False
@@ -243,6 +266,8 @@ def read_quantized(path: Path) -> LayerWeights:
             bias = tensors[f"{name}_b"].astype(np.float32)
         except KeyError as exc:
             raise WeightsError(f"The weights file lacks {exc.args[0]}.") from exc
+        if table.ndim != 1 or indices.size and int(indices.max()) >= len(table):
+            raise WeightsError(f"The weights file's {name} indices point outside its table.")
         kernel = table[indices.astype(np.intp)]  # (out, in, 3, 3)
         layers[name] = (np.ascontiguousarray(kernel.transpose(2, 3, 1, 0)), bias)
     return layers

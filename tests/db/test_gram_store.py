@@ -25,9 +25,13 @@ def key(digest: str = "a" * 64, **changes) -> TargetKey:
     return TargetKey(**fields)
 
 
-def grams(seed: int = 0, channels: int = 8) -> dict[str, np.ndarray]:
+CHANNELS = {"block1_conv1": 64, "block2_conv1": 128}
+
+
+def grams(seed: int = 0) -> dict[str, np.ndarray]:
+    """Gram matrices as the engine makes them: one square matrix per layer, as wide as its channels."""
     rng = np.random.default_rng(seed)
-    return {name: rng.random((channels, channels), dtype=np.float32) for name in LAYERS}
+    return {name: rng.random((CHANNELS[name], CHANNELS[name]), dtype=np.float32) for name in LAYERS}
 
 
 def assert_same(a, b):
@@ -200,3 +204,18 @@ def test_database_failure_is_a_miss_not_a_crash(tmp_path):
     assert store.get(key()) is None
     store.put(key(), grams())  # logged, not raised
     library.close()
+
+
+@pytest.mark.parametrize("damage", ["wrong shape", "missing layer", "extra layer"])
+def test_an_entry_whose_checksum_matches_but_whose_shapes_do_not_is_a_miss(library, damage):
+    store = GramStore(library)
+    wrong = grams()
+    if damage == "wrong shape":
+        wrong["block2_conv1"] = np.ones((8, 8), dtype=np.float32)
+    elif damage == "missing layer":
+        del wrong["block2_conv1"]
+    else:
+        wrong["block3_conv1"] = np.ones((256, 256), dtype=np.float32)
+    store.put(key(), wrong)  # stored with a matching checksum, as a damaged or hostile library could hold it
+    assert store.get(key()) is None
+    assert store.discarded == 1 and entry(library, str(key())) is None

@@ -132,3 +132,82 @@ def test_an_h5_with_wrong_shapes_is_refused(tmp_path, monkeypatch):
     monkeypatch.setenv(weights.ENV_VAR, str(path))
     with pytest.raises(WeightsError, match="shape"):
         weights.load()
+
+
+def _quantized_file(tensors: dict, storages: dict) -> bytes:
+    """A file in the legacy torch layout: ``tensors`` maps a name to (storage key, offset, size, stride);
+    ``storages`` maps a key to a float32 array. Written with stand-ins for torch's two globals."""
+    import sys
+    import types
+
+    torch, utils = types.ModuleType("torch"), types.ModuleType("torch._utils")
+
+    class FloatStorage:
+        pass
+
+    def _rebuild_tensor_v2(*args):
+        raise AssertionError("never called while writing")
+
+    FloatStorage.__module__, _rebuild_tensor_v2.__module__ = "torch", "torch._utils"
+    FloatStorage.__qualname__, _rebuild_tensor_v2.__qualname__ = "FloatStorage", "_rebuild_tensor_v2"
+    torch.FloatStorage, utils._rebuild_tensor_v2 = FloatStorage, _rebuild_tensor_v2
+    saved = {name: sys.modules.get(name) for name in ("torch", "torch._utils")}
+    sys.modules.update({"torch": torch, "torch._utils": utils})
+
+    class Ref:
+        def __init__(self, key):
+            self.key = key
+
+    class Tensor:  # pickled as a call of torch._utils._rebuild_tensor_v2
+        def __init__(self, key, offset, size, stride):
+            self.args = (Ref(key), offset, size, stride, False, None)
+
+    class Writer(pickle.Pickler):
+        def persistent_id(self, obj):
+            if isinstance(obj, Ref):
+                return ("storage", FloatStorage, obj.key, "cpu", int(storages[obj.key].size))
+            return None
+
+        def reducer_override(self, obj):
+            if isinstance(obj, Tensor):
+                return _rebuild_tensor_v2, obj.args
+            return NotImplemented
+
+    try:
+        stream = io.BytesIO()
+        for value in (0x1950A86A20F9469CFC6C, 1001, {"protocol_version": 1001}):
+            pickle.dump(value, stream, protocol=2)
+        Writer(stream, protocol=2).dump({name: Tensor(*spec) for name, spec in tensors.items()})
+        pickle.dump(list(storages), stream, protocol=2)
+        for key, array in storages.items():
+            stream.write(struct.pack("<q", array.size) + array.astype("<f4").tobytes())
+        return stream.getvalue()
+    finally:
+        for name, module in saved.items():
+            if module is None:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = module
+
+
+def test_a_well_formed_crafted_file_reads_back(tmp_path):
+    """The writer above makes files the reader accepts, so the refusals below are about their layout."""
+    path = tmp_path / "ok.bin"
+    path.write_bytes(_quantized_file({"t": ("0", 1, (2, 2), (2, 1))}, {"0": np.arange(5, dtype=np.float32)}))
+    with open(path, "rb") as handle:
+        np.testing.assert_array_equal(weights._read_quantized(handle)["t"], [[1, 2], [3, 4]])
+
+
+@pytest.mark.parametrize("offset, size, stride", [
+    (4, (2, 2), (2, 1)),  # reaches past the end of the storage
+    (0, (1000, 1000), (1000, 1)),  # a view far larger than its storage
+    (-3, (2,), (1,)),  # a negative offset
+    (0, (2, 2), (-1, 1)),  # a negative stride
+    (0, "ab", "cd"),  # not a shape at all
+])
+def test_offsets_and_strides_from_the_file_are_bounds_checked(tmp_path, offset, size, stride):
+    path = tmp_path / "crafted.bin"
+    path.write_bytes(_quantized_file({"t": ("0", offset, size, stride)}, {"0": np.arange(5, dtype=np.float32)}))
+    with pytest.raises(WeightsError, match="tensor 't'"):
+        with open(path, "rb") as handle:
+            weights._read_quantized(handle)
