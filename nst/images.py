@@ -115,7 +115,7 @@ def normalize(image: Image.Image, label: str = "the image") -> Image.Image:
         if getattr(image, "is_animated", False):
             image.seek(0)
         image.load()
-        image = ImageOps.exif_transpose(image) or image
+        ImageOps.exif_transpose(image, in_place=True)  # upright, without a copy of the whole image
         return _to_rgb(image)
     except ImageError:
         raise
@@ -238,7 +238,7 @@ def save(array_or_image: np.ndarray | Image.Image, path: Path | str) -> Path:
 
 
 def thumbnail(image: Image.Image, max_side: int = 320) -> Image.Image:
-    """A copy no larger than ``max_side`` on its long side."""
-    copy = image.copy()
-    copy.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-    return copy
+    """A copy no larger than ``max_side`` on its long side (made without copying the image whole)."""
+    if max(image.size) <= max_side:
+        return image.copy()
+    return image.resize(fit_long_side(*image.size, max_side), Image.Resampling.LANCZOS, reducing_gap=2.0)

@@ -30,9 +30,10 @@ Grams = dict[str, np.ndarray]
 
 def image_digest(image: Image.Image) -> str:
     """sha256 of an RGB image's size and pixels (independent of its file format)."""
-    rgb = image.convert("RGB")
+    rgb = image if image.mode == "RGB" else image.convert("RGB")
     digest = hashlib.sha256(f"{rgb.width}x{rgb.height}:".encode())
-    digest.update(rgb.tobytes())
+    for top in range(0, rgb.height, 256):  # in bands: a 50-megapixel image is not copied whole
+        digest.update(rgb.crop((0, top, rgb.width, min(rgb.height, top + 256))).tobytes())
     return digest.hexdigest()
 
 
