@@ -24,6 +24,7 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.exc import OperationalError
 
+from db import open_library
 from db.database import database_url
 
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -104,3 +105,20 @@ def redis_queue(redis_server_url, monkeypatch):
     queue.huey.flush()
     queue.close()
 
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'library.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request) -> str:
+    """The database of a test, once on SQLite and once on PostgreSQL."""
+    return request.getfixturevalue({"sqlite": "sqlite_url", "postgresql": "postgres_url"}[request.param])
+
+
+@pytest.fixture
+def library(db_url):
+    lib = open_library(db_url)
+    yield lib
+    lib.close()
