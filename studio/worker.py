@@ -45,7 +45,7 @@ STALE_ENV = "NST_STALE_SECONDS"
 #: Seconds between the warden's sweeps.
 SWEEP_SECONDS = 2.0
 #: A queued render whose message has been missing from the queue this long is sent again.
-ORPHAN_SECONDS = 10.0
+ORPHAN_SECONDS = 5.0
 #: Long side of the live preview.
 PREVIEW_SIDE = 512
 #: A render running longer than this is stopped and failed (``NST_RENDER_TIME_LIMIT``, seconds).
