@@ -135,7 +135,9 @@ def make_engine(open_library):
 
 
 @contextlib.contextmanager
-def ctrl_c_cancels(cancel: threading.Event, stream):
+def ctrl_c_cancels(cancel: threading.Event, stream,
+                   message: str = "Stopping after this step; the best image so far will be saved. "
+                                  "Ctrl-C again to abort."):
     """The first Ctrl-C asks the work to stop (it keeps its best image); a second one aborts."""
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -147,7 +149,7 @@ def ctrl_c_cancels(cancel: threading.Event, stream):
             signal.signal(signal.SIGINT, previous)
             raise KeyboardInterrupt
         cancel.set()
-        stream.write("\nStopping after this step; the best image so far will be saved. Ctrl-C again to abort.\n")
+        stream.write(f"\n{message}\n")
 
     signal.signal(signal.SIGINT, on_interrupt)
     try:

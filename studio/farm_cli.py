@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import signal
 import sys
 import threading
 import time
@@ -14,7 +13,7 @@ from nst import images
 from nst.errors import NSTError
 from nst.progress import Progress
 
-from .cli_support import EXIT_INTERRUPTED, EXIT_USAGE, ProgressBar, parse_blend
+from .cli_support import EXIT_INTERRUPTED, ProgressBar, ctrl_c_cancels, parse_blend
 
 #: The built-in filter behind ``transfer`` and ``texture``.
 FILTER_OF = {"transfer": "style_transfer", "texture": "texture_synthesis"}
@@ -76,46 +75,34 @@ def watch(farm, render_id: int, stream, quiet: bool = False):
     """Follow a render to its end with a progress bar; the first Ctrl-C cancels it (it keeps its best image)."""
     bar = ProgressBar(stream, quiet=quiet)
     cancelled = threading.Event()
-    previous = signal.getsignal(signal.SIGINT) if threading.current_thread() is threading.main_thread() else None
-
-    def on_interrupt(signum, frame):
-        if cancelled.is_set():
-            signal.signal(signal.SIGINT, previous)
-            raise KeyboardInterrupt
-        cancelled.set()
-        stream.write("\nCancelling; the best image so far will be written. Ctrl-C again to stop watching.\n")
-
-    if previous is not None:
-        signal.signal(signal.SIGINT, on_interrupt)
-    said_waiting = False
+    asked = said_waiting = False
     since = time.monotonic()
-    try:
-        while True:
-            if cancelled.is_set() and not getattr(watch, "_sent", False):
-                try:
-                    farm.cancel(render_id)
-                except NSTError:
-                    pass  # it ended meanwhile
-                watch._sent = True
-            record = farm.library.get_render(render_id)
-            if not record.active:
-                return record
-            if record.status == "queued" and not said_waiting and not quiet and time.monotonic() - since > 3:
-                said_waiting = True
-                stream.write("Waiting for a worker (the app, or: python -m nst worker).\n")
-            p = record.progress or {}
-            if record.status == "running" and p.get("total"):
-                size = p.get("size") or (0, 0)
-                bar(Progress(step=int(p["step"]), total=int(p["total"]), elapsed=float(p.get("elapsed", 0.0)),
-                             scale=int(p.get("scale", 0)), scales=int(p.get("scales", 1)),
-                             size=(int(size[0]), int(size[1])), losses=dict(p.get("losses", {})),
-                             eta=p.get("eta"), fraction=p.get("fraction")))
-            time.sleep(0.25)
-    finally:
-        watch._sent = False
-        bar.close()
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
+    with ctrl_c_cancels(cancelled, stream, "Cancelling; the best image so far will be written. Ctrl-C again to "
+                                           "stop watching."):
+        try:
+            while True:
+                if cancelled.is_set() and not asked:
+                    asked = True
+                    try:
+                        farm.cancel(render_id)
+                    except NSTError:
+                        pass  # it ended meanwhile
+                record = farm.library.get_render(render_id)
+                if not record.active:
+                    return record
+                if record.status == "queued" and not said_waiting and not quiet and time.monotonic() - since > 3:
+                    said_waiting = True
+                    stream.write("Waiting for a worker (the app, or: python -m nst worker).\n")
+                p = record.progress or {}
+                if record.status == "running" and p.get("total"):
+                    size = p.get("size") or (0, 0)
+                    bar(Progress(step=int(p["step"]), total=int(p["total"]), elapsed=float(p.get("elapsed", 0.0)),
+                                 scale=int(p.get("scale", 0)), scales=int(p.get("scales", 1)),
+                                 size=(int(size[0]), int(size[1])), losses=dict(p.get("losses", {})),
+                                 eta=p.get("eta"), fraction=p.get("fraction")))
+                time.sleep(0.25)
+        finally:
+            bar.close()
 
 
 def _report(farm, record, out: Path) -> int:
@@ -162,7 +149,7 @@ def _show(args: argparse.Namespace) -> int:
     farm = _farm()
     r = farm.library.get_render(args.render_id)
     print(f"render {r.id}: {r.status}, filter {r.filter_id}, priority {r.priority}, attempts {r.attempts}")
-    print(f"  styles: " + (", ".join(f"{s.style_name} ({s.weight:g})" for s in r.styles) or "none"))
+    print("  styles: " + (", ".join(f"{s.style_name} ({s.weight:g})" for s in r.styles) or "none"))
     print(f"  created {_when(r.created_at)}, started {_when(r.started_at)}, finished {_when(r.finished_at)}")
     if r.owner:
         print(f"  running on {r.owner}, last heartbeat {_when(r.heartbeat_at)}")
@@ -234,5 +221,3 @@ def register(commands) -> None:
     cancel.add_argument("render_id", type=int)
     cancel.set_defaults(func=_cancel)
 
-
-__all__ = ["register", "render_on_farm", "watch", "EXIT_USAGE"]

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import socket
 import threading
@@ -55,30 +56,26 @@ TIME_LIMIT_ENV = "NST_RENDER_TIME_LIMIT"
 STOP_GRACE_SECONDS = 30.0
 
 
-def stale_seconds() -> float:
-    raw = os.environ.get(STALE_ENV, "").strip()
+def _seconds_from(variable: str, default: float, minimum: float) -> float:
+    """A number of seconds from the environment variable ``variable`` (at least ``minimum``)."""
+    raw = os.environ.get(variable, "").strip()
     if not raw:
-        return DEFAULT_STALE_SECONDS
+        return default
     try:
         value = float(raw)
     except ValueError:
-        raise NSTError(f"{STALE_ENV} must be a number of seconds, not {raw!r}.") from None
-    if not value >= 3 * HEARTBEAT_SECONDS:
-        raise NSTError(f"{STALE_ENV} must be at least {3 * HEARTBEAT_SECONDS:g} seconds, got {raw}.")
+        raise NSTError(f"{variable} must be a number of seconds, not {raw!r}.") from None
+    if not (math.isfinite(value) and value >= minimum):
+        raise NSTError(f"{variable} must be at least {minimum:g} seconds, got {raw}.")
     return value
+
+
+def stale_seconds() -> float:
+    return _seconds_from(STALE_ENV, DEFAULT_STALE_SECONDS, 3 * HEARTBEAT_SECONDS)
 
 
 def time_limit() -> float:
-    raw = os.environ.get(TIME_LIMIT_ENV, "").strip()
-    if not raw:
-        return DEFAULT_TIME_LIMIT
-    try:
-        value = float(raw)
-    except ValueError:
-        raise NSTError(f"{TIME_LIMIT_ENV} must be a number of seconds, not {raw!r}.") from None
-    if not value > 0:
-        raise NSTError(f"{TIME_LIMIT_ENV} must be more than 0 seconds, got {raw}.")
-    return value
+    return _seconds_from(TIME_LIMIT_ENV, DEFAULT_TIME_LIMIT, 1.0)
 
 
 def owner_name(worker: str) -> str:

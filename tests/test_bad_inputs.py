@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-import zlib
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,7 @@ from sqlalchemy import MetaData, select
 
 from db import DuplicateStyleError, LibraryError, PackError, StyleNotFoundError, open_library
 from db.packs import import_pack
-from nst.errors import ImageError, NSTError
+from nst.errors import ImageError
 from studio import cli
 from tests.app.conftest import app, fresh_app  # noqa: F401 - the app's fixtures
 
