@@ -21,7 +21,7 @@ from nst.errors import ImageError
 #: Largest file accepted, in bytes (the pixel limit is checked separately, before decoding).
 MAX_FILE_BYTES = 256 * 1024 * 1024
 #: What an image file may carry beyond its raw pixels (metadata, colour profiles) before it is re-encoded.
-RASTER_SLACK_BYTES = 1024 * 1024
+RASTER_SLACK_BYTES = 256 * 1024
 #: Long side of stored thumbnails, in pixels.
 THUMBNAIL_SIDE = 320
 

@@ -50,6 +50,11 @@ MAX_ENTRIES = 2 * MAX_STYLES + 1
 MAX_PACK_PIXELS = 500_000_000
 #: A member that unpacks to more than this many times its packed size is refused (a zip bomb).
 MAX_RATIO = 100
+#: A whole pack may unpack to at most this many times its packed size (its images are compressed
+#: already, so a real pack unpacks to about its own size): this bounds what a pack costs in database.
+MAX_PACK_RATIO = 10
+#: Bytes of the zip's central directory per file allowed (a pack's names are short).
+MAX_DIRECTORY_BYTES_PER_ENTRY = 160
 CONFLICT_MODES = ("skip", "rename", "error")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _EXTENSIONS = {"JPEG": "jpg", "MPO": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "BMP": "bmp", "TIFF": "tif"}
@@ -142,8 +147,12 @@ def import_pack(library: Library, path: str | Path, on_conflict: str = "skip",
     styles = read_pack(path, progress=progress, cancel=cancel)
 
     def work(session: Session) -> ImportReport:
-        taken = set(session.scalars(select(Style.name_key).where(
-            Style.name_key.in_([validation.fold(s.name) for s in styles]))))
+        if on_conflict == "rename":  # every name, so that finding a free one asks nothing of the database
+            taken = set(session.scalars(select(Style.name_key)))
+        else:
+            taken = set(session.scalars(select(Style.name_key).where(
+                Style.name_key.in_([validation.fold(s.name) for s in styles]))))
+        numbers: dict[str, int] = {}
         added, skipped, renamed = [], [], []
         for style in styles:
             name = style.name
@@ -155,7 +164,7 @@ def import_pack(library: Library, path: str | Path, on_conflict: str = "skip",
                     raise DuplicateStyleError(
                         f'The pack\'s style "{name}" is already in the library; import with on_conflict '
                         f'"skip" or "rename".')
-                name = _free_name(session, name, taken)
+                name = _free_name(name, taken, numbers)
                 renamed.append((style.name, name))
             library._insert_style(session, style.image, name, **style.fields)
             taken.add(validation.fold(name))
@@ -165,12 +174,15 @@ def import_pack(library: Library, path: str | Path, on_conflict: str = "skip",
     return library._write(work)
 
 
-def _free_name(session: Session, name: str, taken: set[str]) -> str:
-    for number in range(2, 10_000):
+def _free_name(name: str, taken: set[str], numbers: dict[str, int]) -> str:
+    """"Name (2)", "Name (3)"...: the first free one, counting on from where the last search for the same
+    stem stopped (names that share a long prefix would otherwise make this quadratic)."""
+    stem_key = validation.fold(name[: validation.MAX_NAME - 8])
+    for number in range(numbers.get(stem_key, 2), numbers.get(stem_key, 2) + 100_000):
         suffix = f" ({number})"
         candidate = name[: validation.MAX_NAME - len(suffix)].rstrip() + suffix
-        key = validation.fold(candidate)
-        if key not in taken and session.scalar(select(Style.id).where(Style.name_key == key)) is None:
+        if validation.fold(candidate) not in taken:
+            numbers[stem_key] = number + 1
             return candidate
     raise LibraryError(f'No free name was found for "{name}".')
 
@@ -180,9 +192,12 @@ def read_pack(path: str | Path, progress: Callable[[int, int], None] | None = No
     path = Path(path).expanduser()
     if not path.is_file():
         raise PackError(f"{path}: no such file." if not path.exists() else f"{path} is not a file.")
-    entries = _declared_entries(path)
+    entries, directory_bytes = _declared_directory(path)
     if entries is not None and entries > MAX_ENTRIES:
         raise PackError(f"{path.name} holds {entries:,} files; a style pack holds at most {MAX_ENTRIES:,}.")
+    if directory_bytes is not None and directory_bytes > MAX_ENTRIES * MAX_DIRECTORY_BYTES_PER_ENTRY:
+        raise PackError(f"{path.name} has a file list of {directory_bytes:,} bytes; a style pack's is at most "
+                        f"{MAX_ENTRIES * MAX_DIRECTORY_BYTES_PER_ENTRY:,}.")
     try:
         with zipfile.ZipFile(path) as archive:
             return _read_archive(archive, path.name, progress or (lambda done, total: None), cancel)
@@ -196,9 +211,10 @@ def read_pack(path: str | Path, progress: Callable[[int, int], None] | None = No
         raise PackError(f"{path.name} cannot be read ({exc.strerror or exc}).") from None
 
 
-def _declared_entries(path: Path) -> int | None:
-    """How many files the zip's end record says it holds, read before the zip's directory is parsed
-    (a directory of 200,000 empty names costs hundreds of MB to parse)."""
+def _declared_directory(path: Path) -> tuple[int | None, int | None]:
+    """How many files the zip's end record says it holds, and the size of its file list, read before
+    that list is parsed (200,000 empty names cost hundreds of MB to parse; the count may lie, the size
+    is what the parser reads)."""
     try:
         with path.open("rb") as handle:
             handle.seek(0, 2)
@@ -206,15 +222,15 @@ def _declared_entries(path: Path) -> int | None:
             handle.seek(max(0, size - 65_557))
             tail = handle.read()
     except OSError:
-        return None
+        return None, None
     end = tail.rfind(b"PK\x05\x06")
     if end < 0 or end + 22 > len(tail):
-        return None
-    count = struct.unpack("<H", tail[end + 10:end + 12])[0]
+        return None, None
+    count, size = struct.unpack("<HI", tail[end + 10:end + 16])
     zip64 = tail.rfind(b"PK\x06\x06", 0, end)
-    if count == 0xFFFF and zip64 >= 0 and zip64 + 40 <= len(tail):
-        count = struct.unpack("<Q", tail[zip64 + 32:zip64 + 40])[0]
-    return count
+    if zip64 >= 0 and zip64 + 48 <= len(tail) and (count == 0xFFFF or size == 0xFFFFFFFF):
+        count, size = struct.unpack("<QQ", tail[zip64 + 32:zip64 + 48])
+    return count, size
 
 
 def _read_archive(archive: zipfile.ZipFile, label: str, progress: Callable[[int, int], None],
@@ -229,13 +245,17 @@ def _read_archive(archive: zipfile.ZipFile, label: str, progress: Callable[[int,
             raise PackError(f'{label} contains an unsafe file name "{info.filename}".')
         if info.filename in members:
             raise PackError(f'{label} contains "{info.filename}" twice.')
-        if info.file_size > 1024 * 1024 and info.file_size > MAX_RATIO * max(1, info.compress_size):
+        if info.file_size > 64 * 1024 and info.file_size > MAX_RATIO * max(1, info.compress_size):
             raise PackError(f'{label}: "{info.filename}" unpacks to more than {MAX_RATIO} times its packed size '
                             f"(a zip bomb, or not a style pack).")
         members[info.filename] = info
         total += info.file_size
     if total > MAX_PACK_BYTES:
         raise PackError(f"{label} unpacks to more than {MAX_PACK_BYTES // 2**30} GiB.")
+    packed = sum(info.compress_size for info in infos)
+    if total > MAX_PACK_RATIO * max(packed, 1024 * 1024):
+        raise PackError(f"{label} unpacks to more than {MAX_PACK_RATIO} times its packed size (a zip bomb, or not "
+                        f"a style pack).")
     manifest = _read_manifest(archive, members, label)
     styles: list[_PackStyle] = []
     seen: dict[str, str] = {}

@@ -28,6 +28,8 @@ MAX_PIXELS = 50_000_000
 MAX_ASPECT = 16
 #: The only formats decoded (Pillow's names): anything else is refused before its decoder runs.
 READ_FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF")
+#: Most scans a JPEG may have (a progressive photo has about 10; each costs a pass over every pixel).
+MAX_JPEG_SCANS = 100
 #: Largest image file read, in bytes.
 MAX_FILE_BYTES = 200 * 1024 * 1024
 #: Formats we write.
@@ -92,6 +94,10 @@ def open_checked(source: Source, name: str | None = None, *, as_input: bool = Tr
             raise ImageError(f"{label} declares too many pixels (more than {MAX_PIXELS:,}).") from None
         except Exception as exc:  # noqa: BLE001 - Pillow's parsers raise many types on damaged headers
             raise ImageError(f"{label} cannot be read: {exc}.") from None
+    if image.format in ("JPEG", "MPO") and isinstance(getattr(image, "fp", None), io.BytesIO):
+        scans = image.fp.getvalue().count(b"\xff\xda")  # start-of-scan markers (0xFF is stuffed in scan data)
+        if scans > MAX_JPEG_SCANS:
+            raise ImageError(f"{label} is a JPEG of {scans} scans; at most {MAX_JPEG_SCANS} are decoded.")
     width, height = image.size
     if width * height > MAX_PIXELS:
         raise ImageError(
@@ -125,14 +131,18 @@ def normalize(image: Image.Image, label: str = "the image") -> Image.Image:
 
 def _to_rgb(image: Image.Image) -> Image.Image:
     mode = image.mode
-    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
-        array = np.asarray(image, dtype=np.float64)
-        peak = 65535.0 if mode.startswith("I;16") or array.max() > 255 else 255.0
-        image = Image.fromarray(np.clip(array / peak * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
-    elif mode == "F":
-        array = np.asarray(image, dtype=np.float64)
-        peak = 1.0 if array.max() <= 1.0 else 255.0
-        image = Image.fromarray(np.clip(array / peak * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        array = np.array(image, dtype=np.float32)  # one float32 copy, scaled in place
+        top = float(array.max()) if array.size else 0.0
+        if mode == "F":
+            peak = 1.0 if top <= 1.0 else 255.0
+        else:
+            peak = 65535.0 if mode.startswith("I;16") or top > 255 else 255.0
+        array *= 255.0 / peak
+        array += 0.5
+        np.clip(array, 0, 255, out=array)
+        image = Image.fromarray(array.astype(np.uint8), "L")
+        del array
     if image.mode == "P":
         image = image.convert("RGBA" if "transparency" in image.info else "RGB")
     if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
