@@ -7,6 +7,7 @@ import streamlit as st
 
 from nst.errors import NSTError
 from ui import pages, services
+from ui.text import md
 
 st.set_page_config(page_title="Neural-style gallery", page_icon=":material/palette:", layout="wide")
 
@@ -14,7 +15,7 @@ try:
     services.library()
     services.station()  # this process's render threads (NST_APP_WORKERS), started once
 except NSTError as exc:  # e.g. NST_DATABASE_URL points at a server that is down
-    st.error(f"The app cannot start: {exc}", icon=":material/error:")
+    st.error(f"The app cannot start: {md(exc)}", icon=":material/error:")
     st.stop()
 
 navigation = st.navigation({

@@ -18,8 +18,17 @@ MAX_JSON_DEPTH = 20
 _PLUGIN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,100}$")
 
 
+def storable(text: str, what: str = "A text") -> str:
+    """``text``, if it can be stored (UTF-8 has no unpaired surrogates, which a command line can carry)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise LibraryError(f"{what} holds characters that are not valid text (unpaired surrogates).") from None
+    return text
+
+
 def _collapse(text: str) -> str:
-    return " ".join(unicodedata.normalize("NFC", text).split())
+    return " ".join(unicodedata.normalize("NFC", storable(text)).split())
 
 
 def fold(text: str) -> str:
@@ -53,7 +62,7 @@ def clean_optional(value: object, what: str, limit: int, multiline: bool = False
         return None
     if not isinstance(value, str):
         raise LibraryError(f"{what} must be text, not {type(value).__name__}.")
-    cleaned = value.strip() if multiline else _collapse(value)
+    cleaned = storable(value, what).strip() if multiline else _collapse(value)
     if not cleaned:
         return None
     if len(cleaned) > limit:
@@ -124,9 +133,13 @@ def to_json(value: Any, what: str, depth: int = 0) -> Any:
     """``value`` as plain JSON data (numpy scalars become numbers; NaN and infinities become null)."""
     if depth > MAX_JSON_DEPTH:
         raise LibraryError(f"{what} is nested more than {MAX_JSON_DEPTH} levels deep.")
-    if value is None or isinstance(value, (bool, str)):
+    if isinstance(value, str):
+        return storable(value, what)
+    if value is None or isinstance(value, bool):
         return value
     if isinstance(value, int):
+        if abs(value) > 2 ** 63:
+            raise LibraryError(f"{what} holds a number too large to store.")
         return int(value)
     if isinstance(value, float):
         return float(value) if math.isfinite(value) else None
@@ -135,6 +148,7 @@ def to_json(value: Any, what: str, depth: int = 0) -> Any:
         for key, item in value.items():
             if not isinstance(key, str):
                 raise LibraryError(f"{what} must have text keys; {key!r} is not text.")
+            storable(key, what)
             out[key] = to_json(item, what, depth + 1)
         return out
     if isinstance(value, (list, tuple)):

@@ -14,6 +14,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .errors import NSTError
+
 APP_DIR_NAME = "nst-gallery"
 
 
@@ -25,5 +27,11 @@ def data_dir() -> Path:
     else:
         base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
         path = Path(base).expanduser() / APP_DIR_NAME
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise NSTError(f"The data directory {path} is a file, not a folder (NST_DATA_DIR).") from None
+    except OSError as exc:
+        raise NSTError(f"Cannot create the data directory {path} ({exc.strerror or exc}); set NST_DATA_DIR "
+                       f"to a folder you can write.") from None
     return path

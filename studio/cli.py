@@ -41,6 +41,10 @@ def _render(args: argparse.Namespace, operation: str) -> int:
     content = images.load(args.content) if operation == "transfer" else None
     styles = [load_style(s, open_library) for s in args.styles]
     snapshot_dir = Path(args.snapshots).expanduser() if args.snapshots else None
+    if snapshot_dir is not None and snapshot_dir.exists() and not snapshot_dir.is_dir():
+        raise NSTError(f"--snapshots {snapshot_dir}: it is a file; name a folder.")
+    if args.snapshot_every < 1:
+        raise NSTError(f"--snapshot-every must be at least 1, got {args.snapshot_every}.")
 
     started = time.perf_counter()
     engine = make_engine(open_library)  # TensorFlow loads here, after the arguments are known to be good

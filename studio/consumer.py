@@ -126,6 +126,7 @@ def run_one(name: str, warm: bool) -> int:
         return Engine(store=GramStore(library))
 
     station = Station(library, registry, lazy(build), threads=1, name=name, warm=warm)
+    station.queue.check()  # an unreachable queue at start is a mistake to report, not to wait out
     stop = threading.Event()
     station.start()
     for signum in (signal.SIGINT, signal.SIGTERM):

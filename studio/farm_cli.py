@@ -126,6 +126,26 @@ def _report(farm, record, out: Path) -> int:
 # --------------------------------------------------------------------------- renders
 
 
+def _render_id(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a render number") from None
+    if not 0 < value < 2 ** 63:
+        raise argparse.ArgumentTypeError(f"{text} is not a render number (1 or more)")
+    return value
+
+
+def _limit(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= 10_000:
+        raise argparse.ArgumentTypeError(f"{text} is not between 1 and 10000")
+    return value
+
+
 def _when(value) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S") if value else "-"
 
@@ -212,12 +232,12 @@ def register(commands) -> None:
     listing = sub.add_parser("list", help="recent renders, newest first")
     listing.add_argument("--status", action="append",
                          choices=("queued", "running", "done", "failed", "cancelled", "interrupted"))
-    listing.add_argument("--limit", type=int, default=30)
+    listing.add_argument("--limit", type=_limit, default=30)
     listing.set_defaults(func=_list)
     show = sub.add_parser("show", help="one render: settings, worker, events")
-    show.add_argument("render_id", type=int)
+    show.add_argument("render_id", type=_render_id)
     show.set_defaults(func=_show)
     cancel = sub.add_parser("cancel", help="drop a queued render, or stop a running one (it keeps its best image)")
-    cancel.add_argument("render_id", type=int)
+    cancel.add_argument("render_id", type=_render_id)
     cancel.set_defaults(func=_cancel)
 

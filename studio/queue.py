@@ -89,7 +89,12 @@ class RenderQueue:
 
     def __init__(self, url: str | None = None, handler: Callable[[int], None] | None = None):
         self.url = queue_url(url)
-        self.huey = _make_huey(self.url)
+        try:
+            self.huey = _make_huey(self.url)
+        except QueueError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - redis-py's URL parser raises ValueError, TypeError...
+            raise QueueError(f"{describe(self.url)!r} is not a usable render queue URL ({_reason(exc)}).") from None
         self.handler = handler
 
         def render(render_id: int) -> None:
@@ -111,6 +116,13 @@ class RenderQueue:
         try:
             self.huey.enqueue(self._task.s(int(render_id), priority=priority or None))
         except Exception as exc:  # noqa: BLE001 - redis, sqlite3: all mean the same to the caller
+            raise QueueError(f"The render queue at {self.description} is unavailable ({_reason(exc)}).") from None
+
+    def check(self) -> None:
+        """Reach the queue once; raises :class:`QueueError` with the reason when it cannot."""
+        try:
+            self.huey.pending_count()
+        except Exception as exc:  # noqa: BLE001
             raise QueueError(f"The render queue at {self.description} is unavailable ({_reason(exc)}).") from None
 
     def pending_ids(self) -> set[int]:

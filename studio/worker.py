@@ -223,6 +223,9 @@ class RenderWorker:
 
     def run(self, render_id: int) -> str | None:
         """Claim and run one render; returns how it ended, or None if it was not ours to run."""
+        if isinstance(render_id, bool) or not isinstance(render_id, int) or not 0 < render_id < 2 ** 63:
+            log.warning("Ignored a queue message that names no render: %r", render_id)
+            return None
         if self._stopping.is_set():
             self._send_again(render_id)  # this process is going away: leave it to another worker
             return None

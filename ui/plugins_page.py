@@ -17,7 +17,7 @@ weights_ok, weights_message = services.weights_status()
 top_left, top_right = st.columns([4, 1], vertical_alignment="center")
 with top_left:
     extra = os.environ.get(ENV_VAR)
-    st.caption(f"Built-in plugins: `{BUILTIN_DIR}`" + (f" · extra folders (`{ENV_VAR}`): `{extra}`" if extra else
+    st.caption(f"Built-in plugins: {md(BUILTIN_DIR)}" + (f" · extra folders ({ENV_VAR}): {md(extra)}" if extra else
                f" · add your own folders with the `{ENV_VAR}` environment variable"))
 with top_right:
     if st.button("Reload plugins", icon=":material/refresh:", width="stretch"):
@@ -41,10 +41,10 @@ for info in registry.plugins:
     with st.container(border=True):
         head, origin = st.columns([3, 1])
         with head:
-            st.markdown(f"{icon} **{info.id}**" + ("" if info.ok else " · failed to load"))
+            st.markdown(f"{icon} **{md(info.id)}**" + ("" if info.ok else " · failed to load"))
         with origin:
-            st.caption(info.origin)
-        st.caption(f"`{info.location}`")
+            st.caption(md(info.origin))
+        st.caption(md(info.location))
         if not info.ok:
             st.error(md(info.error))
             if info.details:
@@ -56,10 +56,11 @@ for info in registry.plugins:
             takes = ("a photo and " if needs.content else "") + (
                 f"{needs.min_styles} style" + ("s" if needs.min_styles != 1 else "") if needs.min_styles == needs.max_styles
                 else f"{needs.min_styles} to {needs.max_styles} styles")
-            st.markdown(f"Filter **{flt.name}** (`{fid}`, version {flt.version}): takes {takes}. {flt.description}")
+            st.markdown(f"Filter **{md(flt.name)}** ({md(fid)}, version {md(flt.version)}): takes {takes}. "
+                        f"{md(flt.description)}")
             if fid in run_errors:
                 st.warning(f"Its last run failed: {md(run_errors[fid])}")
         if info.styles:
-            st.markdown("Styles: " + ", ".join(info.styles))
+            st.markdown("Styles: " + ", ".join(md(name) for name in info.styles))
         for problem_text in info.problems:
             st.warning(md(problem_text))

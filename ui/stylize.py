@@ -51,7 +51,7 @@ with settings_col:
     st.subheader("3 · Filter")
     flt = st.selectbox("Filter", filters, format_func=filter_label(filters), key="stylize:filter",
                        help="Any loaded plugin that paints a photo")
-    st.caption(flt.description)
+    st.caption(md(flt.description))
     prefix = f"stylize:{flt.id}"
     preset_picker(flt, prefix)
     values = param_widgets(flt, prefix)

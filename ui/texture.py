@@ -7,6 +7,7 @@ import streamlit as st
 from nst.errors import NSTError
 from ui import services
 from ui.job_panel import job_panel
+from ui.text import md
 from ui.widgets import (blend_weights, filter_label, param_widgets, preset_picker, style_picker,
                         styles_and_filters, thumbnails_row)
 
@@ -31,7 +32,7 @@ with style_col:
 with settings_col:
     st.subheader("2 · Filter")
     flt = st.selectbox("Filter", filters, format_func=filter_label(filters), key="texture:filter")
-    st.caption(flt.description)
+    st.caption(md(flt.description))
     prefix = f"texture:{flt.id}"
     preset_picker(flt, prefix)
     values = param_widgets(flt, prefix)
@@ -45,7 +46,7 @@ if run:
         render_id = services.farm().submit(flt.id, values, None, [(s.id, w) for s, w in zip(chosen, weights)])
         st.session_state["texture:jobs"] = [render_id]
     except NSTError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(md(exc), icon=":material/error:")
 
 if st.session_state.get("texture:jobs"):
     with renders_slot:

@@ -128,7 +128,7 @@ def blend_weights(chosen: list, key: str) -> list[float]:
     weights = []
     for column, style in zip(columns, chosen):
         with column:
-            weights.append(st.slider(style.name, 0.0, 1.0, 1.0 / len(chosen), 0.05, key=f"{key}:{style.id}"))
+            weights.append(st.slider(md(style.name), 0.0, 1.0, 1.0 / len(chosen), 0.05, key=f"{key}:{style.id}"))
     if sum(weights) <= 0:
         st.warning("All blend weights are zero; using equal weights.")
         return [1.0] * len(chosen)
