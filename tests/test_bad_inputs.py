@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+import zlib
 from pathlib import Path
 
 import pytest
@@ -47,6 +48,15 @@ def ico() -> bytes:
     return buffer.getvalue()
 
 
+def many_scans_jpeg(scans: int) -> bytes:
+    """A JPEG whose comment holds ``scans`` start-of-scan markers (each real one costs a pass over every pixel)."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), (5, 6, 7)).save(buffer, "JPEG")
+    data = buffer.getvalue()
+    comment = b"\xff\xda" * scans
+    return data[:2] + b"\xff\xfe" + (len(comment) + 2).to_bytes(2, "big") + comment + data[2:]
+
+
 def bomb_png() -> bytes:
     """A PNG header that declares 30,000 x 30,000 pixels."""
     from tests.db.db_images import png_header_only
@@ -54,8 +64,9 @@ def bomb_png() -> bytes:
     return png_header_only(30_000, 30_000)
 
 
-def pack(styles: list[dict], files: dict[str, bytes], manifest: bytes | None = None,
+def pack(styles: list[dict], files: dict[str, bytes] | None = None, manifest: bytes | None = None,
          compress: int = zipfile.ZIP_STORED) -> bytes:
+    files = files or {}
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         body = manifest if manifest is not None else json.dumps(
@@ -130,6 +141,17 @@ LIBRARY_CASES = {
                                      LibraryError, "must be JSON data"),
     "a name taken ignoring case": (lambda lib: lib.add_style(png(), name="EXISTING"), DuplicateStyleError,
                                    "already exists"),
+    "a name with an unpaired surrogate": (lambda lib: lib.add_style(png(), name="a\udcff"), LibraryError,
+                                          "not valid text"),
+    "a description with an unpaired surrogate": (lambda lib: lib.add_style(png(), name="S", description="\ud800"),
+                                                 LibraryError, "not valid text"),
+    "a parameter key with an unpaired surrogate": (lambda lib: lib.add_style(png(), name="S",
+                                                                           suggested_params={"\udfff": 1}),
+                                                   LibraryError, "not valid text"),
+    "a 4000-digit number in parameters": (lambda lib: lib.add_style(png(), name="S",
+                                                                    suggested_params={"a": 10 ** 4000}),
+                                          LibraryError, "too large"),
+    "a JPEG of 101 scans": (lambda lib: lib.add_style(many_scans_jpeg(101), name="S"), ImageError, r"JPEG of \d+ scans"),
     "a render with a NaN weight": (lambda lib: lib.create_render("palette", {}, png(), [("Existing", float("nan"))]),
                                    LibraryError, "finite number"),
     "a render with an unknown style": (lambda lib: lib.create_render("palette", {}, png(), [("Nope", 1.0)]),
@@ -181,6 +203,16 @@ PACK_CASES = {
     "a style that is not an object": (lambda: pack(["A"], {}), "expected an object"),
     "tags that are not a list": (lambda: pack([entry("A", "a.png", GOOD, tags="x")], {"a.png": GOOD}),
                                  "tags must be a list"),
+    "a parameter key with an unpaired surrogate": (
+        lambda: pack([], manifest=b'{"format": "nst-style-pack", "version": 1, "styles": [{"name": "A", '
+                                      b'"image": "a.png", "sha256": "' + sha(GOOD).encode() + b'", '
+                                      b'"suggested_params": {"\\udfff": 1}}]}', files={"a.png": GOOD}),
+        "not valid text"),
+    "3,000 small images carrying 1 MiB each (a 3 GB database)": (
+        lambda: pack([entry(f"S{i}", f"{i}.png", private_chunk_png(i)) for i in range(40)],
+                     {f"{i}.png": private_chunk_png(i) for i in range(40)}, compress=zipfile.ZIP_DEFLATED),
+        "times its packed size"),
+    "a file list that lies about its count": (lambda: lying_directory(4 * 1024 * 1024), "file list of"),
     "25,000 empty entries": (lambda: _zip({f"e{i}": b"" for i in range(25_000)}), "at most 20,001"),
     "a member that unpacks 1000x (PNG + 20 MiB of zeros)": (
         lambda: pack([entry("A", "a.png", GOOD + bytes(20 << 20))], {"a.png": GOOD + bytes(20 << 20)},
@@ -188,6 +220,29 @@ PACK_CASES = {
     "a style of an extreme aspect": (lambda: pack([entry("A", "a.png", png(2000, 40))], {"a.png": png(2000, 40)}),
                                      "more than 16 times"),
 }
+
+
+def sha(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
+def private_chunk_png(seed: int) -> bytes:
+    """A 64x64 PNG with a private chunk of 1 MiB of zeros (it compresses to almost nothing in a zip)."""
+    import struct
+
+    data = png(64, 64, (seed % 256, 1, 2))
+    body = bytes(1 << 20)
+    chunk = struct.pack(">I", len(body)) + b"prVt" + body + struct.pack(">I", zlib.crc32(b"prVt" + body))
+    return data[:-12] + chunk + data[-12:]  # before IEND
+
+
+def lying_directory(size: int) -> bytes:
+    """An end-of-zip record that says one file, in a file list of ``size`` bytes."""
+    import struct
+
+    return bytes(size) + b"PK\x05\x06" + struct.pack("<HHHHIIH", 0, 0, 1, 1, size, 0, 0)
 
 
 def _zip(files: dict[str, bytes]) -> bytes:
@@ -295,6 +350,13 @@ CLI_CASES = {
     "styles import a zip bomb": (lambda t: ["styles", "import", t / "bomb.zip"], "100 times its packed size"),
     "renders show a missing render": (lambda t: ["renders", "show", "999"], "No render with id 999"),
     "renders cancel a finished render": (lambda t: ["renders", "cancel", "1"], "nothing to cancel"),
+    "a style name with an unpaired surrogate": (lambda t: ["styles", "add", t / "style.png", "--name", "\udcff"],
+                                                "not valid text"),
+    "looking up a name with an unpaired surrogate": (lambda t: ["styles", "show", "\udcff"], "not valid text"),
+    "--snapshot-every 0": (lambda t: ["transfer", t / "photo.png", t / "style.png", "-o", t / "o.png",
+                                      "--snapshots", t / "outdir", "--snapshot-every", "0"], "at least 1"),
+    "--snapshots a file": (lambda t: ["transfer", t / "photo.png", t / "style.png", "-o", t / "o.png",
+                                      "--snapshots", t / "photo.png"], "it is a file"),
     "a run with an unknown filter": (lambda t: ["run", "nope", "-o", t / "o.png"], "No filter 'nope'"),
 }
 
@@ -386,3 +448,73 @@ def test_the_app_shows_an_error_box_for_an_eps_upload(app):
     assert not at.exception
     assert any("not an image this app reads" in e.value.replace("\\", "") for e in at.error)
     assert snapshot(services.library()) == before
+
+
+@pytest.mark.parametrize("variable, value, message", [
+    ("NST_QUEUE_URL", "redis://127.0.0.1:abc/0", "not a usable render queue URL"),
+    ("NST_QUEUE_URL", "ftp://example/queue", "not a render queue URL"),
+    ("NST_QUEUE_NAME", "a/../b", "NST_QUEUE_NAME must be"),
+])
+def test_a_bad_queue_setting_is_one_line(monkeypatch, capsys, variable, value, message):
+    monkeypatch.setenv(variable, value)
+    code = cli.main(["renders", "list"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: ") and err.count("\n") == 1 and message in err, err
+
+
+def test_a_data_directory_that_is_a_file_is_one_line(tmp_path, monkeypatch, capsys):
+    (tmp_path / "file").write_text("not a folder")
+    monkeypatch.setenv("NST_DATA_DIR", str(tmp_path / "file"))
+    code = cli.main(["styles", "list"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "is a file, not a folder" in err, err
+
+
+def test_a_worker_whose_queue_does_not_answer_says_so_and_exits_2(tmp_path):
+    done = _cli_on({"NST_DATA_DIR": str(tmp_path), "NST_QUEUE_URL": "redis://127.0.0.1:1/0"}, "worker",
+                   "--no-warm-up")
+    assert done.returncode == 2 and "render queue at redis://127.0.0.1:1/0 is unavailable" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("message", [10 ** 30, [1], "abc", None, 1.5, -1, True])
+def test_a_queue_message_that_names_no_render_is_ignored(sqlite_url, message):
+    from studio.worker import RenderWorker
+
+    with open_library(sqlite_url) as library:
+        worker = RenderWorker(library, registry=None, engine_provider=lambda: None)
+        assert worker.run(message) is None
+        assert library.list_renders() == []
+
+
+def test_a_huge_render_number_is_refused_by_the_command_line(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["renders", "show", "99999999999999999999999"])
+    assert exit_info.value.code == 2 and "not a render number" in capsys.readouterr().err
+
+
+def test_a_16_bit_image_is_normalised_without_float64_copies():
+    import tracemalloc
+
+    import numpy as np
+
+    from nst import images
+
+    grey = Image.fromarray(np.linspace(0, 65535, 2000 * 2000).reshape(2000, 2000).astype(np.uint16))
+    assert grey.mode.startswith("I;16")
+    tracemalloc.start()
+    try:
+        rgb = images.normalize(grey)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert rgb.mode == "RGB" and rgb.size == (2000, 2000)
+    assert peak < 2000 * 2000 * 8, f"{peak / 2**20:.0f} MB: a float64 copy of 4 megapixels is 31 MB"
+
+
+def test_a_gif_or_tiff_carrying_a_payload_is_stored_without_it(seeded):
+    for fmt in ("GIF", "TIFF"):
+        buffer = io.BytesIO()
+        Image.new("RGB", (64, 64), (3, 4, 5)).save(buffer, fmt)
+        record = seeded.add_style(buffer.getvalue() + bytes(300 * 1024), name=f"Carrier {fmt}")
+        assert len(seeded.image_bytes(record.image_id)) < 64 * 1024
