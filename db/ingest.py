@@ -19,7 +19,7 @@ from nst import images, targets
 from nst.errors import ImageError
 
 #: Largest file accepted, in bytes (the pixel limit is checked separately, before decoding).
-MAX_FILE_BYTES = 256 * 1024 * 1024
+MAX_FILE_BYTES = images.MAX_FILE_BYTES
 #: What an image file may carry beyond its raw pixels (metadata, colour profiles) before it is re-encoded.
 RASTER_SLACK_BYTES = 256 * 1024
 #: Long side of stored thumbnails, in pixels.

@@ -183,3 +183,13 @@ def test_results_of_any_positive_size_are_kept(library):
     library.start_render(render.id, "host:1:w")
     done = library.finish_render(render.id, _png(1024, 5, (7, 7, 7)), owner="host:1:w")
     assert done.status == "done" and library.get_image(done.result_image_id).width == 1024
+
+
+def test_the_app_accepts_uploads_as_large_as_the_library_does():
+    import tomllib
+
+    from nst import images
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["address"] == "127.0.0.1"
+    assert config["server"]["maxUploadSize"] * 1024 * 1024 == images.MAX_FILE_BYTES
