@@ -132,7 +132,7 @@ def test_load_on_redis_and_postgresql_with_two_workers(server_farm):
 def test_a_killed_worker_s_render_is_finished_by_another(sqlite_farm):
     for name in ("w1", "w2"):
         sqlite_farm.procs.worker(sqlite_farm.env, name)
-    render_id = sqlite_farm.submit_slow(steps=60, delay=0.1)
+    render_id = sqlite_farm.submit_slow(steps=40, delay=0.1)
     sqlite_farm.wait(lambda: (sqlite_farm.library.get_render(render_id).progress or {}).get("step", 0) >= 5, 60,
                      "the render to run")
     first = sqlite_farm.library.get_render(render_id).owner
@@ -149,7 +149,7 @@ def test_a_killed_worker_s_render_is_finished_by_another(sqlite_farm):
 
 def test_a_second_app_process_leaves_a_running_render_alone(sqlite_farm):
     sqlite_farm.procs.worker(sqlite_farm.env, "w1")
-    render_id = sqlite_farm.submit_slow(steps=80, delay=0.1)
+    render_id = sqlite_farm.submit_slow(steps=60, delay=0.1)
     sqlite_farm.wait(lambda: sqlite_farm.library.get_render(render_id).status == "running", 60, "the render to run")
     app = sqlite_farm.procs.python(APP_PROCESS, dict(sqlite_farm.env, NST_APP_WORKERS="1"), "app", APP, "5")
     assert app.wait(120) == 0, sqlite_farm.procs.logs()

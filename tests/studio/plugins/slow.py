@@ -18,7 +18,7 @@ class Slow(Filter):
     needs = Needs(content=True, min_styles=0, max_styles=1)
     params = (Param("steps", "int", 200, "Steps.", min=1, max=100000),
               Param("delay", "float", 0.01, "Seconds a step.", min=0.0, max=10.0))
-    presets = {"long": {"steps": 1000}, "fast": {"steps": 5}}  # "long" is the app's default preset
+    presets = {"long": {"steps": 500}, "fast": {"steps": 5}}  # "long" is the app's default preset
 
     def run(self, inputs, params, progress):
         started = time.perf_counter()
