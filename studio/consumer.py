@@ -142,6 +142,9 @@ def run_one(name: str, warm: bool) -> int:
 
 def run_many(count: int, warm: bool) -> int:
     """``python -m nst worker --workers N``: N worker processes, each restarted if it dies."""
+    probe = RenderQueue()
+    probe.check()  # a queue that does not answer now is reported once, not by N children forever
+    probe.close()
     def start(index: int) -> subprocess.Popen:
         command = [sys.executable, "-m", "nst", "worker", "--workers", "1", "--name", f"w{index}"]
         if not warm:
