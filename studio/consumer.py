@@ -110,6 +110,16 @@ class Station:
         return False
 
 
+def _stop_on_signals() -> list:
+    """A list that becomes non-empty on SIGINT or SIGTERM. The handler only appends: setting a
+    ``threading.Event`` from a signal handler can deadlock when the signal lands while the main thread
+    holds the event's lock (a second SIGTERM did, and the worker never stopped)."""
+    received: list[int] = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda number, frame: received.append(number))
+    return received
+
+
 def run_one(name: str, warm: bool) -> int:
     """``python -m nst worker --workers 1``: one consuming process, until SIGINT or SIGTERM."""
     from db import GramStore, open_library
@@ -127,13 +137,12 @@ def run_one(name: str, warm: bool) -> int:
 
     station = Station(library, registry, lazy(build), threads=1, name=name, warm=warm)
     station.queue.check()  # an unreachable queue at start is a mistake to report, not to wait out
-    stop = threading.Event()
     station.start()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
+    stop = _stop_on_signals()
     print(f"worker {name} (pid {os.getpid()}) takes renders from {station.queue.description}; "
           f"library {library.url}", file=sys.stderr, flush=True)
-    stop.wait()
+    while not stop:
+        time.sleep(0.2)
     print(f"worker {name}: stopping; a running render goes back to the queue", file=sys.stderr, flush=True)
     station.stop()
     library.close()
@@ -145,6 +154,7 @@ def run_many(count: int, warm: bool) -> int:
     probe = RenderQueue()
     probe.check()  # a queue that does not answer now is reported once, not by N children forever
     probe.close()
+
     def start(index: int) -> subprocess.Popen:
         command = [sys.executable, "-m", "nst", "worker", "--workers", "1", "--name", f"w{index}"]
         if not warm:
@@ -152,10 +162,11 @@ def run_many(count: int, warm: bool) -> int:
         return subprocess.Popen(command)
 
     children = {i: start(i) for i in range(1, count + 1)}
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
-    while not stop.wait(1.0):
+    stop = _stop_on_signals()
+    while True:
+        time.sleep(1.0)
+        if stop:
+            break
         for index, child in list(children.items()):
             if child.poll() is not None:
                 print(f"worker w{index} exited with status {child.returncode}; starting it again",
