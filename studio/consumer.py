@@ -122,20 +122,16 @@ def _stop_on_signals() -> list:
 
 def run_one(name: str, warm: bool) -> int:
     """``python -m nst worker --workers 1``: one consuming process, until SIGINT or SIGTERM."""
-    from db import GramStore, open_library
+    from db import open_library
     from nst.plugin import lazy
     from nst.registry import Registry
+
+    from .cli_support import make_engine
 
     library = open_library()
     registry = Registry.discover()
     registry.sync_styles(library)
-
-    def build():
-        from nst.engine import Engine
-
-        return Engine(store=GramStore(library))
-
-    station = Station(library, registry, lazy(build), threads=1, name=name, warm=warm)
+    station = Station(library, registry, lazy(lambda: make_engine(lambda: library)), threads=1, name=name, warm=warm)
     station.queue.check()  # an unreachable queue at start is a mistake to report, not to wait out
     station.start()
     stop = _stop_on_signals()

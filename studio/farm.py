@@ -12,12 +12,11 @@ Streamlit: the app's pages, the CLI and the tests use the same class.
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from nst import images
-from nst.errors import NSTError, ParameterError
+from nst.errors import ParameterError
 from nst.plugin import RunInputs
 from nst.targets import StyleInput
 
@@ -121,20 +120,6 @@ class Farm:
         """Running and queued renders (history records), the running ones first."""
         running = self.library.list_renders(limit=50, status="running")
         return running + self.library.queued_renders()
-
-    def wait(self, render_id: int, timeout: float = 600.0, poll: float = 0.2, on_view=None):
-        """Block until the render ends (or ``timeout``); returns its record. ``on_view(view)`` is called
-        at each poll, e.g. to draw a progress bar."""
-        deadline = time.monotonic() + timeout
-        while True:
-            view = self.view(render_id)
-            if on_view is not None:
-                on_view(view)
-            if not view.active:
-                return self.library.get_render(render_id)
-            if time.monotonic() > deadline:
-                raise NSTError(f"Render {render_id} is still {view.status} after {timeout:.0f} s.")
-            time.sleep(poll)
 
     def _style_input(self, style_id: int) -> StyleInput:
         record = self.library.get_style(style_id)
