@@ -53,7 +53,7 @@ from .models import (
     style_tags,
     utcnow,
 )
-from .records import ImageRecord, LibraryStats, RenderRecord, StyleRecord
+from .records import ImageRecord, LibraryStats, RenderRecord, StyleRecord, StyleUsage
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +132,8 @@ class Library(RenderLeases):
 
     def add_style(self, source: Source, *, name: str, artist: str | None = None, description: str | None = None,
                   tags: Iterable[str] | str = (), source_label: str = "upload",
-                  suggested_params: dict | None = None) -> StyleRecord:
+                  suggested_params: dict | None = None, year: str | int | None = None,
+                  credit: str | None = None) -> StyleRecord:
         """Validate an image (path, bytes or binary stream) and store it as a new style."""
         name = validation.clean_name(name)
         fields = dict(
@@ -141,12 +142,13 @@ class Library(RenderLeases):
             tags=validation.clean_tags(tags),
             source=validation.clean_source(source_label),
             suggested_params=validation.to_json_object(suggested_params, "suggested_params"),
+            year=validation.clean_year(year), credit=validation.clean_credit(credit),
         )
         prepared = prepare_image(source)
         return self._write(lambda s: records.style_record(self._insert_style(s, prepared, name, **fields)))
 
     def _insert_style(self, session: Session, prepared: PreparedImage, name: str, *, artist, description, tags,
-                      source, suggested_params) -> Style:
+                      source, suggested_params, year=None, credit=None) -> Style:
         key = validation.fold(name)
         _refuse_taken(session, key, name)
         image = self._image_for(session, prepared)
@@ -154,7 +156,8 @@ class Library(RenderLeases):
         now = utcnow()
         style = Style(
             name=name, name_key=key, artist=artist, artist_key=validation.fold(artist) if artist else None,
-            description=description, source=source, suggested_params=suggested_params, image=image,
+            description=description, source=source, suggested_params=suggested_params, image=image, year=year,
+            credit=credit,
             tags=self._tags(session, tags), created_at=now, updated_at=now,
         )
         session.flush()  # the image and new tags, before the savepoint (begin_nested flushes pending rows)
@@ -168,10 +171,12 @@ class Library(RenderLeases):
         return style
 
     def list_styles(self, query: str | None = None, tag: str | None = None,
-                    artist: str | None = None) -> list[StyleRecord]:
-        """Styles by name; every word of ``query`` must match the name, the artist or a tag
-        (case-insensitive, any part of it)."""
-        stmt = select(Style).order_by(Style.name_key)
+                    artist: str | None = None, sort: str = "name") -> list[StyleRecord]:
+        """Styles sorted by ``sort`` (see :data:`STYLE_ORDERS`); every word of ``query`` must match the name,
+        the artist or a tag (case-insensitive, any part of it)."""
+        if sort not in STYLE_ORDERS:
+            raise LibraryError(f"Styles can be sorted by {', '.join(STYLE_ORDERS)}, not {sort!r}.")
+        stmt = select(Style).order_by(*_style_order(sort))
         for word in validation.fold(query or "").split():
             tagged = select(style_tags.c.style_id).join(Tag, Tag.id == style_tags.c.tag_id).where(
                 Tag.name.contains(word, autoescape=True))
@@ -217,9 +222,14 @@ class Library(RenderLeases):
         return self._write(work)
 
     def update_style(self, id_or_name: StyleRef, *, artist: str | None = _UNSET, description: str | None = _UNSET,
-                     suggested_params: dict | None = _UNSET) -> StyleRecord:
+                     suggested_params: dict | None = _UNSET, year: str | int | None = _UNSET,
+                     credit: str | None = _UNSET) -> StyleRecord:
         """Change the given fields (pass ``None`` to clear one)."""
         changes: dict[str, Any] = {}
+        if year is not _UNSET:
+            changes["year"] = validation.clean_year(year)
+        if credit is not _UNSET:
+            changes["credit"] = validation.clean_credit(credit)
         if artist is not _UNSET:
             changes["artist"] = validation.clean_artist(artist)
             changes["artist_key"] = validation.fold(changes["artist"]) if changes["artist"] else None
@@ -255,6 +265,8 @@ class Library(RenderLeases):
             s.flush()
             self._forget_grams(s, {image.pixel_sha256, digest} - {None})
             self._delete_image_if_unused(s, image.id)
+            if record.sample_image_id is not None:
+                self._delete_image_if_unused(s, record.sample_image_id)
             return record
 
         return self._write(work)
@@ -271,9 +283,11 @@ class Library(RenderLeases):
 
     def ensure_plugin_style(self, plugin_id: str, *, name: str, data: bytes, artist: str | None = None,
                             tags: Iterable[str] | str = (), suggested_params: dict | None = None,
-                            description: str | None = None) -> StyleRecord | None:
+                            description: str | None = None, year: str | int | None = None,
+                            credit: str | None = None, sample: bytes | None = None) -> StyleRecord | None:
         """Make sure a plugin's bundled style is in the library; safe to call at every start.
 
+        ``sample`` is a result made with the style, shown on its card until the user makes one.
         Returns the style, or ``None`` when the name belongs to a user's style (which is left alone).
         """
         source = validation.plugin_source(plugin_id)
@@ -282,21 +296,24 @@ class Library(RenderLeases):
             artist=validation.clean_artist(artist), description=validation.clean_description(description),
             tags=validation.clean_tags(tags), source=source,
             suggested_params=validation.to_json_object(suggested_params, "suggested_params"),
+            year=validation.clean_year(year), credit=validation.clean_credit(credit),
         )
-        prepared = prepare_image(data, f'the image of the style "{name}" from plugin {plugin_id}')
+        what = f'the image of the style "{name}" from plugin {plugin_id}'
+        prepared = prepare_image(data, what)
+        prepared_sample = prepare_image(sample, f"the sample of {what}") if sample is not None else None
 
         def work(s: Session) -> StyleRecord | None:
             style = s.scalar(select(Style).where(Style.name_key == validation.fold(name)))
             if style is None:
-                renamed = s.scalar(select(Style).join(Style.image).where(
+                style = s.scalar(select(Style).join(Style.image).where(
                     Style.source == source, Image.sha256 == prepared.sha256).order_by(Style.id).limit(1))
-                if renamed is not None:
-                    return records.style_record(renamed)
-                return records.style_record(self._insert_style(s, prepared, name, **fields))
-            if style.source != source:
+                if style is not None:  # the user renamed it: leave it as it is
+                    return records.style_record(style)
+                style = self._insert_style(s, prepared, name, **fields)
+            elif style.source != source:
                 log.info('Plugin %s: the style name "%s" is taken by another style; left as it is.', plugin_id, name)
                 return None
-            if style.image.sha256 != prepared.sha256:
+            elif style.image.sha256 != prepared.sha256:
                 old = style.image
                 style.image = self._image_for(s, prepared)
                 style.artist = fields["artist"]
@@ -310,9 +327,45 @@ class Library(RenderLeases):
                 if old.pixel_sha256 != prepared.pixel_sha256:
                     self._forget_grams(s, {old.pixel_sha256})
                 self._delete_image_if_unused(s, old.id)
+            if (style.year, style.credit) != (fields["year"], fields["credit"]):  # the plugin's own metadata
+                style.year, style.credit = fields["year"], fields["credit"]
+            self._set_sample(s, style, prepared_sample)
+            s.flush()
             return records.style_record(style)
 
         return self._write(work)
+
+    def _set_sample(self, session: Session, style: Style, prepared: PreparedImage | None) -> None:
+        old_id = style.sample_image_id
+        if prepared is None:
+            style.sample_image_id = None
+        elif old_id is None or session.get(Image, old_id).sha256 != prepared.sha256:
+            style.sample_image_id = self._image_for(session, prepared).id
+        if old_id is not None and old_id != style.sample_image_id:
+            session.flush()
+            self._delete_image_if_unused(session, old_id)
+
+    def style_usage(self) -> dict[int, StyleUsage]:
+        """For each style used by a render: when it was last used, and its latest finished result."""
+        def work(s: Session) -> dict[int, StyleUsage]:
+            used: dict[int, StyleUsage] = {}
+            last = s.execute(
+                select(RenderStyle.style_id, func.max(Render.created_at)).join(Render, Render.id == RenderStyle.render_id)
+                .where(RenderStyle.style_id.is_not(None)).group_by(RenderStyle.style_id))
+            for style_id, when in last:
+                used[style_id] = StyleUsage(last_used_at=when, result_image_id=None)
+            latest = s.execute(
+                select(RenderStyle.style_id, Render.result_image_id).join(Render, Render.id == RenderStyle.render_id)
+                .where(RenderStyle.style_id.is_not(None), Render.status == "done",
+                       Render.result_image_id.is_not(None))
+                .order_by(RenderStyle.style_id, Render.id.desc()))
+            for style_id, image_id in latest:
+                usage = used.get(style_id)
+                if usage is not None and usage.result_image_id is None:
+                    used[style_id] = StyleUsage(usage.last_used_at, image_id)
+            return used
+
+        return self._read(work)
 
     # ------------------------------------------------------------------ renders
 
@@ -536,6 +589,7 @@ class Library(RenderLeases):
     def _delete_image_if_unused(session: Session, image_id: int) -> None:
         used = session.scalar(select(
             exists().where(Style.image_id == image_id)
+            | exists().where(Style.sample_image_id == image_id)
             | exists().where(Render.content_image_id == image_id)
             | exists().where(Render.result_image_id == image_id)
         ))
@@ -553,6 +607,22 @@ class Library(RenderLeases):
             return targets.image_digest(images.load(self.image_bytes(image_id)))
         except (ImageError, LibraryError):
             return None
+
+
+#: How styles can be listed: by name, newest first, most recently used first (never used last), by artist.
+STYLE_ORDERS = ("name", "added", "used", "artist")
+
+
+def _style_order(sort: str) -> list:
+    if sort == "added":
+        return [Style.created_at.desc(), Style.id.desc()]
+    if sort == "artist":
+        return [Style.artist_key.is_(None), Style.artist_key, Style.name_key]
+    if sort == "used":
+        last_used = (select(func.max(Render.created_at)).join(RenderStyle, RenderStyle.render_id == Render.id)
+                     .where(RenderStyle.style_id == Style.id).scalar_subquery())
+        return [last_used.is_(None), last_used.desc(), Style.created_at.desc(), Style.id.desc()]
+    return [Style.name_key]
 
 
 def _find_style(session: Session, id_or_name: StyleRef) -> Style:

@@ -131,14 +131,20 @@ class Style(Base):
     #: The casefolded artist, for case-insensitive search on every backend.
     artist_key: Mapped[Optional[str]] = mapped_column(String(200), index=True)
     description: Mapped[Optional[str]] = mapped_column(Text)
+    #: When it was made, as written ("1889", "c. 1831").
+    year: Mapped[Optional[str]] = mapped_column(String(40))
+    #: Where the image came from and its licence.
+    credit: Mapped[Optional[str]] = mapped_column(Text)
     #: "upload" or "plugin:<plugin id>".
     source: Mapped[str] = mapped_column(String(120), default="upload")
     suggested_params: Mapped[Optional[dict[str, Any]]] = mapped_column(NullableJSON)
     image_id: Mapped[int] = mapped_column(ForeignKey("images.id"), index=True)
+    #: A result made with this style that ships with it (a plugin's sample), shown until the user makes one.
+    sample_image_id: Mapped[Optional[int]] = mapped_column(ForeignKey("images.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    image: Mapped[Image] = relationship(lazy="joined", innerjoin=True)
+    image: Mapped[Image] = relationship(lazy="joined", innerjoin=True, foreign_keys=[image_id])
     tags: Mapped[list[Tag]] = relationship(secondary=style_tags, lazy="selectin", order_by=Tag.name)
 
 

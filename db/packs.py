@@ -4,6 +4,7 @@ A pack holds ``pack.json`` and the original image files::
 
     {"format": "nst-style-pack", "version": 1,
      "styles": [{"name": "Starry Night", "artist": "Vincent van Gogh", "description": null,
+                 "year": "1889", "credit": "Public domain, via ...",
                  "tags": ["post-impressionism"], "suggested_params": {"style_weight": 2.0},
                  "image": "images/3f2a....jpg", "sha256": "3f2a..."}]}
 
@@ -125,7 +126,8 @@ def export_pack(library: Library, style_ids_or_names: Iterable[StyleRef] | None,
 
 
 def _manifest_entry(style: StyleRecord, member: str) -> dict[str, Any]:
-    return {"name": style.name, "artist": style.artist, "description": style.description, "tags": list(style.tags),
+    return {"name": style.name, "artist": style.artist, "description": style.description, "year": style.year,
+            "credit": style.credit, "tags": list(style.tags),
             "suggested_params": style.suggested_params, "image": member, "sha256": style.sha256}
 
 
@@ -373,6 +375,7 @@ def _read_style(members: dict[str, zipfile.ZipInfo], entry: Any, number: int, la
             tags=validation.clean_tags(tags),
             source="upload",
             suggested_params=validation.to_json_object(entry.get("suggested_params"), "suggested_params"),
+            year=validation.clean_year(entry.get("year")), credit=validation.clean_credit(entry.get("credit")),
         )
     except LibraryError as exc:
         raise PackError(f"{where}: {exc}") from None

@@ -43,6 +43,9 @@ class StyleRecord:
     format: str
     created_at: datetime
     updated_at: datetime
+    year: str | None = None
+    credit: str | None = None  # where the image came from, its licence
+    sample_image_id: int | None = None  # a result shipped with the style, shown until the user makes one
 
     @property
     def plugin_id(self) -> str | None:
@@ -86,6 +89,12 @@ class RenderRecord:
 
 
 @dataclass(frozen=True)
+class StyleUsage:
+    last_used_at: datetime  # the newest render with the style
+    result_image_id: int | None  # the newest finished result made with it
+
+
+@dataclass(frozen=True)
 class LibraryStats:
     styles: int
     images: int
@@ -109,7 +118,8 @@ def style_record(style: models.Style) -> StyleRecord:
         tags=tuple(sorted(tag.name for tag in style.tags)), source=style.source,
         suggested_params=copy.deepcopy(style.suggested_params), image_id=image.id, sha256=image.sha256,
         pixel_sha256=image.pixel_sha256, width=image.width, height=image.height, format=image.format,
-        created_at=style.created_at, updated_at=style.updated_at,
+        created_at=style.created_at, updated_at=style.updated_at, year=style.year, credit=style.credit,
+        sample_image_id=style.sample_image_id,
     )
 
 

@@ -13,6 +13,8 @@ MAX_NAME = 100
 MAX_TAG = 40
 MAX_TAGS = 30
 MAX_TEXT = 10_000
+MAX_YEAR = 40
+MAX_CREDIT = 2_000
 #: Deepest nesting of JSON data (parameters, metrics) the library keeps.
 MAX_JSON_DEPTH = 20
 _PLUGIN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,100}$")
@@ -82,6 +84,18 @@ def clean_artist(artist: object) -> str | None:
 
 def clean_description(description: object) -> str | None:
     return clean_optional(description, "A description", MAX_TEXT, multiline=True)
+
+
+def clean_year(year: object) -> str | None:
+    """When a work was made, as people write it: 1889, "c. 1831", "1913-1914"."""
+    if isinstance(year, int) and not isinstance(year, bool):
+        year = str(year)
+    return clean_optional(year, "A year", MAX_YEAR)
+
+
+def clean_credit(credit: object) -> str | None:
+    """Where an image came from and its licence."""
+    return clean_optional(credit, "A credit (source and licence)", MAX_CREDIT, multiline=True)
 
 
 def clean_tag(tag: object) -> str:

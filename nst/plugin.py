@@ -133,7 +133,12 @@ class Filter:
 
 @dataclass(frozen=True)
 class StyleContribution:
-    """A style a plugin adds to the library: image bytes, or a function that makes the image."""
+    """A style a plugin adds to the library: image bytes, or a function that makes the image.
+
+    ``year`` and ``credit`` (where the image came from, its licence) are shown on the style's page;
+    ``sample`` is a result made with the style (bytes, or a function returning bytes or a PIL image),
+    shown on its gallery card until the user paints with it.
+    """
 
     name: str
     data: bytes | None = None
@@ -142,19 +147,30 @@ class StyleContribution:
     description: str | None = None
     tags: tuple[str, ...] = ()
     suggested_params: Mapping[str, Any] | None = None
+    year: str | None = None
+    credit: str | None = None
+    sample: "bytes | Callable[[], bytes | Image.Image] | None" = None
 
     def image_bytes(self) -> bytes:
         """The image as encoded bytes (PNG when ``make`` returns a PIL image)."""
         if self.data is not None:
             return bytes(self.data)
-        made = self.make()  # type: ignore[misc]
-        if isinstance(made, Image.Image):
-            from .images import encode
+        return _encoded(self.make(), "make()")  # type: ignore[misc]
 
-            return encode(made.convert("RGB"), "PNG")
-        if isinstance(made, (bytes, bytearray)):
-            return bytes(made)
-        raise TypeError(f"make() returned a {type(made).__name__}, not bytes or a PIL image")
+    def sample_bytes(self) -> bytes | None:
+        if self.sample is None or isinstance(self.sample, (bytes, bytearray)):
+            return None if self.sample is None else bytes(self.sample)
+        return _encoded(self.sample(), "sample()")
+
+
+def _encoded(made: Any, what: str) -> bytes:
+    if isinstance(made, Image.Image):
+        from .images import encode
+
+        return encode(made.convert("RGB"), "PNG")
+    if isinstance(made, (bytes, bytearray)):
+        return bytes(made)
+    raise TypeError(f"{what} returned a {type(made).__name__}, not bytes or a PIL image")
 
 
 def filter_problems(item: Any) -> list[str]:

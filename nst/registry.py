@@ -42,6 +42,7 @@ from .progress import ProgressCallback
 
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "plugins"
 ENV_VAR = "NST_PLUGIN_PATH"
+DISABLED_VAR = "NST_DISABLED_PLUGINS"
 ENTRY_POINT_GROUP = "nst.plugins"
 
 
@@ -56,7 +57,7 @@ class PluginInfo:
     id: str  # the file's stem or the entry point's name; styles' source is "plugin:<id>"
     origin: str  # "builtin", "folder" or "entry point"
     location: str  # a path, or "module:object" for an entry point
-    status: str = "loaded"  # "loaded" or "failed"
+    status: str = "loaded"  # "loaded", "failed" or "disabled" (named in NST_DISABLED_PLUGINS)
     error: str = ""  # why it failed (one line), when it did
     details: str = ""  # the traceback, for the curious
     filters: list[str] = field(default_factory=list)
@@ -66,6 +67,10 @@ class PluginInfo:
     @property
     def ok(self) -> bool:
         return self.status == "loaded"
+
+    @property
+    def disabled(self) -> bool:
+        return self.status == "disabled"
 
 
 @dataclass
@@ -117,6 +122,8 @@ class Registry:
 
     def load_file(self, path: Path, origin: str = "folder") -> PluginInfo:
         info = PluginInfo(id=path.stem, origin=origin, location=str(path))
+        if self._skip_disabled(info):
+            return info
         if self.probe and origin != "builtin":
             from .plugin_probe import probe_file
 
@@ -146,6 +153,8 @@ class Registry:
     def load_entry_points(self) -> None:
         for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
             info = PluginInfo(id=entry.name, origin="entry point", location=entry.value)
+            if self._skip_disabled(info):
+                continue
             try:
                 loaded = entry.load()
             except BaseException as exc:  # noqa: BLE001
@@ -154,6 +163,14 @@ class Registry:
                 self._fail(info, exc)
                 continue
             self._register(info, loaded)
+
+    def _skip_disabled(self, info: PluginInfo) -> bool:
+        """A plugin named in NST_DISABLED_PLUGINS is listed, never imported."""
+        if info.id not in disabled_ids():
+            return False
+        info.status, info.error = "disabled", f"disabled by {DISABLED_VAR}"
+        self.plugins.append(info)
+        return True
 
     def _fail(self, info: PluginInfo, exc: BaseException) -> None:
         info.status = "failed"
@@ -226,7 +243,8 @@ class Registry:
         """Plugins that failed, or had parts refused, or whose filters failed when run."""
         with self._lock:
             run_failures = {e.plugin.location for e in self._filters.values() if e.last_error}
-        return [p for p in self.plugins if not p.ok or p.problems or p.location in run_failures]
+        return [p for p in self.plugins
+                if (not p.ok and not p.disabled) or p.problems or p.location in run_failures]
 
     def run_errors(self) -> dict[str, str]:
         with self._lock:
@@ -300,7 +318,8 @@ class Registry:
                 library.ensure_plugin_style(
                     info.id, name=style.name, data=style.image_bytes(), artist=style.artist,
                     tags=style.tags, suggested_params=dict(style.suggested_params or {}) or None,
-                    description=style.description,
+                    description=style.description, year=style.year, credit=style.credit,
+                    sample=style.sample_bytes(),
                 )
             except BaseException as exc:  # noqa: BLE001 - one bad style must not stop the others
                 if isinstance(exc, KeyboardInterrupt):
@@ -311,6 +330,11 @@ class Registry:
                 if log:
                     log(message)
         return problems
+
+
+def disabled_ids() -> set[str]:
+    """Plugin ids listed in NST_DISABLED_PLUGINS (separated by commas or spaces)."""
+    return {part for part in os.environ.get(DISABLED_VAR, "").replace(",", " ").split() if part}
 
 
 def _safely(check: Callable[[Any], list[str]], item: Any) -> list[str]:

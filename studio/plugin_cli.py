@@ -21,10 +21,10 @@ def _list(args: argparse.Namespace) -> int:
     registry = Registry.discover()
     errors = registry.run_errors()
     for info in registry.plugins:
-        mark = "ok    " if info.ok else "FAILED"
+        mark = "ok    " if info.ok else "off   " if info.disabled else "FAILED"
         print(f"{mark} {info.id:24s} {info.origin:12s} {info.location}")
         if not info.ok:
-            print(f"       reason: {info.error}")
+            print(f"       {'why' if info.disabled else 'reason'}: {info.error}")
         for fid in info.filters:
             flt = registry.get(fid)
             needs = flt.needs
@@ -39,9 +39,11 @@ def _list(args: argparse.Namespace) -> int:
             print(f"       style  {name}")
         for problem in info.problems:
             print(f"       refused: {problem}")
-    failed = sum(1 for p in registry.plugins if not p.ok)
-    print(f"{len(registry.filters())} filters from {len(registry.plugins) - failed} plugins"
-          + (f"; {failed} failed to load." if failed else "."))
+    failed = sum(1 for p in registry.plugins if not p.ok and not p.disabled)
+    disabled = sum(1 for p in registry.plugins if p.disabled)
+    print(f"{len(registry.filters())} filters and {len(registry.styles())} styles from "
+          f"{sum(1 for p in registry.plugins if p.ok)} plugins"
+          + (f"; {failed} failed to load" if failed else "") + (f"; {disabled} disabled" if disabled else "") + ".")
     return 0
 
 

@@ -6,7 +6,7 @@ import os
 
 import streamlit as st
 
-from nst.registry import BUILTIN_DIR, ENV_VAR
+from nst.registry import BUILTIN_DIR, DISABLED_VAR, ENV_VAR
 from ui import services
 from ui.text import md
 
@@ -32,20 +32,29 @@ else:
 failures = registry.failures()
 run_errors = registry.run_errors()
 loaded = [p for p in registry.plugins if p.ok]
-st.markdown(f"**{len(registry.filters())} filters** from {len(loaded)} plugins"
-            + (f" · **{len([p for p in registry.plugins if not p.ok])} failed**" if failures else ""))
+failed = [p for p in registry.plugins if not p.ok and not p.disabled]
+disabled = [p for p in registry.plugins if p.disabled]
+st.markdown(f"**{len(registry.filters())} filters** and **{len(registry.styles())} styles** from {len(loaded)} plugins"
+            + (f" · **{len(failed)} failed**" if failed else "")
+            + (f" · {len(disabled)} disabled" if disabled else ""))
+st.caption(f"To turn a plugin off, list its id in the `{DISABLED_VAR}` environment variable (separated by commas) "
+           "and restart; the styles it already added stay in your library.")
 
 for info in registry.plugins:
-    problem = (not info.ok) or bool(info.problems) or any(f in run_errors for f in info.filters)
-    icon = ":material/error:" if not info.ok else (":material/warning:" if problem else ":material/check_circle:")
+    problem = (not info.ok and not info.disabled) or bool(info.problems) or any(f in run_errors for f in info.filters)
+    icon = (":material/block:" if info.disabled else ":material/error:" if not info.ok
+            else ":material/warning:" if problem else ":material/check_circle:")
     with st.container(border=True):
         head, origin = st.columns([3, 1])
         with head:
-            st.markdown(f"{icon} **{md(info.id)}**" + ("" if info.ok else " · failed to load"))
+            state = "" if info.ok else " · disabled" if info.disabled else " · failed to load"
+            st.markdown(f"{icon} **{md(info.id)}**{state}")
         with origin:
             st.caption(md(info.origin))
         st.caption(md(info.location))
-        if not info.ok:
+        if info.disabled:
+            st.info(md(info.error), icon=":material/block:")
+        elif not info.ok:
             st.error(md(info.error))
             if info.details:
                 with st.expander("Details"):
