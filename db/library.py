@@ -473,9 +473,12 @@ class Library(RenderLeases):
                 .order_by(Render.priority.desc(), Render.created_at, Render.id))
         return self._read(lambda s: [records.render_record(r) for r in s.scalars(stmt)])
 
-    def list_renders(self, limit: int = 50, status: str | Iterable[str] | None = None) -> list[RenderRecord]:
-        """Renders, newest first; ``status`` is one status or several."""
+    def list_renders(self, limit: int = 50, status: str | Iterable[str] | None = None,
+                     style_id: int | None = None) -> list[RenderRecord]:
+        """Renders, newest first; ``status`` is one status or several; ``style_id``: only renders that used it."""
         stmt = select(Render).order_by(Render.created_at.desc(), Render.id.desc()).limit(max(0, int(limit)))
+        if style_id is not None:
+            stmt = stmt.where(Render.id.in_(select(RenderStyle.render_id).where(RenderStyle.style_id == style_id)))
         if status is not None:
             wanted = [status] if isinstance(status, str) else list(status)
             unknown = [s for s in wanted if s not in RENDER_STATUSES]

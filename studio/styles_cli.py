@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Iterator, Sequence
 
 from db import open_library
-from db.library import Library
+from db.library import STYLE_ORDERS, Library
 from db.packs import CONFLICT_MODES, export_pack, import_pack
 from db.records import StyleRecord
 
@@ -34,11 +34,15 @@ def register(subparsers) -> argparse.ArgumentParser:
     add.add_argument("--artist", help="who made the original")
     add.add_argument("--tags", default="", help="comma-separated tags, e.g. oil,night")
     add.add_argument("--description", help="a free-text note")
+    add.add_argument("--year", help='when it was made, e.g. 1889 or "c. 1831"')
+    add.add_argument("--credit", help="where the image came from and its licence")
     add.set_defaults(func=cmd_add)
 
     listing = commands.add_parser("list", help="list styles")
     listing.add_argument("--search", metavar="Q", help="match name, artist or tag (any part, ignoring case)")
     listing.add_argument("--tag", metavar="T", help="only styles with this tag")
+    listing.add_argument("--sort", choices=STYLE_ORDERS, default="name",
+                         help="name, newest first (added), most recently used first (used), or artist")
     listing.set_defaults(func=cmd_list)
 
     show = commands.add_parser("show", help="show one style")
@@ -85,14 +89,14 @@ def _library(args: argparse.Namespace) -> Iterator[Library]:
 def cmd_add(args: argparse.Namespace) -> int:
     with _library(args) as library:
         style = library.add_style(args.file, name=args.name, artist=args.artist, description=args.description,
-                                  tags=args.tags)
+                                  tags=args.tags, year=args.year, credit=args.credit)
     print(f'Added "{style.name}" ({style.width}x{style.height} {style.format}, id {style.id}).')
     return 0
 
 
 def cmd_list(args: argparse.Namespace) -> int:
     with _library(args) as library:
-        styles = library.list_styles(query=args.search, tag=args.tag)
+        styles = library.list_styles(query=args.search, tag=args.tag, sort=args.sort)
     if not styles:
         print("No styles match." if (args.search or args.tag) else "No styles yet; add one with: styles add FILE --name NAME")
         return 0
@@ -184,8 +188,10 @@ def describe_style(style: StyleRecord) -> str:
         ("Name", style.name),
         ("ID", str(style.id)),
         ("Artist", style.artist or "-"),
+        ("Year", style.year or "-"),
         ("Tags", ", ".join(style.tags) or "-"),
         ("Source", style.source),
+        ("Credit", style.credit or "-"),
         ("Image", f"{style.width}x{style.height} {style.format}, sha256 {style.sha256[:16]}..."),
         ("Suggested", json.dumps(style.suggested_params, sort_keys=True) if style.suggested_params else "-"),
         ("Added", _when(style.created_at)),

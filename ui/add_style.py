@@ -9,7 +9,7 @@ import streamlit as st
 
 from nst.errors import NSTError
 from ui import services
-from ui.pages import GALLERY
+from ui.pages import GALLERY, STYLIZE
 from ui.text import md
 
 IMAGE_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff"]
@@ -27,29 +27,42 @@ with upload_tab:
             entries = []
             for upload in files:
                 st.markdown(f"**{md(upload.name)}**")
-                name_col, artist_col, tags_col = st.columns([2, 2, 3])
+                name_col, artist_col, year_col, tags_col = st.columns([2, 2, 1, 3])
                 with name_col:
                     name = st.text_input("Name", Path(upload.name).stem.replace("_", " ").replace("-", " ").title(),
                                          key=f"add:name:{upload.file_id}")
                 with artist_col:
                     artist = st.text_input("Artist", key=f"add:artist:{upload.file_id}")
+                with year_col:
+                    year = st.text_input("Year", key=f"add:year:{upload.file_id}", placeholder="1889")
                 with tags_col:
                     tags = st.text_input("Tags", key=f"add:tags:{upload.file_id}", placeholder="impressionism, night")
-                entries.append((upload, name, artist, tags))
+                entries.append((upload, name, artist, year, tags))
             submitted = st.form_submit_button(f"Add {len(files)} style{'s' if len(files) > 1 else ''}",
                                               type="primary", icon=":material/add:")
         if submitted:
-            added = 0
-            for upload, name, artist, tags in entries:
+            added = []
+            for upload, name, artist, year, tags in entries:
                 try:
                     record = library.add_style(upload.getvalue(), name=name, artist=artist.strip() or None,
+                                               year=year.strip() or None,
                                                tags=[t.strip() for t in tags.split(",") if t.strip()])
                     st.success(f"Added **{md(record.name)}** ({record.width}x{record.height}).",
                                icon=":material/check_circle:")
-                    added += 1
+                    added.append(record.id)
                 except NSTError as exc:
                     st.error(md(f"{upload.name}: {exc}"), icon=":material/error:")
-            if added:
+            st.session_state["add:added"] = added
+        added = st.session_state.get("add:added") or []
+        if added:
+            paint_col, gallery_col = st.columns(2)
+            with paint_col:
+                if st.button("Paint a photo with " + ("it" if len(added) == 1 else "them"), type="primary",
+                             icon=":material/brush:", width="stretch", key="add:paint"):
+                    st.session_state["stylize:preselect"] = added
+                    st.session_state.pop("add:added", None)
+                    st.switch_page(STYLIZE)
+            with gallery_col:
                 st.page_link(GALLERY, label="See them in the gallery", icon=":material/photo_library:")
 
 with pack_tab:

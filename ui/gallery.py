@@ -1,4 +1,4 @@
-"""Gallery: every saved style as a card, with search and tag filters."""
+"""Gallery: every saved style as a card (the painting, and what it does to a photo), sorted, searched, filtered."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import streamlit as st
 
 from ui import services
 from ui.pages import ADD_STYLE, STYLE, STYLIZE
+from ui.style_choice import by_recent_use
 from ui.text import md
 
 st.title("Gallery")
@@ -19,19 +20,26 @@ if not all_styles:
     st.stop()
 
 if all(style.plugin_id for style in all_styles):
-    st.info("These styles come with the plugins. Add a painting you love to paint your photos with it.",
-            icon=":material/palette:")
+    st.info("These styles come with the app. Press **Use** on one to paint a photo with it, or add a painting "
+            "you love.", icon=":material/palette:")
     st.page_link(ADD_STYLE, label="Add a painting", icon=":material/add_photo_alternate:")
 
-search_col, tag_col = st.columns([2, 3], vertical_alignment="bottom")
+SORTS = {"used": "Recently used", "added": "Recently added", "name": "Name", "artist": "Artist"}
+
+search_col, sort_col = st.columns([2, 2], vertical_alignment="bottom")
 with search_col:
     query = st.text_input("Search", placeholder="Name, artist or tag", key="gallery:search",
                           label_visibility="collapsed")
-with tag_col:
-    tags = st.pills("Tags", library.tags(), selection_mode="multi", key="gallery:tags",
-                    label_visibility="collapsed")
+with sort_col:
+    sort = st.segmented_control("Sort by", list(SORTS), format_func=SORTS.get, key="gallery:sort", default="used",
+                                required=True, label_visibility="collapsed")
+tags = st.pills("Tags", library.tags(), selection_mode="multi", key="gallery:tags", label_visibility="collapsed")
 
-styles = library.list_styles(query=query or None)
+usage = library.style_usage()
+if sort == "used":
+    styles = by_recent_use(library.list_styles(query=query or None), usage)
+else:
+    styles = library.list_styles(query=query or None, sort=sort)
 if tags:
     styles = [s for s in styles if set(tags) <= set(s.tags)]
 
@@ -42,10 +50,22 @@ if not styles:
 
 grid = st.grid(4, gap="medium", border=True)
 for style in styles:
+    used = usage.get(style.id)
+    result_id = used.result_image_id if used is not None and used.result_image_id is not None else style.sample_image_id
     with grid.cell():
-        st.image(library.thumbnail_bytes(style.image_id), width="stretch")
+        if result_id is None:
+            st.image(library.thumbnail_bytes(style.image_id), width="stretch")
+        else:
+            painting_col, result_col = st.columns(2, gap="small")
+            with painting_col:
+                st.image(library.thumbnail_bytes(style.image_id), width="stretch", caption="Painting")
+            with result_col:
+                mine = used is not None and used.result_image_id is not None
+                st.image(library.thumbnail_bytes(result_id), width="stretch",
+                         caption="Your latest render" if mine else "Sample")
         st.markdown(f"**{md(style.name)}**")
-        st.caption(md(style.artist) if style.artist else "Unknown artist")
+        st.caption(" · ".join(filter(None, [md(style.artist) if style.artist else "Unknown artist",
+                                            md(style.year) if style.year else None])))
         if style.tags:
             st.markdown(" ".join(f":gray-badge[{md(tag)}]" for tag in style.tags[:4]))
         open_col, use_col = st.columns(2)

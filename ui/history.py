@@ -9,7 +9,9 @@ import streamlit as st
 from nst.errors import NSTError
 from ui import services
 from ui.job_panel import STATUS_TEXT, download_buttons, job_panel
+from ui.style_choice import by_recent_use
 from ui.text import md
+from ui.widgets import style_label
 
 
 def _event_line(entry: dict) -> str:
@@ -32,12 +34,21 @@ if active:
     job_panel("history:active")
     st.divider()
 
-statuses = st.pills("Show", ["done", "cancelled", "failed", "interrupted"], selection_mode="multi",
-                    default=["done", "cancelled", "failed", "interrupted"], key="history:statuses",
-                    format_func=str.capitalize)
-renders = library.list_renders(limit=60, status=statuses) if statuses else []
+status_col, style_col = st.columns([3, 2], vertical_alignment="bottom")
+with status_col:
+    statuses = st.pills("Show", ["done", "cancelled", "failed", "interrupted"], selection_mode="multi",
+                        default=["done", "cancelled", "failed", "interrupted"], key="history:statuses",
+                        format_func=str.capitalize)
+usage = library.style_usage()
+used_styles = {s.id: s for s in library.list_styles() if s.id in usage}
+with style_col:
+    style_filter = st.selectbox("Style", [None, *(s.id for s in by_recent_use(list(used_styles.values()), usage))],
+                                format_func=lambda i: "Every style" if i is None else style_label(used_styles[i]),
+                                key="history:style")
+renders = library.list_renders(limit=60, status=statuses, style_id=style_filter) if statuses else []
 if not renders:
-    st.info("No renders yet. Paint a photo on the Stylize page, or make a texture.", icon=":material/history:")
+    st.info("No render matches: try another style or status." if style_filter is not None else
+            "No renders yet. Paint a photo on the Stylize page, or make a texture.", icon=":material/history:")
 
 for render in renders:
     with st.container(border=True):

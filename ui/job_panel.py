@@ -8,6 +8,10 @@ render's worker updates about once a second), so all show the same state.
 
 from __future__ import annotations
 
+import io
+import re
+import zipfile
+
 import streamlit as st
 
 from nst.errors import NSTError
@@ -53,6 +57,42 @@ def download_buttons(library, image_id: int, stem: str, key: str) -> None:
         st.download_button("Download JPEG", _as_jpeg(library.get_image(image_id).sha256, image_id),
                            file_name=f"{stem}.jpg", mime="image/jpeg",
                            key=f"{key}:jpg", icon=":material/download:")
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _zip_of(results: tuple[tuple[str, str, int], ...]) -> bytes:
+    """A zip of stored PNGs, ``(file name, image sha256, image id)`` each; cached by content."""
+    library = services.library()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:  # PNGs are compressed already
+        for name, _, image_id in results:
+            archive.writestr(name, library.image_bytes(image_id))
+    return buffer.getvalue()
+
+
+def _file_stem(render) -> str:
+    styles = "+".join(s.style_name for s in render.styles) or render.filter_id
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", styles).strip("-").lower()[:60] or "render"
+    return f"render-{render.id}-{slug}"
+
+
+def download_all(render_ids: list[int], key: str) -> None:
+    """One button for every finished result among ``render_ids``, as a zip (shown from two results on)."""
+    library = services.library()
+    finished = []
+    for render_id in render_ids:
+        try:
+            render = library.get_render(render_id)
+        except NSTError:  # deleted meanwhile
+            continue
+        if render.result_image_id is not None and not render.active:
+            finished.append((f"{_file_stem(render)}.png", library.get_image(render.result_image_id).sha256,
+                             render.result_image_id))
+    if len(finished) < 2:
+        return
+    st.download_button(f"Download all {len(finished)} results (zip)", _zip_of(tuple(finished)),
+                       file_name="renders.zip", mime="application/zip", icon=":material/folder_zip:",
+                       key=f"{key}:zip", type="primary")
 
 
 def _one_job(render_id: int, original: bytes | None) -> bool:

@@ -23,25 +23,40 @@ if style is None:
 
 st.page_link(GALLERY, label="Gallery", icon=":material/arrow_back:")
 st.title(md(style.name))
-st.caption(" · ".join(filter(None, [md(style.artist) if style.artist else None,
+st.caption(" · ".join(filter(None, [md(style.artist) if style.artist else None, md(style.year) if style.year else None,
                                      f"{style.width}x{style.height} {style.format}",
                                      "from plugin " + md(style.plugin_id) if style.plugin_id else "uploaded"])))
 
 picture_col, info_col = st.columns([3, 2], gap="large")
 with picture_col:
     st.image(library.image_bytes(style.image_id), width="stretch")
+    if style.credit:
+        st.caption(f"**Source:** {md(style.credit)}")
+    used = library.style_usage().get(style.id)
+    result_id = used.result_image_id if used is not None and used.result_image_id is not None else style.sample_image_id
+    if result_id is not None:
+        st.image(library.image_bytes(result_id), width="stretch",
+                 caption="Your latest render with this style" if result_id != style.sample_image_id
+                 else "A sample made with this style")
 with info_col:
     with st.form(f"edit:{style.id}", border=True):
         st.markdown("**Details**")
         name = st.text_input("Name", style.name)
-        artist = st.text_input("Artist", style.artist or "")
+        artist_col, year_col = st.columns([3, 1])
+        with artist_col:
+            artist = st.text_input("Artist", style.artist or "")
+        with year_col:
+            year = st.text_input("Year", style.year or "", placeholder="1889")
         tags = st.text_input("Tags", ", ".join(style.tags), help="Separated by commas")
         description = st.text_area("Description", style.description or "", height=100)
+        credit = st.text_input("Source and licence", style.credit or "",
+                               help="Where the image came from, and the terms it may be used under")
         if st.form_submit_button("Save changes", type="primary", icon=":material/save:"):
             try:
                 if name.strip() != style.name:
                     library.rename_style(style.id, name)
-                library.update_style(style.id, artist=artist.strip() or None, description=description.strip() or None)
+                library.update_style(style.id, artist=artist.strip() or None, description=description.strip() or None,
+                                     year=year.strip() or None, credit=credit.strip() or None)
                 library.set_tags(style.id, tags)
                 st.toast("Saved.", icon=":material/check:")
                 st.rerun()

@@ -7,7 +7,8 @@ import streamlit as st
 from nst import images
 from nst.errors import NSTError
 from ui import services
-from ui.job_panel import job_panel
+from ui.job_panel import download_all, job_panel
+from ui.style_choice import by_recent_use
 from ui.text import md
 from ui.widgets import (blend_weights, filter_label, param_widgets, preset_picker, style_picker,
                         styles_and_filters, thumbnails_row)
@@ -42,8 +43,10 @@ with inputs_col:
                         picked_recent.append(record)
 
     st.subheader("2 · Styles")
-    chosen = style_picker(styles, "stylize:styles", multiple=True,
-                          default_ids=st.session_state.pop("stylize:preselect", None))
+    usage = library.style_usage()
+    styles = by_recent_use(styles, usage)  # in use first; paintings before generated patterns
+    chosen = style_picker(styles, "stylize:styles", multiple=True, default_ids=[styles[0].id],
+                          chosen_ids=st.session_state.pop("stylize:preselect", None))
     thumbnails_row(library, chosen)
     weights = blend_weights(chosen, "stylize:blend")
 
@@ -85,4 +88,5 @@ if st.session_state.get("stylize:jobs"):
     with renders_slot:
         st.subheader("Renders")
         job_panel("stylize:jobs", st.session_state.get("stylize:originals"))
+        download_all(st.session_state["stylize:jobs"], "stylize:all")
         st.divider()

@@ -101,11 +101,15 @@ def style_label(style) -> str:
 
 
 def style_picker(styles: list, key: str, *, multiple: bool, default_ids: list[int] | None = None,
-                 label: str = "Style") -> list:
-    """Choose saved styles (by name), with their thumbnails shown underneath."""
+                 label: str = "Style", chosen_ids: list[int] | None = None) -> list:
+    """Choose saved styles (by name, in the order given). ``default_ids`` apply when nothing is chosen yet;
+    ``chosen_ids`` (a style picked on another page) replace the current choice."""
     by_id = {s.id: s for s in styles}
     options = list(by_id)
     defaults = [i for i in (default_ids or []) if i in by_id]
+    chosen_ids = [i for i in (chosen_ids or []) if i in by_id]
+    if chosen_ids:
+        st.session_state[key] = chosen_ids[:4] if multiple else chosen_ids[0]
     if multiple:
         if key not in st.session_state:
             st.session_state[key] = defaults[:1] or options[:1]

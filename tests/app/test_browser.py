@@ -1,7 +1,9 @@
 """The real thing: `streamlit run` on a free port, driven by headless Chromium through Playwright.
 
-It opens the gallery, uploads a photo on the Stylize page, applies a style with tiny settings and
-waits for the result. A screenshot of each step is saved in ``artifacts/browser/``.
+On a fresh data directory it opens the gallery (the seven paintings of the starter collection, with
+their artists), presses "Use" on The Great Wave, checks that Stylize has it selected, uploads a photo,
+paints it with tiny settings, waits for the result, finds it in the history and on the painting's
+gallery card. A screenshot of each step is saved in ``artifacts/browser/``.
 
 Twice: once as a user starts it (the app paints in its own render thread), once as a farm
 (``NST_APP_WORKERS=0``: the app only submits, a separate ``python -m nst worker`` process paints,
@@ -28,6 +30,12 @@ from tests.app.conftest import ROOT, jpeg_bytes
 from tests.factories import make_photo
 
 CHROMIUM = Path("/usr/bin/chromium")
+WAVE = "The Great Wave off Kanagawa"
+STARTER_COLLECTION = [
+    ("The Starry Night", "Vincent van Gogh"), ("The Scream", "Edvard Munch"), ("Woman with a Hat", "Henri Matisse"),
+    (WAVE, "Katsushika Hokusai"), ("Composition VII", "Wassily Kandinsky"),
+    ("Udnie (Young American Girl, The Dance)", "Francis Picabia"), ("The Wreck of a Transport Ship", "J. M. W. Turner"),
+]
 ARTIFACTS = ROOT / "artifacts" / "browser"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
@@ -124,15 +132,26 @@ def test_gallery_upload_stylize_result(server, tmp_path):
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
         page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
         page.set_default_timeout(60_000)
+        expect.set_options(timeout=30_000)  # the first page load imports TensorFlow in the warm-up beside it
 
         page.goto(server)
         expect(page.get_by_role("heading", name="Gallery")).to_be_visible()
+        for name, artist in STARTER_COLLECTION:  # on first load, from the built-in starter collection plugin
+            expect(page.get_by_text(name, exact=True)).to_be_visible()
+            expect(page.get_by_text(re.compile(re.escape(artist) + " · "))).to_be_visible()
         expect(page.get_by_text("Blue waves").first).to_be_visible()
         page.wait_for_timeout(500)
         shot(page, "gallery")
 
-        page.get_by_role("link", name="Stylize").click()
+        def card(name):  # the innermost block holding the style's name and its buttons
+            return page.locator("div").filter(has=page.get_by_text(name, exact=True)).filter(
+                has=page.get_by_role("button", name="Use")).last
+
+        card(WAVE).get_by_role("button", name="Use").click()
         expect(page.get_by_role("heading", name="Stylize")).to_be_visible()
+        chosen = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Styles")
+        expect(chosen).to_contain_text(f"{WAVE} — Katsushika Hokusai")
+        expect(chosen).not_to_contain_text("Blue waves")
         page.locator("input[type=file]").first.set_input_files(str(photo))
         expect(page.get_by_text("photo.jpg")).to_be_visible()
         page.get_by_role("radio", name="Fast").click()
@@ -162,9 +181,15 @@ def test_gallery_upload_stylize_result(server, tmp_path):
         shot(page, "stylize-result", focus=page.get_by_role("button", name="Download PNG"))
 
         page.get_by_role("link", name="History").click()
-        expect(page.get_by_text("#1 · Style transfer")).to_be_visible()
+        expect(page.get_by_text(f"#1 · Style transfer with {WAVE}")).to_be_visible()
         page.wait_for_timeout(500)
         shot(page, "history")
+
+        page.get_by_role("link", name="Gallery").click()  # the card now shows what the style did to the photo
+        expect(card(WAVE).get_by_text("Your latest render")).to_be_visible()
+        expect(page.get_by_text("Your latest render")).to_have_count(1)
+        page.wait_for_timeout(800)
+        shot(page, "gallery-with-result", focus=card(WAVE))
 
         if mode == "farm":  # a longer render, to see its live progress and preview come from the worker
             page.get_by_role("link", name="Stylize").click()
