@@ -175,6 +175,20 @@ class Engine:
 
         return self.targets.get_or_compute(key, compute)
 
+    def prepare_targets(self, style: StyleInput | Image.Image, settings: Settings | None = None, *,
+                        texture: bool = False) -> int:
+        """Compute (or find in the cache) the style targets a render with ``settings`` will use, at every
+        scale; returns how many had to be computed. The style's sizes follow only the result's long side,
+        so one call serves every photo."""
+        settings = settings or Settings()
+        style = StyleInput.of(style)
+        final = (settings.size, settings.size)
+        before = self.targets.computed
+        for size in plan_sizes(final, settings.start_size):
+            self.style_grams(style, self._style_size(style.image, max(size), max(final), settings, texture),
+                             tuple(settings.style_layers))
+        return self.targets.computed - before
+
     def features(self, pixels: np.ndarray, layer: str) -> np.ndarray:
         """One layer's features of an (H, W, 3) image in [0, 1], shaped (1, h, w, C), float32."""
         return backend.to_numpy(self._function("content", (), layer)(backend.to_tensor(pixels[None])))

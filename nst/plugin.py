@@ -127,6 +127,11 @@ class Filter:
     def run(self, inputs: RunInputs, params: Mapping[str, Any], progress: ProgressCallback) -> FilterResult:
         raise NotImplementedError
 
+    def prepare(self, engine: Any, styles: Sequence["StyleInput"], params: Mapping[str, Any]) -> None:
+        """Optional: work out ahead of a render what this filter needs from its styles (for the built-in
+        filters, their Gram targets), so that a later render with these checked ``params`` does not wait
+        for it. The host calls it in the background for the styles plugins ship."""
+
     def __repr__(self) -> str:
         return f"<Filter {self.id} {self.version}>"
 

@@ -33,12 +33,15 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 from .errors import NSTError, ParameterError
 from .params import validate
 from .plugin import Filter, FilterResult, RunInputs, StyleContribution, filter_problems, style_problems
 from .progress import ProgressCallback
+
+if TYPE_CHECKING:
+    from .targets import StyleInput
 
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "plugins"
 ENV_VAR = "NST_PLUGIN_PATH"
@@ -258,13 +261,7 @@ class Registry:
     def check(self, filter_id: str, inputs: RunInputs, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Checked parameter values; raises before any work if the parameters or inputs do not fit."""
         flt = self.get(filter_id)
-        values = dict(params or {})
-        preset = values.pop("preset", None)
-        if preset is not None:
-            if preset not in flt.presets:
-                raise ParameterError(f"{flt.id} has no preset {preset!r}; choose from {', '.join(flt.presets) or 'none'}.")
-            values = {**flt.presets[preset], **values}
-        checked = validate(flt.params, values)
+        checked = self._checked_params(flt, params)
         needs = flt.needs
         if needs.content and inputs.content is None:
             raise ParameterError(f"{flt.name} needs a content image (a photo).")
@@ -309,6 +306,27 @@ class Registry:
         return result
 
     # ------------------------------------------------------------------ styles into the library
+
+    @staticmethod
+    def _checked_params(flt: Filter, params: Mapping[str, Any] | None) -> dict[str, Any]:
+        values = dict(params or {})
+        preset = values.pop("preset", None)
+        if preset is not None:
+            if preset not in flt.presets:
+                raise ParameterError(f"{flt.id} has no preset {preset!r}; choose from {', '.join(flt.presets) or 'none'}.")
+            values = {**flt.presets[preset], **values}
+        return validate(flt.params, values)
+
+    def prepare(self, filter_id: str, engine, styles: Sequence[StyleInput], params: Mapping[str, Any] | None = None) -> None:
+        """Let a filter work out ahead of time what it needs from ``styles`` for a render with ``params``."""
+        flt = self.get(filter_id)
+        checked = self._checked_params(flt, params)
+        try:
+            flt.prepare(engine, list(styles), checked)
+        except NSTError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a plugin's failure is reported, never raised as a crash
+            raise PluginError(f"{flt.name} failed while preparing its styles: {type(exc).__name__}: {exc}") from exc
 
     def sync_styles(self, library, log: Callable[[str], None] | None = None) -> list[str]:
         """Add every contributed style to the library (idempotent); returns the problems met."""

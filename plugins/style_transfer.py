@@ -27,5 +27,10 @@ class StyleTransfer(Filter):
         )
         return FilterResult(result.image, metrics=result.metrics(), cancelled=result.cancelled)
 
+    def prepare(self, engine, styles, params):
+        settings = options.to_settings("transfer", params)
+        for style in styles:
+            engine.prepare_targets(style, settings)
+
 
 FILTERS = [StyleTransfer()]

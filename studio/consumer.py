@@ -59,9 +59,10 @@ class Station:
     instances: "weakref.WeakSet[Station]" = weakref.WeakSet()
 
     def __init__(self, library, registry, engine_provider: Callable[[], Any], *, threads: int = 1,
-                 queue_url: str | None = None, name: str = "app", warm: bool = True):
+                 queue_url: str | None = None, name: str = "app", warm: bool = True, analysis_plan=None):
         self.queue = RenderQueue(queue_url)
-        self.worker = RenderWorker(library, registry, engine_provider, name=name, queue=self.queue)
+        self.worker = RenderWorker(library, registry, engine_provider, name=name, queue=self.queue,
+                                   analysis_plan=analysis_plan)
         self.queue.handler = self.worker.run
         self.warden = Warden(library, self.queue)
         self.threads = threads
@@ -120,7 +121,7 @@ def _stop_on_signals() -> list:
     return received
 
 
-def run_one(name: str, warm: bool) -> int:
+def run_one(name: str, warm: bool, analyse: bool = True) -> int:
     """``python -m nst worker --workers 1``: one consuming process, until SIGINT or SIGTERM."""
     from db import open_library
     from nst.plugin import lazy
@@ -131,7 +132,8 @@ def run_one(name: str, warm: bool) -> int:
     library = open_library()
     registry = Registry.discover()
     registry.sync_styles(library)
-    station = Station(library, registry, lazy(lambda: make_engine(lambda: library)), threads=1, name=name, warm=warm)
+    station = Station(library, registry, lazy(lambda: make_engine(lambda: library)), threads=1, name=name, warm=warm,
+                      analysis_plan=None if analyse else ())
     station.queue.check()  # an unreachable queue at start is a mistake to report, not to wait out
     station.start()
     stop = _stop_on_signals()
@@ -145,7 +147,7 @@ def run_one(name: str, warm: bool) -> int:
     return 0
 
 
-def run_many(count: int, warm: bool) -> int:
+def run_many(count: int, warm: bool, analyse: bool = True) -> int:
     """``python -m nst worker --workers N``: N worker processes, each restarted if it dies."""
     probe = RenderQueue()
     probe.check()  # a queue that does not answer now is reported once, not by N children forever
@@ -155,6 +157,8 @@ def run_many(count: int, warm: bool) -> int:
         command = [sys.executable, "-m", "nst", "worker", "--workers", "1", "--name", f"w{index}"]
         if not warm:
             command.append("--no-warm-up")
+        if index > 1 or not analyse:  # one process analyses the plugins' styles; the others find them stored
+            command.append("--no-style-analysis")
         return subprocess.Popen(command)
 
     children = {i: start(i) for i in range(1, count + 1)}

@@ -210,8 +210,8 @@ def _worker(args: argparse.Namespace) -> int:
     for noisy in ("huey", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     if args.workers == 1:
-        return run_one(args.name, warm=not args.no_warm_up)
-    return run_many(args.workers, warm=not args.no_warm_up)
+        return run_one(args.name, warm=not args.no_warm_up, analyse=not args.no_style_analysis)
+    return run_many(args.workers, warm=not args.no_warm_up, analyse=not args.no_style_analysis)
 
 
 def register(commands) -> None:
@@ -224,6 +224,8 @@ def register(commands) -> None:
     worker.add_argument("--name", default="w1", help="this worker's name in the render history")
     worker.add_argument("--no-warm-up", action="store_true",
                         help="load the engine on the first render that needs it, not at start")
+    worker.add_argument("--no-style-analysis", action="store_true",
+                        help="do not compute the style targets of the styles plugins ship after the warm-up")
     worker.set_defaults(func=_worker)
 
     renders = commands.add_parser("renders", help="the render history and queue: list, show, cancel")

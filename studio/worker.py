@@ -34,6 +34,7 @@ from nst.plugin import RunInputs
 from nst.progress import Progress
 from nst.targets import StyleInput
 
+from .analysis import analyse_plugin_styles, default_plan
 from .queue import QueueError, RenderQueue
 
 log = logging.getLogger(__name__)
@@ -183,8 +184,11 @@ class RenderWorker:
 
     def __init__(self, library, registry, engine_provider: Callable[[], Any], *, name: str = "worker",
                  queue: RenderQueue | None = None, preview_every: int = 3, limit: float | None = None,
-                 on_stuck: Callable[[], None] | None = None):
+                 on_stuck: Callable[[], None] | None = None, analysis_plan=None):
         self.library = library
+        #: What to prepare the plugins' styles for once the engine is built (:mod:`studio.analysis`); () for nothing.
+        self.analysis_plan = default_plan() if analysis_plan is None else tuple(analysis_plan)
+        self.analysed = threading.Event()  # set when the warm-up (and its style analysis) has ended
         self.limit = limit if limit is not None else time_limit()
         #: Called (from a heartbeat thread) when a filter ignores its time limit and holds a worker thread.
         self.on_stuck = on_stuck
@@ -213,11 +217,17 @@ class RenderWorker:
             return bool(self._running)
 
     def warm_up(self) -> None:
-        """Build the engine (TensorFlow, VGG19) before the first render needs it; silent without weights."""
+        """Build the engine (TensorFlow, VGG19) before the first render needs it, then analyse the styles
+        plugins ship (:mod:`studio.analysis`); silent without weights."""
         try:
-            self.engine_provider()
+            engine = self.engine_provider()
+            if self.analysis_plan and not self._stopping.is_set():
+                analyse_plugin_styles(self.library, self.registry, engine, self.analysis_plan,
+                                      stopping=self._stopping.is_set)
         except Exception as exc:  # noqa: BLE001 - e.g. no weights: each VGG render will fail with the reason
             log.info("The engine is not ready: %s", exc)
+        finally:
+            self.analysed.set()
 
     # ------------------------------------------------------------------ one render
 

@@ -36,8 +36,11 @@ def isolated_data_dir(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("NST_DATA_DIR", str(tmp_path_factory.mktemp("nst-data")))
     monkeypatch.delenv("NST_DATABASE_URL", raising=False)
     monkeypatch.delenv("NST_PLUGIN_PATH", raising=False)
-    for name in ("NST_QUEUE_URL", "NST_QUEUE_NAME", "NST_APP_WORKERS", "NST_STALE_SECONDS"):
+    for name in ("NST_QUEUE_URL", "NST_QUEUE_NAME", "NST_APP_WORKERS", "NST_STALE_SECONDS", "NST_DISABLED_PLUGINS"):
         monkeypatch.delenv(name, raising=False)
+    # The background analysis of the plugins' styles (a minute of CPU at the default presets) runs only in
+    # the tests that check it, with small settings.
+    monkeypatch.setenv("NST_STYLE_ANALYSIS", "0")
 
 
 def _unavailable(reason: str, required_by: str):
