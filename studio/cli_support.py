@@ -95,11 +95,20 @@ def load_style(arg: str, library_opener):
     if library is not None:
         from db.errors import StyleNotFoundError
 
-        try:
-            return library.style_image(arg)
-        except StyleNotFoundError:
-            pass
+        for attempt in range(2):
+            try:
+                return library.style_image(arg)
+            except StyleNotFoundError:
+                if attempt == 0:  # perhaps a style a plugin ships, and the app never started here yet
+                    sync_plugin_styles(library)
     raise ImageError(f"{arg}: no such file, and no saved style by that name.")
+
+
+def sync_plugin_styles(library) -> None:
+    """Add the styles plugins ship (the starter collection, ...) to the library, as the app does at start."""
+    from nst.registry import Registry
+
+    Registry.discover().sync_styles(library)
 
 
 class LibraryOpener:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import services
+from ui.cards import card_picture
 from ui.pages import ADD_STYLE, STYLE, STYLIZE
 from ui.style_choice import by_recent_use
 from ui.text import md
@@ -53,16 +54,10 @@ for style in styles:
     used = usage.get(style.id)
     result_id = used.result_image_id if used is not None and used.result_image_id is not None else style.sample_image_id
     with grid.cell():
-        if result_id is None:
-            st.image(library.thumbnail_bytes(style.image_id), width="stretch")
-        else:
-            painting_col, result_col = st.columns(2, gap="small")
-            with painting_col:
-                st.image(library.thumbnail_bytes(style.image_id), width="stretch", caption="Painting")
-            with result_col:
-                mine = used is not None and used.result_image_id is not None
-                st.image(library.thumbnail_bytes(result_id), width="stretch",
-                         caption="Your latest render" if mine else "Sample")
+        mine = used is not None and used.result_image_id is not None
+        st.image(card_picture(style.image_id, result_id), width="stretch",
+                 caption=None if result_id is None else
+                 "The painting · your latest render" if mine else "The painting · a sample")
         st.markdown(f"**{md(style.name)}**")
         st.caption(" · ".join(filter(None, [md(style.artist) if style.artist else "Unknown artist",
                                             md(style.year) if style.year else None])))

@@ -186,8 +186,8 @@ def test_gallery_upload_stylize_result(server, tmp_path):
         shot(page, "history")
 
         page.get_by_role("link", name="Gallery").click()  # the card now shows what the style did to the photo
-        expect(card(WAVE).get_by_text("Your latest render")).to_be_visible()
-        expect(page.get_by_text("Your latest render")).to_have_count(1)
+        expect(card(WAVE).get_by_text("The painting · your latest render")).to_be_visible()
+        expect(page.get_by_text("your latest render")).to_have_count(1)
         page.wait_for_timeout(800)
         shot(page, "gallery-with-result", focus=card(WAVE))
 

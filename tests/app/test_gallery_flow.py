@@ -99,7 +99,7 @@ def test_a_card_shows_the_latest_result_and_the_gallery_sorts(app):
     old = finished_render(library, [wave.id], (10, 10, 10))
     latest = finished_render(library, [wave.id], (250, 250, 250))
     at = app().run()
-    assert captions(at).count("Your latest render") == 1
+    assert captions(at).count("The painting · your latest render") == 1
     shown = texts(at)
     assert shown.index(f"**{WAVE}**") < shown.index("**The Scream**")  # recently used first
     at.segmented_control(key="gallery:sort").set_value("artist").run()

@@ -76,3 +76,14 @@ def test_removing_or_disabling_the_collection_leaves_the_library_alone(tmp_path,
     assert _user_state(library) == before
     assert library.get_render(render.id).styles[1].style_id == starry.id
     library.close()
+
+
+def test_the_cli_paints_with_a_starter_painting_by_name_before_the_app_ever_started(tmp_path):
+    from studio import cli
+
+    photo, out = tmp_path / "photo.png", tmp_path / "out.png"
+    make_photo(96, 72).save(photo)
+    code = cli.main(["transfer", str(photo), "The Great Wave off Kanagawa", "-o", str(out), "--size", "64",
+                     "--steps", "2", "--start-size", "64"])
+    assert code == 0 and Image.open(out).size == (64, 48)
+    assert cli.main(["transfer", str(photo), "No Such Painting", "-o", str(out)]) == 2
