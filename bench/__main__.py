@@ -1,4 +1,4 @@
-"""The benchmark: ``python -m bench [transfer|texture|all|queue] --content PHOTO --style PAINTING``.
+"""The benchmark: ``python -m bench [transfer|texture|all|queue|quality] --content PHOTO --style PAINTING``.
 
 Prints a table per operation and writes JSON (and the result images) to
 ``bench/results/``. See :mod:`bench.compare` for what is run and measured,
@@ -119,7 +119,7 @@ def bench_operation(operation: str, args, engine) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("operation", choices=("transfer", "texture", "all", "queue"), nargs="?", default="all")
+    parser.add_argument("operation", choices=("transfer", "texture", "all", "queue", "quality"), nargs="?", default="all")
     parser.add_argument("--content", help="photo for the transfer (e.g. a 1024x768 JPEG)")
     parser.add_argument("--style", help="painting (style image)")
     parser.add_argument("--budget", type=float, default=300.0, help="seconds for the tutorial preset (default 300)")
@@ -129,7 +129,20 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="queue: 512-px renders each way")
     parser.add_argument("--parts", default="latency,cancel,throughput,render",
                         help="queue: which measurements (comma-separated)")
+    parser.add_argument("--images", help="quality: folder of the photos and paintings (default ../shared/images)")
+    parser.add_argument("--references", help="quality: folder of the reference results (default ../shared/references)")
+    parser.add_argument("--pairs", help="quality: only these pairs (comma-separated, e.g. tubingen_scream)")
+    parser.add_argument("--variants", default="today,fast,quality,best",
+                        help="quality: presets to run (today = the quality preset before the schedule by cost)")
+    parser.add_argument("--try", dest="try_", action="append", metavar="LABEL:BASE:KEY=VALUE,...",
+                        help="quality: also run a variant of a preset, e.g. coarse:quality:coarse_steps=2")
     args = parser.parse_args(argv)
+    if args.operation == "quality":
+        from . import quality
+
+        args.out = args.out or RESULTS / time.strftime("%Y%m%d-%H%M%S")
+        args.out.mkdir(parents=True, exist_ok=True)
+        return quality.run(args)
     if args.operation == "queue":
         from . import queue
 

@@ -33,6 +33,38 @@ def keep_colors(stylized: np.ndarray, content: np.ndarray) -> np.ndarray:
     return np.clip(yiq_to_rgb(yiq), 0.0, 1.0).astype(np.float32)
 
 
+def color_stats(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean (3,) and covariance (3, 3) of an (H, W, 3) image's colours."""
+    flat = image.reshape(-1, 3).astype(np.float64)
+    return flat.mean(axis=0), np.cov(flat, rowvar=False) + 1e-6 * np.eye(3)
+
+
+def _sqrt_and_inverse(cov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    values, vectors = np.linalg.eigh(cov)
+    values = np.maximum(values, 1e-8)
+    return (vectors * np.sqrt(values)) @ vectors.T, (vectors / np.sqrt(values)) @ vectors.T
+
+
+def match_colors(image: np.ndarray, mean: np.ndarray, cov: np.ndarray) -> np.ndarray:
+    """``image`` with its colours moved to the given mean and covariance (a linear map of RGB: the
+    photo's shapes and shading stay, its palette becomes the painting's); (H, W, 3) in [0, 1]."""
+    own_mean, own_cov = color_stats(image)
+    _, own_inverse_sqrt = _sqrt_and_inverse(own_cov)
+    target_sqrt, _ = _sqrt_and_inverse(cov)
+    transform = target_sqrt @ own_inverse_sqrt
+    flat = (image.reshape(-1, 3) - own_mean) @ transform.T + mean
+    return np.clip(flat.reshape(image.shape), 0.0, 1.0).astype(np.float32)
+
+
+def blended_stats(images: list[np.ndarray], weights: list[float]) -> tuple[np.ndarray, np.ndarray]:
+    """The colour statistics of several images mixed by ``weights``, as if their pixels were pooled."""
+    total = float(sum(weights))
+    stats = [color_stats(image) for image in images]
+    mean = sum(w * m for w, (m, _) in zip(weights, stats)) / total
+    second = sum(w * (c + np.outer(m, m)) for w, (m, c) in zip(weights, stats)) / total
+    return mean, second - np.outer(mean, mean)
+
+
 def channel_stats(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-channel mean and standard deviation of an (H, W, 3) image."""
     flat = image.reshape(-1, image.shape[-1])

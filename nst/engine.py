@@ -273,7 +273,7 @@ class Engine:
         layer_weights = layer_weights / layer_weights.sum() if settings.normalize else layer_weights
 
         with self._render_lock:
-            x = self._initial(settings, sizes[0], style_inputs, content_image, texture)
+            x = self._initial(settings, sizes[0], style_inputs, content_image, texture, weights)
             for index, size in enumerate(sizes):
                 if is_cancelled(cancel):
                     run.cancelled = True
@@ -329,9 +329,15 @@ class Engine:
             up += images.to_array(images.resize(content, size)) - images.resize_array(old, size)
         return np.clip(up, 0.0, 1.0)
 
-    def _initial(self, settings: Settings, size, style_inputs, content_image, texture: bool) -> np.ndarray:
-        if not texture and settings.init == "content":
+    def _initial(self, settings: Settings, size, style_inputs, content_image, texture: bool,
+                 weights: Sequence[float] = ()) -> np.ndarray:
+        if not texture and (settings.init == "content" or (settings.init == "palette" and settings.preserve_colors)):
             return images.to_array(images.resize(content_image, size))
+        if not texture and settings.init == "palette":  # the photo in the painting's colours
+            photo = images.to_array(images.resize(content_image, size))
+            smalls = [images.to_array(images.thumbnail(s.image, 256)) for s in style_inputs]
+            mean, cov = colors.blended_stats(smalls, list(weights) or [1.0] * len(smalls))
+            return colors.match_colors(photo, mean, cov)
         rng = np.random.default_rng(settings.seed)
         shape = (size[1], size[0], 3)
         if settings.noise == "uniform":

@@ -12,7 +12,7 @@ from typing import Any, Mapping
 from . import presets
 from .errors import ParameterError
 from .params import Param, validate
-from .settings import CONTENT_LAYERS, MAX_SIZE, STYLE_LAYERS, Settings
+from .settings import CONTENT_LAYERS, INITS, MAX_SIZE, STYLE_LAYERS, Settings
 from .weights import LAYERS
 
 PRESET = Param("preset", "choice", presets.DEFAULT, choices=presets.names(),
@@ -51,8 +51,8 @@ TRANSFER: tuple[Param, ...] = COMMON[:2] + (
           label="Keep the photo's colours"),
     Param("content_layer", "choice", "block4_conv2", "VGG19 layer for the content loss (the tutorial used "
           "block5_conv2).", choices=CONTENT_LAYERS, advanced=True),
-    Param("init", "choice", "content", "Start from the photo or from noise.", choices=("content", "noise"),
-          advanced=True),
+    Param("init", "choice", "content", "Start from the photo, from the photo in the painting's colours "
+          "(palette), or from noise.", choices=INITS, advanced=True),
 )
 
 TEXTURE: tuple[Param, ...] = COMMON + (

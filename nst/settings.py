@@ -16,6 +16,7 @@ from .optimize import OptimizerSettings
 
 STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
 CONTENT_LAYERS = ("block4_conv2", "block5_conv2", "block3_conv2", "block2_conv2", "block4_conv1", "block5_conv1")
+INITS = ("content", "palette", "noise")
 MAX_SIZE = 2048  # on a CPU, larger would need several GB for VGG19's activations
 
 
@@ -44,7 +45,7 @@ class Settings:
     balance_coarse: bool = True  # textures with a raw objective: all style layers count alike at coarse scales
     optimizer: OptimizerSettings = field(default_factory=OptimizerSettings)
     # --- start and finish
-    init: str = "content"  # "content" or "noise" (texture synthesis always starts from noise)
+    init: str = "content"  # "content", "palette" (the photo in the painting's colours) or "noise" (textures: always)
     noise: str = "smooth"  # "smooth" or "matched" (the style's colour statistics), or "uniform" in [0, 1]
     seed: int = 0
     preserve_colors: bool = False  # keep the content's colours, transfer luminance only
@@ -102,7 +103,7 @@ class Settings:
         finite("coarse_steps", self.coarse_steps, 0.0)
         check(self.final_steps is None or (isinstance(self.final_steps, int) and 1 <= self.final_steps <= 1_000_000),
               f"final_steps must be 1 to 1000000, got {self.final_steps!r}.")
-        check(self.init in ("content", "noise"), f"init must be 'content' or 'noise', got {self.init!r}.")
+        check(self.init in INITS, f"init must be one of {', '.join(INITS)}, got {self.init!r}.")
         check(self.noise in ("smooth", "matched", "uniform"),
               f"noise must be 'smooth', 'matched' or 'uniform', got {self.noise!r}.")
         check(isinstance(self.seed, int) and self.seed >= 0, f"seed must be a non-negative integer, got {self.seed!r}.")
