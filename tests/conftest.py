@@ -18,10 +18,12 @@ Real servers, where the product uses them:
 """
 
 import os
+import shutil
 import uuid
+from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, make_url
 from sqlalchemy.exc import OperationalError
 
 from db import open_library
@@ -156,8 +158,28 @@ def db_url(request) -> str:
     return request.getfixturevalue({"sqlite": "sqlite_url", "postgresql": "postgres_url"}[request.param])
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory) -> Path:
+    """A SQLite library migrated once for the session; a test's empty library on SQLite is a copy of it
+    (the migrations themselves are tested from an empty file through ``sqlite_url``)."""
+    path = tmp_path_factory.mktemp("template") / "library.db"
+    open_library(f"sqlite:///{path}").close()
+    return path
+
+
+def migrated_copy(template: Path, url: str) -> None:
+    """Put the migrated template where the SQLite URL ``url`` points (nothing there yet)."""
+    target = Path(make_url(url).database)
+    assert not target.exists(), f"{target} exists already"
+    shutil.copyfile(template, target)
+
+
 @pytest.fixture
-def library(db_url):
+def library(db_url, request):
+    """An empty, current library: on SQLite a copy of the session's migrated template, on PostgreSQL a
+    fresh schema migrated for this test."""
+    if db_url.startswith("sqlite"):
+        migrated_copy(request.getfixturevalue("migrated_sqlite"), db_url)
     lib = open_library(db_url)
     yield lib
     lib.close()
