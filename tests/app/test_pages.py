@@ -92,6 +92,7 @@ def test_a_bad_upload_shows_an_error_and_changes_nothing(app):
     assert services.library().list_renders() == []
 
 
+@pytest.mark.slow
 def test_stylizing_with_tiny_settings_puts_a_result_in_history(app):
     from ui import services
 
@@ -123,6 +124,7 @@ def test_stylizing_with_tiny_settings_puts_a_result_in_history(app):
     assert f"**#{render.id} · Style transfer** with Tiny Strokes" in texts(at)
 
 
+@pytest.mark.slow
 def test_the_cancel_button_stops_a_render_and_keeps_its_best_image(app):
     from ui import services
 

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import signal
 
+import pytest
+
 from db import open_library
 
 import db_images
 from db_procs import run_python, run_together
+
+pytestmark = pytest.mark.slow  # every test here starts processes
 
 ADD = """
 import sys
@@ -115,8 +119,6 @@ def test_a_writer_killed_inside_the_transaction_leaves_nothing(db_url):
 def test_the_barrier_fails_when_a_process_never_gets_there(tmp_path):
     """A process that dies before the barrier, or one that never reaches it, fails the test: the others
     are not released to run alone (a "concurrent" test would pass without any concurrency)."""
-    import pytest
-
     from db_procs import BarrierError
 
     dies = "import sys\nif sys.argv[2] == 'die':\n    raise SystemExit('broken before the barrier')\nwait(sys.argv[2])\n"

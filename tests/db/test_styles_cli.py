@@ -117,6 +117,7 @@ def test_errors_are_one_line_and_exit_2(cli, cli_error, files):
         assert [s.name for s in library.list_styles()] == ["Starry Night"], "nothing changed"
 
 
+@pytest.mark.slow
 def test_runs_as_a_program(sqlite_url, files, tmp_path):
     """``python -m nst styles`` as a user runs it: the ``styles`` command is wired into the real program."""
     env = dict(os.environ, NST_DATABASE_URL=sqlite_url, PYTHONPATH=str(ROOT))

@@ -234,6 +234,7 @@ def painting_farm(tmp_path, monkeypatch, engine):
     library.close()
 
 
+@pytest.mark.slow
 def test_cancel_from_the_worker_stores_the_best_image_of_a_real_render(painting_farm, monkeypatch):
     """Cancel through the render's record (as the app's button does) right after a step that made the image
     worse: the worker stops there and stores the best image seen, not the last one."""
