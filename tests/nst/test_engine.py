@@ -4,7 +4,6 @@ import threading
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from nst import backend, images, presets
 from nst.engine import plan_sizes

@@ -1,7 +1,7 @@
 """The product works: a render looks like the painting and still shows the photo; a texture has the
 painting's statistics without copying it; style scale changes the size of the strokes.
 
-Real VGG19 weights, a real painting (tests/data), 64 to 96 px and about twenty steps: about a second a
+Real VGG19 weights, a real painting (one the app ships), 64 to 96 px and about twenty steps: about a second a
 render. Distances are VGG19's own (see tests/nst/quality.py).
 """
 
