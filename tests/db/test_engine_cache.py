@@ -32,16 +32,20 @@ print(json.dumps({"computed": engine.targets.computed, "shape": list(result.imag
 """
 
 
-@pytest.fixture(scope="session")
-def extractor():
-    """VGG19 loaded once for the session (TensorFlow takes a few seconds to start)."""
-    from nst.engine import Engine
+@pytest.fixture
+def engine_with(engine, monkeypatch):
+    """``engine_with(store)``: the session engine as if just started with ``store`` behind it: an empty
+    memory cache and a fresh count (its compiled functions are kept: they do not hold targets)."""
 
-    return Engine().extractor
+    def start(store):
+        monkeypatch.setattr(engine, "targets", targets.TargetCache(store))
+        return engine
+
+    return start
 
 
-def test_a_saved_style_is_computed_once(extractor, sqlite_library, sqlite_url):
-    from nst.engine import Engine
+@pytest.mark.slow
+def test_a_saved_style_is_computed_once(engine_with, sqlite_library, sqlite_url):
     from nst.settings import Settings
 
     library = sqlite_library
@@ -50,7 +54,7 @@ def test_a_saved_style_is_computed_once(extractor, sqlite_library, sqlite_url):
     assert targets.image_digest(image) == style.pixel_sha256, "the stored digest is the engine's"
     settings = Settings(**SETTINGS)
 
-    engine = Engine(extractor=extractor, store=GramStore(library))
+    engine = engine_with(GramStore(library))
     for seed in (10, 11):  # two photos, one style
         result = engine.transfer(db_images.photo(80, 60, seed=seed), library.style_image(style.id), settings)
         assert result.image.shape == (48, 64, 3)
@@ -58,7 +62,7 @@ def test_a_saved_style_is_computed_once(extractor, sqlite_library, sqlite_url):
     store = GramStore(library)
     assert len(store) == 1
 
-    restarted = Engine(extractor=extractor, store=GramStore(library))  # empty memory cache, same database
+    restarted = engine_with(GramStore(library))  # empty memory cache, same database
     restarted.transfer(db_images.photo(80, 60, seed=12), library.style_image(style.id), settings)
     assert restarted.targets.computed == 0
 
@@ -68,10 +72,10 @@ def test_a_saved_style_is_computed_once(extractor, sqlite_library, sqlite_url):
 
     with library.session() as s:  # damage the stored payload: the next engine recomputes and repairs it
         s.execute(update(GramEntry).values(payload=func.substr(GramEntry.payload, 1, 100)))
-    repaired = Engine(extractor=extractor, store=GramStore(library))
+    repaired = engine_with(GramStore(library))
     repaired.transfer(db_images.photo(80, 60, seed=13), library.style_image(style.id), settings)
     assert repaired.targets.computed == 1
-    again = Engine(extractor=extractor, store=GramStore(library))
+    again = engine_with(GramStore(library))
     again.transfer(db_images.photo(80, 60, seed=14), library.style_image(style.id), settings)
     assert again.targets.computed == 0
 

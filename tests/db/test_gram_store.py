@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import io
+import itertools
 import threading
-import time
+from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from db import GramStore
+from db import GramStore, gram_store
 from db.gram_store import encode
 from db.models import GramEntry
 from nst.targets import FORMAT_VERSION, TargetKey, TargetStore
@@ -56,11 +57,24 @@ def test_miss_put_hit(library):
     assert store.hits == 1 and store.misses == 1
 
 
-def test_hit_updates_last_used(library):
+@pytest.fixture
+def clock(monkeypatch):
+    """The store's clock, one minute further at every reading: the order of uses is explicit, not
+    left to how far apart two calls happen to fall."""
+    readings = itertools.count()
+    start = datetime(2030, 1, 1, tzinfo=timezone.utc)
+
+    def now() -> datetime:
+        return start + timedelta(minutes=next(readings))
+
+    monkeypatch.setattr(gram_store, "utcnow", now)
+    return now
+
+
+def test_hit_updates_last_used(library, clock):
     store = GramStore(library)
     store.put(key(), grams())
     first = entry(library, str(key())).last_used_at
-    time.sleep(0.01)
     store.get(key())
     assert entry(library, str(key())).last_used_at > first
 
@@ -125,19 +139,18 @@ def test_damaged_entry_is_discarded_and_recomputed(library, damage):
     assert_same(store.get(key()), grams())
 
 
-def test_lru_eviction_by_size(library):
+@pytest.mark.parametrize("used_again", ["a", "b"])
+def test_lru_eviction_by_size(library, clock, used_again):
     size = len(encode(grams()))
     store = GramStore(library, max_bytes=2 * size + size // 2)
-    a, b, c = key("a" * 64), key("b" * 64), key("c" * 64)
-    store.put(a, grams(1))
-    time.sleep(0.005)
-    store.put(b, grams(2))
-    time.sleep(0.005)
-    assert store.get(a) is not None  # a is now more recent than b
-    time.sleep(0.005)
-    store.put(c, grams(3))
-    assert store.get(b) is None, "the least recently used entry went"
-    assert store.get(a) is not None and store.get(c) is not None
+    keys = {name: key(name * 64) for name in "abc"}
+    store.put(keys["a"], grams(1))
+    store.put(keys["b"], grams(2))
+    assert store.get(keys[used_again]) is not None  # now more recent than the other one
+    store.put(keys["c"], grams(3))
+    evicted = "b" if used_again == "a" else "a"
+    assert store.get(keys[evicted]) is None, "the least recently used entry went"
+    assert store.get(keys[used_again]) is not None and store.get(keys["c"]) is not None
     assert store.total_bytes() <= store.max_bytes
 
 

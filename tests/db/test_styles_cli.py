@@ -1,29 +1,47 @@
-"""``styles`` sub-commands, called through an argparse parser built here."""
+"""``python -m nst styles ...``: in this process through the command line's own ``main`` (its parser,
+its one-line errors), and as the program a user runs."""
 
 from __future__ import annotations
 
-import argparse
+import os
+import subprocess
+import sys
 
 import pytest
 
-from db import DuplicateStyleError, StyleNotFoundError, open_library
-from studio.styles_cli import register
-from nst.errors import ImageError, NSTError
+from db import open_library
+from studio import cli as nst_cli
 
 import db_images
-from db_procs import run_python
+from db_procs import ROOT
 
 
 @pytest.fixture
 def cli(sqlite_url, monkeypatch, capsys):
+    """``python -m nst styles ARGS`` in this process: (exit code, stdout); stderr must stay empty."""
     monkeypatch.setenv("NST_DATABASE_URL", sqlite_url)
-    parser = argparse.ArgumentParser(prog="nst")
-    register(parser.add_subparsers(dest="command", required=True))
 
     def run(*argv: str) -> tuple[int, str]:
-        args = parser.parse_args(["styles", *map(str, argv)])
-        code = args.func(args)
-        return code, capsys.readouterr().out
+        code = nst_cli.main(["styles", *map(str, argv)])
+        captured = capsys.readouterr()
+        assert captured.err == "", captured.err
+        return code, captured.out
+
+    return run
+
+
+@pytest.fixture
+def cli_error(sqlite_url, monkeypatch, capsys):
+    """``python -m nst styles ARGS`` that must fail: (exit code, the one line on stderr)."""
+    monkeypatch.setenv("NST_DATABASE_URL", sqlite_url)
+
+    def run(*argv: str) -> tuple[int, str]:
+        try:
+            code = nst_cli.main(["styles", *map(str, argv)])
+        except SystemExit as exc:  # argparse refuses the usage itself
+            code = exc.code
+        captured = capsys.readouterr()
+        return code, captured.err
 
     return run
 
@@ -82,37 +100,37 @@ def test_export_import(cli, files, tmp_path, sqlite_url):
         assert library.stats().styles == 3
 
 
-def test_errors_are_raised_for_the_caller(cli, files):
+def test_errors_are_one_line_and_exit_2(cli, cli_error, files):
     cli("add", files["starry.png"], "--name", "Starry Night")
-    with pytest.raises(DuplicateStyleError):
-        cli("add", files["scream.jpg"], "--name", "STARRY NIGHT")
-    with pytest.raises(ImageError, match="notes.txt is not an image"):
-        cli("add", files["notes.txt"], "--name", "Notes")
-    with pytest.raises(StyleNotFoundError):
-        cli("show", "Nope")
-    with pytest.raises(NSTError):
-        cli("import", files["notes.txt"])
-    with pytest.raises(SystemExit):
-        cli("import", files["notes.txt"], "--on-conflict", "overwrite")
+    for argv, message in [
+        (("add", files["scream.jpg"], "--name", "STARRY NIGHT"), 'A style named "Starry Night" already exists'),
+        (("add", files["notes.txt"], "--name", "Notes"), "notes.txt is not an image"),
+        (("show", "Nope"), "No style"),
+        (("import", files["notes.txt"]), "notes.txt"),
+    ]:
+        code, err = cli_error(*argv)
+        assert code == 2 and err.startswith("error: ") and err.count("\n") == 1, (argv, err)
+        assert message in err and "Traceback" not in err, (argv, err)
+    code, err = cli_error("import", files["notes.txt"], "--on-conflict", "overwrite")
+    assert code == 2 and "invalid choice: 'overwrite'" in err
+    with open_library(os.environ["NST_DATABASE_URL"]) as library:
+        assert [s.name for s in library.list_styles()] == ["Starry Night"], "nothing changed"
 
 
-def test_runs_as_a_program(sqlite_url, files, monkeypatch):
-    """The way the lead will wire it: NSTError printed as one line, exit code from the handler."""
-    script = """
-    import argparse, sys
-    from studio.styles_cli import register
-    from nst.errors import NSTError
-    parser = argparse.ArgumentParser(prog="nst")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(sys.argv[1:])
-    try:
-        sys.exit(args.func(args))
-    except NSTError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
-    """
-    monkeypatch.setenv("NST_DATABASE_URL", sqlite_url)
-    ok = run_python(script, "styles", "add", files["starry.png"], "--name", "Starry Night")
-    assert ok.returncode == 0 and "Added" in ok.stdout
-    bad = run_python(script, "styles", "add", files["notes.txt"], "--name", "Notes")
-    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "is not an image" in bad.stderr
+@pytest.mark.slow
+def test_runs_as_a_program(sqlite_url, files, tmp_path):
+    """``python -m nst styles`` as a user runs it: the ``styles`` command is wired into the real program."""
+    env = dict(os.environ, NST_DATABASE_URL=sqlite_url, PYTHONPATH=str(ROOT))
+
+    def nst(*argv):
+        return subprocess.run([sys.executable, "-m", "nst", "styles", *map(str, argv)], capture_output=True,
+                              text=True, env=env, cwd=tmp_path, timeout=120)
+
+    ok = nst("add", files["starry.png"], "--name", "Starry Night", "--tags", "night")
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout == 'Added "Starry Night" (96x64 PNG, id 1).\n' and ok.stderr == ""
+    listed = nst("list", "--tag", "night")
+    assert listed.returncode == 0 and "Starry Night" in listed.stdout and listed.stdout.endswith("1 style.\n")
+    bad = nst("add", files["notes.txt"], "--name", "Notes")
+    assert bad.returncode == 2 and bad.stdout == ""
+    assert bad.stderr.startswith("error: ") and bad.stderr.count("\n") == 1 and "is not an image" in bad.stderr

@@ -1,4 +1,4 @@
-"""Fixtures for the engine's tests: generated images and one shared engine."""
+"""Fixtures for the engine's tests: generated images (the shared engine is in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,6 @@ import pytest
 from PIL import Image
 
 from tests.factories import make_painting, make_photo
-
-
-@pytest.fixture(scope="session")
-def engine():
-    from nst.engine import Engine
-
-    return Engine()
 
 
 @pytest.fixture

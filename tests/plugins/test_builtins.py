@@ -18,13 +18,6 @@ def registry():
     return Registry.discover([], entry_points=False)
 
 
-@pytest.fixture(scope="module")
-def engine():
-    from nst.engine import Engine
-
-    return Engine()
-
-
 def test_style_transfer_through_the_plugin_equals_the_core_api(registry, engine):
     photo, style = make_photo(), make_painting()
     inputs = RunInputs(content=photo, styles=[StyleInput.of(style)], style_weights=[1.0],

@@ -4,7 +4,9 @@ the truth is the render history."""
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from db import open_library
 from nst.errors import ParameterError
@@ -214,3 +216,58 @@ def test_a_filter_that_ignores_its_time_limit_does_not_hold_the_queue(setup, mon
         assert record.status == "failed" and "did not stop when asked" in record.error
     finally:
         release.set()
+
+
+@pytest.fixture
+def painting_farm(tmp_path, monkeypatch, engine):
+    """A farm whose worker paints with the real style-transfer filter and the session's VGG19 engine,
+    and shows a preview of every step."""
+    monkeypatch.setenv("NST_QUEUE_URL", f"sqlite:///{tmp_path / 'queue.db'}")
+    library = open_library(f"sqlite:///{tmp_path / 'lib.db'}")
+    registry = Registry.discover([], entry_points=False)
+    style = library.add_style(png_bytes(make_painting(96, 96)), name="Waves")
+    farm = Farm(library, registry, RenderQueue())
+    station = Station(library, registry, lambda: engine, warm=False)
+    station.worker.preview_every = 1
+    yield library, farm, station, style
+    station.stop(timeout=10)
+    library.close()
+
+
+@pytest.mark.slow
+def test_cancel_from_the_worker_stores_the_best_image_of_a_real_render(painting_farm, monkeypatch):
+    """Cancel through the render's record (as the app's button does) right after a step that made the image
+    worse: the worker stops there and stores the best image seen, not the last one."""
+    from nst import images
+    from studio.worker import Lease
+
+    library, farm, station, style = painting_farm
+    seen = []  # what the filter reported to the worker: (loss, preview) of every step
+    cancelled_at = []
+    report = Lease.report
+
+    def watched(lease, progress):
+        seen.append((progress.losses["total"], progress.image.copy()))
+        report(lease, progress)
+        losses = [loss for loss, _ in seen]
+        if not cancelled_at and len(losses) >= 3 and losses[-1] > min(losses):
+            cancelled_at.append(progress.step)
+            farm.cancel(lease.render_id)
+            lease.cancel.wait(30)  # hold this step until the heartbeat has read the cancel from the record
+
+    monkeypatch.setattr(Lease, "report", watched)
+    # Adam with a large step goes up now and then; and it never converges: only Cancel ends this render.
+    params = {"size": 64, "start_size": 64, "steps": 5000, "optimizer": "adam", "lr": 0.2, "tolerance": 0.0}
+    render_id = farm.submit("style_transfer", params, photo(), [(style.id, 1.0)])
+    station.start()
+    wait_until(lambda: library.get_render(render_id).status not in ("queued", "running"), timeout=120)
+    record = library.get_render(render_id)
+    assert record.status == "cancelled" and record.timings["stopped"] == ["cancelled"]
+    assert record.timings["steps"] == len(seen) == cancelled_at[0]
+    best_loss, best_preview = min(seen, key=lambda s: s[0])
+    assert seen[-1][0] > best_loss, "the last step was not the best"
+    stored = np.asarray(images.load(library.image_bytes(record.result_image_id), as_input=False))
+    np.testing.assert_array_equal(stored, np.asarray(images.to_pil(best_preview)))
+    assert record.losses["total"] == pytest.approx(best_loss, rel=1e-5)
+    the_photo = np.asarray(images.load(photo()).resize(stored.shape[1::-1], Image.Resampling.LANCZOS), np.float32)
+    assert np.abs(stored - the_photo).mean() > 2.0, "the painting's strokes are in it (on a 0-255 scale)"

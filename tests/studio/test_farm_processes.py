@@ -25,7 +25,7 @@ from tests.app.conftest import APP, png_bytes
 from tests.factories import make_painting, make_photo
 from tests.studio.farm_procs import ROOT, Processes, farm_env, wait_until
 
-pytestmark = pytest.mark.farm
+pytestmark = [pytest.mark.farm, pytest.mark.slow]
 
 CLIENT = """
 import sys
