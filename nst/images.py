@@ -11,6 +11,7 @@ white. Inside the engine an image is a float32 array shaped (H, W, 3) in [0, 1].
 from __future__ import annotations
 
 import io
+import math
 import warnings
 from pathlib import Path
 from typing import BinaryIO, Union
@@ -205,6 +206,59 @@ def resize_array(array: np.ndarray, size: tuple[int, int]) -> np.ndarray:
         for c in range(array.shape[2])
     ]
     return np.stack(channels, axis=-1).astype(np.float32)
+
+
+def _cubic(t: np.ndarray) -> np.ndarray:
+    """Keys' cubic convolution kernel (a = -0.5), as in bicubic resizing."""
+    t = np.abs(t)
+    return np.where(t <= 1, (1.5 * t - 2.5) * t * t + 1,
+                    np.where(t < 2, ((-0.5 * t + 2.5) * t - 4) * t + 2, 0.0))
+
+
+def _periodic_axis(array: np.ndarray, length: int, axis: int) -> np.ndarray:
+    """Resample one axis to ``length`` samples, treating it as a circle (index -1 is the last sample)."""
+    old = array.shape[axis]
+    if old == length:
+        return array
+    scale = max(1.0, old / length)  # when shrinking, the kernel widens (anti-aliasing)
+    centres = (np.arange(length) + 0.5) * old / length - 0.5
+    taps = np.arange(-math.ceil(2 * scale), math.ceil(2 * scale) + 1)
+    index = np.floor(centres)[:, None].astype(np.int64) + taps[None, :]
+    weights = _cubic((index - centres[:, None]) / scale)
+    weights /= weights.sum(axis=1, keepdims=True)
+    index %= old
+    moved = np.moveaxis(array, axis, 0)
+    out = np.zeros((length,) + moved.shape[1:], dtype=np.float32)
+    for k in range(index.shape[1]):
+        out += weights[:, k].astype(np.float32).reshape((-1,) + (1,) * (moved.ndim - 1)) * moved[index[:, k]]
+    return np.moveaxis(out, 0, axis)
+
+
+def resize_periodic(array: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Bicubic resize of a float (H, W, C) array that tiles (its last column's neighbour is its first):
+    the result tiles too, with no edge effect."""
+    width, height = size
+    return _periodic_axis(_periodic_axis(np.asarray(array, dtype=np.float32), height, 0), width, 1)
+
+
+def tile(array_or_image: np.ndarray | Image.Image, columns: int = 3, rows: int = 3) -> Image.Image:
+    """The image repeated ``columns`` x ``rows`` times (how a tileable texture looks in use)."""
+    image = array_or_image if isinstance(array_or_image, Image.Image) else to_pil(array_or_image)
+    out = Image.new("RGB", (image.width * columns, image.height * rows))
+    for row in range(rows):
+        for column in range(columns):
+            out.paste(image, (column * image.width, row * image.height))
+    return out
+
+
+def wrap_ratio(array: np.ndarray) -> float:
+    """How visible the seams are when an image is tiled: the mean absolute difference across its
+    wrap-around edges (last column to first, last row to first) over the mean absolute difference
+    between neighbouring pixels inside it. About 1 for an image that tiles without a seam."""
+    a = np.asarray(array, dtype=np.float64)
+    inside = np.concatenate([np.abs(np.diff(a, axis=1)).ravel(), np.abs(np.diff(a, axis=0)).ravel()])
+    across = np.concatenate([np.abs(a[:, 0] - a[:, -1]).ravel(), np.abs(a[0] - a[-1]).ravel()])
+    return float(across.mean() / max(inside.mean(), 1e-12))
 
 
 # --------------------------------------------------------------------------- saving
