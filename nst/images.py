@@ -208,37 +208,40 @@ def resize_array(array: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.stack(channels, axis=-1).astype(np.float32)
 
 
-def _cubic(t: np.ndarray) -> np.ndarray:
-    """Keys' cubic convolution kernel (a = -0.5), as in bicubic resizing."""
-    t = np.abs(t)
-    return np.where(t <= 1, (1.5 * t - 2.5) * t * t + 1,
-                    np.where(t < 2, ((-0.5 * t + 2.5) * t - 4) * t + 2, 0.0))
+def _fourier_axis(array: np.ndarray, length: int, axis: int) -> np.ndarray:
+    """Resample one axis to ``length`` samples as a periodic, band-limited signal (Fourier interpolation).
 
-
-def _periodic_axis(array: np.ndarray, length: int, axis: int) -> np.ndarray:
-    """Resample one axis to ``length`` samples, treating it as a circle (index -1 is the last sample)."""
+    Unlike a convolution kernel at a non-integer ratio, this treats every position alike: a shift of
+    the input shifts the output, by any fraction of a pixel, so the result has no lattice of sharper
+    and softer columns (a kernel makes one with a period of the sizes' greatest common divisor)."""
     old = array.shape[axis]
     if old == length:
         return array
-    scale = max(1.0, old / length)  # when shrinking, the kernel widens (anti-aliasing)
-    centres = (np.arange(length) + 0.5) * old / length - 0.5
-    taps = np.arange(-math.ceil(2 * scale), math.ceil(2 * scale) + 1)
-    index = np.floor(centres)[:, None].astype(np.int64) + taps[None, :]
-    weights = _cubic((index - centres[:, None]) / scale)
-    weights /= weights.sum(axis=1, keepdims=True)
-    index %= old
-    moved = np.moveaxis(array, axis, 0)
-    out = np.zeros((length,) + moved.shape[1:], dtype=np.float32)
-    for k in range(index.shape[1]):
-        out += weights[:, k].astype(np.float32).reshape((-1,) + (1,) * (moved.ndim - 1)) * moved[index[:, k]]
-    return np.moveaxis(out, 0, axis)
+    spectrum = np.fft.fft(array.astype(np.float64), axis=axis)
+    keep = min(old, length)
+    out = np.zeros(spectrum.shape[:axis] + (length,) + spectrum.shape[axis + 1:], dtype=np.complex128)
+
+    def at(index):
+        return (slice(None),) * axis + (index,)
+
+    half = (keep - 1) // 2  # frequencies -half..half are carried over as they are
+    out[at(slice(0, half + 1))] = spectrum[at(slice(0, half + 1))]
+    if half:
+        out[at(slice(length - half, length))] = spectrum[at(slice(old - half, old))]
+    if keep % 2 == 0:  # the Nyquist frequency of the smaller size: split (upsampling) or folded (downsampling)
+        nyquist = keep // 2
+        if length > old:
+            out[at(nyquist)] = out[at(length - nyquist)] = spectrum[at(nyquist)] / 2
+        else:
+            out[at(nyquist)] = spectrum[at(nyquist)] + spectrum[at(old - nyquist)]
+    return (np.fft.ifft(out, axis=axis).real * (length / old)).astype(np.float32)
 
 
 def resize_periodic(array: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Bicubic resize of a float (H, W, C) array that tiles (its last column's neighbour is its first):
-    the result tiles too, with no edge effect."""
+    """Resize a float (H, W, C) array that tiles (its last column's neighbour is its first) to
+    (width, height): the result tiles too, with no edge effect and no resampling lattice."""
     width, height = size
-    return _periodic_axis(_periodic_axis(np.asarray(array, dtype=np.float32), height, 0), width, 1)
+    return _fourier_axis(_fourier_axis(np.asarray(array, dtype=np.float32), height, 0), width, 1)
 
 
 def tile(array_or_image: np.ndarray | Image.Image, columns: int = 3, rows: int = 3) -> Image.Image:
