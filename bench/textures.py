@@ -28,9 +28,9 @@ ROOT = HERE.parent
 STARTER = ROOT / "plugins" / "starter_collection"
 SHARED = ROOT.parent / "shared" / "images"
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
-#: The seven public-domain paintings (file stems as in ../shared/images).
-PAINTINGS = ("starry_night", "the_scream", "woman-with-hat-matisse", "great_wave", "composition_vii", "udnie",
-             "shipwreck_of_the_minotaur")
+#: The seven public-domain paintings, by their file names in the starter collection and in ../shared/images.
+PAINTINGS = ("starry_night", "the_scream", "woman_with_a_hat", "woman-with-hat-matisse", "great_wave",
+             "composition_vii", "udnie", "wreck_of_a_transport_ship", "shipwreck_of_the_minotaur")
 LIMIT = 1.2
 
 
@@ -40,7 +40,7 @@ def _key(stem: str) -> str:
 
 def find_paintings(folder: Path) -> list[Path]:
     """The seven paintings in ``folder`` (by file name), or every image in it when none is named so."""
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
     named = {_key(n) for n in PAINTINGS}
     known = [p for p in files if _key(p.stem) in named]
     return known or files
