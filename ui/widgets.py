@@ -50,7 +50,7 @@ def _size_widget(p: Param, key: str) -> str:
         width = st.number_input("Width (px)", min_value=low, max_value=high, step=step, key=key + ":width",
                                 help=p.help or None)
     with right:
-        height = st.number_input(f"Height (px)", min_value=low, max_value=high, step=step, key=key + ":height")
+        height = st.number_input("Height (px)", min_value=low, max_value=high, step=step, key=key + ":height")
     st.session_state[key] = p.coerce((int(width), int(height)))
     return st.session_state[key]
 
