@@ -1,8 +1,9 @@
-"""The benchmark: ``python -m bench [transfer|texture|all|queue|quality] --content PHOTO --style PAINTING``.
+"""The benchmark: ``python -m bench [transfer|texture|all|queue|quality|textures] --content PHOTO --style PAINTING``.
 
 Prints a table per operation and writes JSON (and the result images) to
 ``bench/results/``. See :mod:`bench.compare` for what is run and measured,
-and :mod:`bench.queue` for the render queue's costs.
+:mod:`bench.queue` for the render queue's costs, and :mod:`bench.textures`
+for seamless tiles and large textures.
 """
 
 from __future__ import annotations
@@ -119,7 +120,8 @@ def bench_operation(operation: str, args, engine) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("operation", choices=("transfer", "texture", "all", "queue", "quality"), nargs="?", default="all")
+    parser.add_argument("operation", choices=("transfer", "texture", "all", "queue", "quality", "textures"),
+                        nargs="?", default="all")
     parser.add_argument("--content", help="photo for the transfer (e.g. a 1024x768 JPEG)")
     parser.add_argument("--style", help="painting (style image)")
     parser.add_argument("--budget", type=float, default=300.0, help="seconds for the tutorial preset (default 300)")
@@ -136,6 +138,13 @@ def main(argv=None) -> int:
                         help="quality: presets to run (today = the quality preset before the schedule by cost)")
     parser.add_argument("--try", dest="try_", action="append", metavar="LABEL:BASE:KEY=VALUE,...",
                         help="quality: also run a variant of a preset, e.g. coarse:quality:coarse_steps=2")
+    parser.add_argument("--paintings", type=Path, default=None,
+                        help="textures: folder of the seven paintings (default: plugins/starter_collection/ when "
+                        "it exists, else ../shared/images)")
+    parser.add_argument("--texture-size", type=int, default=512, help="textures: side of the seam-test textures")
+    parser.add_argument("--texture-parts", default="seams,large", help="textures: seams, large, or both")
+    parser.add_argument("--steps-2048", type=int, default=0,
+                        help="textures: --steps for the 2048x2048 render (0: the preset's)")
     args = parser.parse_args(argv)
     if args.operation == "quality":
         from . import quality
@@ -143,6 +152,13 @@ def main(argv=None) -> int:
         args.out = args.out or RESULTS / time.strftime("%Y%m%d-%H%M%S")
         args.out.mkdir(parents=True, exist_ok=True)
         return quality.run(args)
+    if args.operation == "textures":
+        from . import textures
+
+        args.out = args.out or RESULTS / time.strftime("textures-%Y%m%d-%H%M%S")
+        args.out.mkdir(parents=True, exist_ok=True)
+        args.parts = args.texture_parts
+        return textures.run(args)
     if args.operation == "queue":
         from . import queue
 

@@ -28,8 +28,9 @@ from nst.features import preprocess
 from nst.settings import Settings
 
 #: Fields that define the objective; the rest (optimizer, schedule, start) define the method.
-OBJECTIVE_FIELDS = ("size", "square", "style_layers", "style_layer_weights", "style_scale", "style_size",
-                    "style_weight", "content_weight", "tv_weight", "content_layer", "normalize")
+OBJECTIVE_FIELDS = ("size", "square", "width", "height", "tileable", "stroke_scale", "crop", "style_layers",
+                    "style_layer_weights", "style_scale", "style_size", "style_weight", "content_weight", "tv_weight",
+                    "content_layer", "normalize")
 
 
 @dataclass
@@ -91,7 +92,8 @@ def run(engine: Engine, name: str, operation: str, content, style, settings: Set
     With ``target``, the run also stops once it has spent half as long again
     as it needed to reach ``target`` at the final size.
     """
-    final_long = settings.size
+    final_long = settings.size if operation == "transfer" or settings.width is None else max(
+        sizes_for(operation, content, style, settings)[-1])
     curve: list[tuple[float, float, int]] = []
     stamps: dict[tuple[int, int], list[float]] = {}
     cancel = threading.Event()
@@ -151,6 +153,8 @@ def step_seconds(engine: Engine, operation: str, content, style, settings: Setti
         one_scale = settings.replace(size=max(width, height), start_size=max(width, height), steps=steps,
                                      final_steps=None, tolerance=0.0,
                                      square=operation == "texture" and width == height)
+        if operation == "texture" and settings.width is not None:
+            one_scale = one_scale.replace(width=max(width, 128), height=max(height, 128))
         bare_times, our_times = [], []
         for _ in range(rounds):
             for _ in range(steps):
@@ -168,12 +172,16 @@ def warm_up(engine: Engine, operation: str, content, style, settings_list) -> No
     """Trace every compiled function once, so no run pays for another's compilation."""
     for settings in settings_list:
         tiny = settings.replace(size=64, start_size=64, steps=1, style_size=None)
+        if operation == "texture" and settings.width is not None:
+            tiny = tiny.replace(width=128, height=128, start_size=128, stroke_scale=0.125)
         _render(engine, operation, content, style, tiny, None, None)
 
 
 def sizes_for(operation: str, content, style, settings: Settings):
     if operation == "transfer":
         final = images.fit_long_side(content.width, content.height, settings.size)
+    elif settings.width is not None:
+        final = (settings.width, settings.height)
     elif settings.square:
         final = (settings.size, settings.size)
     else:

@@ -136,6 +136,12 @@ def to_numpy(value) -> np.ndarray:
     return value.numpy() if hasattr(value, "numpy") else np.asarray(value)
 
 
+def eager():
+    """A context in which code runs eagerly even while a function is being traced (for building
+    models and reading their weights the first time a traced function needs them)."""
+    return tf.init_scope()
+
+
 def lock() -> threading.Lock:
     """Serialises model construction (the Keras dtype policy is global)."""
     return _lock

@@ -8,6 +8,12 @@ A render runs coarse to fine: from about ``start_size`` px up by sqrt(2) per
 scale to the requested size. Each scale has its own style targets (the style
 image resized in proportion, so strokes keep their size relative to the
 result), and starts from the previous scale's result, upsampled.
+
+A texture with a width and height learns from its styles (or a crop box of
+each) seen at ``stroke_scale`` (1.0: the painting as if 1024 px on its long
+side), whatever the texture's size; coarse to fine then starts where the style
+is about ``start_size`` px. A ``tileable`` texture is optimised on a torus (see
+:mod:`nst.features`, :mod:`nst.tiling`): it repeats without a seam.
 """
 
 from __future__ import annotations
@@ -20,12 +26,13 @@ from typing import Callable, Sequence
 import numpy as np
 from PIL import Image
 
-from . import backend, colors, images, losses, targets
+from . import backend, colors, crops, images, losses, targets, tiling
 from .errors import ParameterError
 from .features import FeatureExtractor, load_extractor
 from .optimize import Run, ScalePlan
 from .progress import Progress, is_cancelled
-from .settings import Settings
+from .settings import STROKE_REFERENCE_SIDE, Settings
+from .weights import LAYERS as LAYER_ORDER
 from .targets import StyleInput
 
 from keras import ops  # noqa: E402  (after nst.backend has configured TensorFlow)
@@ -36,6 +43,10 @@ MAX_STYLE_SIDE = 2048
 MIN_SIDE = 32
 #: Each scale is this much larger than the one before.
 SCALE_FACTOR = math.sqrt(2)
+#: A tileable texture up to this many pixels is computed whole (fastest); a larger one tile by tile,
+#: in tiles of TILE_SIDE px (exact, in bounded memory; see nst.tiling).
+UNTILED_MAX_PIXELS = 1024 * 1024
+TILE_SIDE = 512
 
 
 @dataclass
@@ -116,14 +127,14 @@ class Engine:
 
     # ------------------------------------------------------------------ compiled functions
 
-    def _function(self, kind: str, style_layers: tuple[str, ...], content_layer: str | None):
-        key = (kind, style_layers, content_layer)
+    def _function(self, kind: str, style_layers: tuple[str, ...], content_layer: str | None, wrap: bool = False):
+        key = (kind, style_layers, content_layer) + (("wrap",) if wrap else ())
         with self._compile_lock:
             if key not in self._compiled:
-                self._compiled[key] = self._build(kind, style_layers, content_layer)
+                self._compiled[key] = self._build(kind, style_layers, content_layer, wrap)
             return self._compiled[key]
 
-    def _build(self, kind: str, style_layers: tuple[str, ...], content_layer: str | None):
+    def _build(self, kind: str, style_layers: tuple[str, ...], content_layer: str | None, wrap: bool = False):
         ex = self.extractor
         image_spec = backend.spec([1, None, None, 3])
         if kind == "grams":
@@ -145,10 +156,10 @@ class Engine:
             content_index = names.index(content_layer)
 
         def objective(image, style_targets, style_weights, tv_weight, *content):
-            feats = ex.raw(image, names)
+            feats = ex.raw(image, names, wrap)
             grams = [losses.gram(f) for f in feats[: len(style_layers)]]
             style = losses.style_loss(grams, style_targets, style_weights)
-            tv = tv_weight * losses.tv_loss(image)
+            tv = tv_weight * losses.tv_loss(image, wrap)
             terms = [style, tv]
             if content:
                 content_target, content_weight = content
@@ -157,6 +168,19 @@ class Engine:
             return ops.stack([sum(terms)] + terms), None
 
         return backend.compile_value_and_grad(objective, signature)
+
+    def _tiled_functions(self, style_layers: tuple[str, ...]):
+        keys = (("tile-grams", style_layers), ("tile-grad", style_layers))
+        with self._compile_lock:
+            if keys[0] not in self._compiled:
+                self._compiled.update(zip(keys, tiling.build(self.extractor, style_layers)))
+            return self._compiled[keys[0]], self._compiled[keys[1]]
+
+    def _tv_function(self):
+        with self._compile_lock:
+            if ("tv-wrap",) not in self._compiled:
+                self._compiled[("tv-wrap",)] = tiling.build_tv()
+            return self._compiled[("tv-wrap",)]
 
     def tracing_counts(self) -> dict[str, int]:
         return {"/".join(str(k) for k in key): backend.tracing_count(fn) for key, fn in self._compiled.items()}
@@ -212,13 +236,23 @@ class Engine:
         """Synthesize a texture from noise with the statistics of ``styles``."""
         settings = settings or Settings()
         style_inputs = self._styles(styles)
+        boxes = crops.for_styles(settings.crop, [s.image.size for s in style_inputs])
         first = style_inputs[0].image
-        if settings.square:
+        style_finals = None
+        if settings.width is not None:
+            final = (settings.width, settings.height)
+            if settings.style_size is None:
+                style_finals = [stroke_size(s.image.size, box, settings.stroke_scale)
+                                for s, box in zip(style_inputs, boxes)]
+        elif settings.square:
             final = (settings.size, settings.size)
         else:
             final = fit_size(first.width, first.height, settings.size)
+        if any(boxes):
+            style_inputs = [s if box is None else StyleInput.of(crops.crop(s.image, box))
+                            for s, box in zip(style_inputs, boxes)]
         return self._render(settings, final, style_inputs, style_weights, None, progress, cancel,
-                            preview_every, snapshot_every, snapshot_dir)
+                            preview_every, snapshot_every, snapshot_dir, style_finals=style_finals)
 
     @staticmethod
     def _styles(styles) -> list[StyleInput]:
@@ -241,14 +275,22 @@ class Engine:
         return fit_size(style.width, style.height, long_side)
 
     def _render(self, settings, final, style_inputs, style_weights, content_image, progress, cancel,
-                preview_every, snapshot_every, snapshot_dir) -> RenderResult:
+                preview_every, snapshot_every, snapshot_dir, style_finals=None) -> RenderResult:
         texture = content_image is None
         weights = list(style_weights) if style_weights is not None else [1.0] * len(style_inputs)
         if len(weights) != len(style_inputs):
             raise ParameterError(f"Got {len(style_inputs)} styles but {len(weights)} style weights.")
+        if settings.tileable and not texture:
+            raise ParameterError("tileable is an option of textures only.")
+        wrap = settings.tileable
         style_layers = tuple(settings.style_layers)
         content_layer = None if texture else settings.content_layer
-        sizes = plan_sizes(final, settings.start_size)
+        start = settings.start_size
+        if style_finals is not None:  # start where the (largest) style is about start_size px
+            start = round(start * max(1.0, max(final) / max(max(size) for size in style_finals)))
+        sizes = plan_sizes(final, start)
+        if wrap:  # every scale a multiple of the deepest layer's stride: then pooling closes on itself
+            sizes = _aligned(sizes, tiling.stride(max(style_layers, key=LAYER_ORDER.index)))
         plans = [
             ScalePlan(size, max(1, round(settings.steps * settings.coarse_steps ** (len(sizes) - 1 - i))))
             for i, size in enumerate(sizes)
@@ -268,12 +310,12 @@ class Engine:
                 Path(snapshot_dir).mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise ParameterError(f"Cannot make the snapshot folder {snapshot_dir} ({exc.strerror or exc}).") from None
-        fn = self._function("loss", style_layers, content_layer)
+        fn = self._function("loss", style_layers, content_layer, wrap)
         layer_weights = np.asarray(settings.style_layer_weights, dtype=np.float64)
         layer_weights = layer_weights / layer_weights.sum() if settings.normalize else layer_weights
 
         with self._render_lock:
-            x = self._initial(settings, sizes[0], style_inputs, content_image, texture, weights)
+            x = self._initial(settings, sizes[0], style_inputs, content_image, texture, weights, wrap)
             for index, size in enumerate(sizes):
                 if is_cancelled(cancel):
                     run.cancelled = True
@@ -281,11 +323,13 @@ class Engine:
                     break
                 if x.shape[:2] != (size[1], size[0]):
                     detail = settings.keep_detail and not texture and settings.init == "content"
-                    x = self._upsample(x, size, content_image if detail else None)
+                    x = (np.clip(images.resize_periodic(x, size), 0.0, 1.0) if wrap
+                         else self._upsample(x, size, content_image if detail else None))
                 gram_sets = [
-                    self.style_grams(s, self._style_size(s.image, max(size), max(final), settings, texture),
+                    self.style_grams(s, self._style_size(s.image, max(size), max(final), settings, texture)
+                                     if style_finals is None else _scaled(style_finals[i], max(size) / max(final)),
                                      style_layers)
-                    for s in style_inputs
+                    for i, s in enumerate(style_inputs)
                 ]
                 grams = losses.blend(gram_sets, weights) if len(gram_sets) > 1 else gram_sets[0]
                 style_targets = [grams[name] for name in style_layers]
@@ -307,11 +351,20 @@ class Engine:
                     if settings.normalize:
                         weight = weight / (float(np.mean(np.square(target))) + 1e-8)
                     args += [backend.to_tensor(target), backend.to_tensor(weight)]
-                x = run.run_scale(index, _objective(fn, args), x, settings.optimizer)
+                if wrap and size[0] * size[1] > UNTILED_MAX_PIXELS:
+                    objective = tiling.TiledObjective(
+                        self._tiled_functions(style_layers), self._tv_function(), style_layers, style_targets,
+                        effective, tv_weight, size, TILE_SIDE)
+                else:
+                    objective = _objective(fn, args)
+                x = run.run_scale(index, objective, x, settings.optimizer)
                 if run.cancelled:
                     break  # the finer scales never start: the result is this scale's best image
 
-        image = x if x.shape[:2] == (final[1], final[0]) else np.clip(images.resize_array(x, final), 0.0, 1.0)
+        if x.shape[:2] == (final[1], final[0]):
+            image = x
+        else:
+            image = np.clip((images.resize_periodic if wrap else images.resize_array)(x, final), 0.0, 1.0)
         if postprocess is not None:
             image = postprocess(image)
         return RenderResult(
@@ -332,7 +385,7 @@ class Engine:
         return np.clip(up, 0.0, 1.0)
 
     def _initial(self, settings: Settings, size, style_inputs, content_image, texture: bool,
-                 weights: Sequence[float] = ()) -> np.ndarray:
+                 weights: Sequence[float] = (), wrap: bool = False) -> np.ndarray:
         if not texture and (settings.init == "content" or (settings.init == "palette" and settings.preserve_colors)):
             return images.to_array(images.resize(content_image, size))
         if not texture and settings.init == "palette":  # the photo in the painting's colours
@@ -348,8 +401,36 @@ class Engine:
         mean, std = colors.channel_stats(small)
         if settings.noise == "smooth":  # noise at a quarter of the size, upsampled: soft blobs, little TV
             low = mean + std * rng.standard_normal((max(2, size[1] // 4), max(2, size[0] // 4), 3), dtype=np.float32)
-            return np.clip(images.resize_array(low, size), 0.0, 1.0).astype(np.float32)
+            resize = images.resize_periodic if wrap else images.resize_array
+            return np.clip(resize(low, size), 0.0, 1.0).astype(np.float32)
         return np.clip(mean + std * rng.standard_normal(shape, dtype=np.float32), 0.0, 1.0).astype(np.float32)
+
+
+def stroke_size(image_size: tuple[int, int], box, stroke_scale: float) -> tuple[int, int]:
+    """The size a style image's region (``box``, or all of it) is seen at, at a texture's final scale:
+    the painting as if STROKE_REFERENCE_SIDE px on its long side, times ``stroke_scale``."""
+    factor = stroke_scale * STROKE_REFERENCE_SIDE / max(image_size)
+    width, height = (image_size if box is None else box[2:])
+    factor = min(factor, MAX_STYLE_SIDE / max(width, height))
+    return max(1, round(width * factor)), max(1, round(height * factor))
+
+
+def _aligned(sizes: list[tuple[int, int]], align: int) -> list[tuple[int, int]]:
+    """Sizes rounded to multiples of ``align`` (at least MIN_SIDE), repeats dropped. A final size that is
+    not such a multiple is synthesized at the nearest one and resampled (periodically) at the end."""
+    def side(value: int) -> int:
+        return max(align * math.ceil(MIN_SIDE / align), align * round(value / align))
+
+    out: list[tuple[int, int]] = []
+    for width, height in sizes:
+        size = (side(width), side(height))
+        if not out or out[-1] != size:
+            out.append(size)
+    return out
+
+
+def _scaled(size: tuple[int, int], ratio: float) -> tuple[int, int]:
+    return fit_size(size[0], size[1], max(1, round(max(size) * ratio)))
 
 
 def _fit(reference: np.ndarray, like: np.ndarray) -> np.ndarray:

@@ -11,6 +11,7 @@ white. Inside the engine an image is a float32 array shaped (H, W, 3) in [0, 1].
 from __future__ import annotations
 
 import io
+import math
 import warnings
 from pathlib import Path
 from typing import BinaryIO, Union
@@ -205,6 +206,62 @@ def resize_array(array: np.ndarray, size: tuple[int, int]) -> np.ndarray:
         for c in range(array.shape[2])
     ]
     return np.stack(channels, axis=-1).astype(np.float32)
+
+
+def _fourier_axis(array: np.ndarray, length: int, axis: int) -> np.ndarray:
+    """Resample one axis to ``length`` samples as a periodic, band-limited signal (Fourier interpolation).
+
+    Unlike a convolution kernel at a non-integer ratio, this treats every position alike: a shift of
+    the input shifts the output, by any fraction of a pixel, so the result has no lattice of sharper
+    and softer columns (a kernel makes one with a period of the sizes' greatest common divisor)."""
+    old = array.shape[axis]
+    if old == length:
+        return array
+    spectrum = np.fft.fft(array.astype(np.float64), axis=axis)
+    keep = min(old, length)
+    out = np.zeros(spectrum.shape[:axis] + (length,) + spectrum.shape[axis + 1:], dtype=np.complex128)
+
+    def at(index):
+        return (slice(None),) * axis + (index,)
+
+    half = (keep - 1) // 2  # frequencies -half..half are carried over as they are
+    out[at(slice(0, half + 1))] = spectrum[at(slice(0, half + 1))]
+    if half:
+        out[at(slice(length - half, length))] = spectrum[at(slice(old - half, old))]
+    if keep % 2 == 0:  # the Nyquist frequency of the smaller size: split (upsampling) or folded (downsampling)
+        nyquist = keep // 2
+        if length > old:
+            out[at(nyquist)] = out[at(length - nyquist)] = spectrum[at(nyquist)] / 2
+        else:
+            out[at(nyquist)] = spectrum[at(nyquist)] + spectrum[at(old - nyquist)]
+    return (np.fft.ifft(out, axis=axis).real * (length / old)).astype(np.float32)
+
+
+def resize_periodic(array: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize a float (H, W, C) array that tiles (its last column's neighbour is its first) to
+    (width, height): the result tiles too, with no edge effect and no resampling lattice."""
+    width, height = size
+    return _fourier_axis(_fourier_axis(np.asarray(array, dtype=np.float32), height, 0), width, 1)
+
+
+def tile(array_or_image: np.ndarray | Image.Image, columns: int = 3, rows: int = 3) -> Image.Image:
+    """The image repeated ``columns`` x ``rows`` times (how a tileable texture looks in use)."""
+    image = array_or_image if isinstance(array_or_image, Image.Image) else to_pil(array_or_image)
+    out = Image.new("RGB", (image.width * columns, image.height * rows))
+    for row in range(rows):
+        for column in range(columns):
+            out.paste(image, (column * image.width, row * image.height))
+    return out
+
+
+def wrap_ratio(array: np.ndarray) -> float:
+    """How visible the seams are when an image is tiled: the mean absolute difference across its
+    wrap-around edges (last column to first, last row to first) over the mean absolute difference
+    between neighbouring pixels inside it. About 1 for an image that tiles without a seam."""
+    a = np.asarray(array, dtype=np.float64)
+    inside = np.concatenate([np.abs(np.diff(a, axis=1)).ravel(), np.abs(np.diff(a, axis=0)).ravel()])
+    across = np.concatenate([np.abs(a[:, 0] - a[:, -1]).ravel(), np.abs(a[0] - a[-1]).ravel()])
+    return float(across.mean() / max(inside.mean(), 1e-12))
 
 
 # --------------------------------------------------------------------------- saving

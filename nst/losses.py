@@ -8,7 +8,9 @@ Each function checks the shapes it is given (where they are known) and raises
 * :func:`style_loss`: weighted sum over layers of the mean squared Gram difference.
 * :func:`content_loss`: mean squared feature difference. (The tutorial we
   started from squared the *mean* difference, which hardly constrains content.)
-* :func:`tv_loss`: ``mean(dx^2) + mean(dy^2)`` over neighbouring pixels.
+* :func:`tv_loss`: ``mean(dx^2) + mean(dy^2)`` over neighbouring pixels (with
+  ``wrap=True`` the last column's neighbour is the first, and the last row's the
+  first row: the total variation of a tile that repeats).
 * :func:`blend`: several styles' Gram matrices mixed by weights.
 """
 
@@ -95,11 +97,15 @@ def content_loss(features, target):
     return mean_squared(features, target, "Content features and their target")
 
 
-def tv_loss(image):
-    """Total variation ``mean(dx^2) + mean(dy^2)``, as in the tutorial."""
+def tv_loss(image, wrap: bool = False):
+    """Total variation ``mean(dx^2) + mean(dy^2)``, as in the tutorial; ``wrap``: across the edges too."""
     image = _as_4d(image, "The image")
-    dy = image[:, 1:, :, :] - image[:, :-1, :, :]
-    dx = image[:, :, 1:, :] - image[:, :, :-1, :]
+    if wrap:
+        dy = ops.concatenate([image[:, 1:], image[:, :1]], axis=1) - image
+        dx = ops.concatenate([image[:, :, 1:], image[:, :, :1]], axis=2) - image
+    else:
+        dy = image[:, 1:, :, :] - image[:, :-1, :, :]
+        dx = image[:, :, 1:, :] - image[:, :, :-1, :]
     return ops.mean(ops.square(dx)) + ops.mean(ops.square(dy))
 
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from . import presets
+from . import crops, presets
 from .errors import ParameterError
-from .params import Param, validate
-from .settings import CONTENT_LAYERS, INITS, MAX_SIZE, STYLE_LAYERS, Settings
+from .params import Param, parse_size, validate
+from .settings import (CONTENT_LAYERS, INITS, MAX_SIZE, MIN_CROP_SIDE, STROKE_REFERENCE_SIDE,
+                       STROKE_SCALE_MAX, STROKE_SCALE_MIN, STYLE_LAYERS, TEXTURE_MAX_SIDE, TEXTURE_MIN_SIDE,
+                       Settings)
 from .weights import LAYERS
 
 PRESET = Param("preset", "choice", presets.DEFAULT, choices=presets.names(),
@@ -55,9 +57,19 @@ TRANSFER: tuple[Param, ...] = COMMON[:2] + (
           "(palette), or from noise.", choices=INITS, advanced=True),
 )
 
-TEXTURE: tuple[Param, ...] = COMMON + (
-    Param("square", "bool", False, "A square texture (otherwise the style image's shape)."),
-)
+TEXTURE: tuple[Param, ...] = (
+    Param("size", "size", "512x512", "The texture's width and height; any shape, whatever the painting's.",
+          min=TEXTURE_MIN_SIDE, max=TEXTURE_MAX_SIDE, step=16, label="Size (px)"),
+    COMMON[1],  # steps
+    Param("tileable", "bool", True, "Make a seamless tile: the texture repeats in both directions without a "
+          "visible edge (backgrounds, wallpapers, fabric, game surfaces).", label="Seamless tile"),
+    Param("stroke_scale", "float", 1.0, f"Size of the painting's strokes in the texture: 1 shows them as in "
+          f"the painting at {STROKE_REFERENCE_SIDE} px on its long side, 2 twice as large (fewer of them), "
+          f"0.5 half as large.", min=STROKE_SCALE_MIN, max=STROKE_SCALE_MAX, step=0.05),
+    Param("crop", "text", "", f"Learn from a region of the style image only: x,y,w,h in its pixels (e.g. "
+          f"{crops.EXAMPLE}; at least {MIN_CROP_SIDE} px a side). Several styles: one box for all, or one "
+          f"per style separated by ';'. Empty: the whole image.", label="Crop box"),
+) + tuple(p for p in COMMON[2:] if p.name != "style_scale")
 
 
 def declared(operation: str, preset: str = presets.DEFAULT) -> tuple[Param, ...]:
@@ -73,6 +85,11 @@ def values_of(settings: Settings, operation: str) -> dict[str, Any]:
     data = settings.as_dict()
     data["style_layers"] = ",".join(data["style_layers"])
     data["optimizer"] = data.pop("method")
+    if operation == "texture":
+        width, height = ((settings.width, settings.height) if settings.width is not None
+                         else (settings.size, settings.size))
+        data["size"] = f"{width}x{height}"
+        data["crop"] = crops.format_boxes(settings.crop)
     names = {p.name for p in (TRANSFER if operation == "transfer" else TEXTURE)}
     return {k: v for k, v in data.items() if k in names}
 
@@ -98,4 +115,9 @@ def to_settings(operation: str, values: Mapping[str, Any] | None = None, preset:
             changes["style_layer_weights"] = (1.0,) * len(layers)
     if "optimizer" in changes:
         changes["method"] = changes.pop("optimizer")
+    if operation == "texture":
+        if "size" in changes:
+            changes["width"], changes["height"] = parse_size(changes.pop("size"))
+        if "crop" in changes:
+            changes["crop"] = crops.parse(changes["crop"])
     return base.replace(**changes)

@@ -15,7 +15,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from .errors import ParameterError
 
-KINDS = ("float", "int", "bool", "choice", "text")
+KINDS = ("float", "int", "bool", "choice", "text", "size")
 _TRUE = {"1", "true", "yes", "on", "y"}
 _FALSE = {"0", "false", "no", "off", "n"}
 
@@ -23,7 +23,7 @@ _FALSE = {"0", "false", "no", "off", "n"}
 @dataclass(frozen=True)
 class Param:
     name: str  # identifier: letters, digits and underscores
-    kind: str  # one of KINDS
+    kind: str  # one of KINDS ("size": a width and height, written "WxH"; min and max bound each side)
     default: Any
     help: str = ""
     label: str = ""  # shown in the app; defaults to the name, humanised
@@ -48,6 +48,12 @@ class Param:
         return "--" + self.name.replace("_", "-")
 
     def bounds_text(self) -> str:
+        if self.kind == "size":
+            low = "" if self.min is None else f"{self.min:g}"
+            high = "" if self.max is None else f"{self.max:g}"
+            sides = (f"each side between {low} and {high}" if low and high else
+                     f"each side at least {low}" if low else f"each side at most {high}" if high else "")
+            return "WIDTHxHEIGHT in pixels (or one number for a square)" + (f", {sides}" if sides else "")
         if self.kind == "choice":
             return "one of " + ", ".join(map(str, self.choices))
         if self.kind == "bool":
@@ -83,6 +89,8 @@ class Param:
             if not isinstance(value, str):
                 raise fail()
             return value
+        if self.kind == "size":
+            return self._coerce_size(value, fail)
         # numbers
         if isinstance(value, bool):
             raise fail()
@@ -101,6 +109,39 @@ class Param:
         return number
 
 
+    def _coerce_size(self, value: Any, fail) -> str:
+        """``"1024x768"``, ``"512"`` (a square), ``(1024, 768)`` -> ``"1024x768"``."""
+        if isinstance(value, str):
+            parts = value.strip().lower().replace("×", "x").split("x")
+            parts = [p.strip() for p in parts]
+        elif isinstance(value, (tuple, list)):
+            parts = list(value)
+        else:
+            parts = [value]
+        if len(parts) == 1:
+            parts = parts * 2
+        if len(parts) != 2 or any(isinstance(p, bool) for p in parts):
+            raise fail("not WIDTHxHEIGHT")
+        sides = []
+        for part in parts:
+            try:
+                number = float(part)
+            except (TypeError, ValueError):
+                raise fail("not WIDTHxHEIGHT") from None
+            if not math.isfinite(number) or number != int(number):
+                raise fail("not whole numbers")
+            if (self.min is not None and number < self.min) or (self.max is not None and number > self.max):
+                raise fail()
+            sides.append(int(number))
+        return f"{sides[0]}x{sides[1]}"
+
+
+def parse_size(value: str) -> tuple[int, int]:
+    """A checked ``"WxH"`` value -> (width, height)."""
+    width, height = value.split("x")
+    return int(width), int(height)
+
+
 def declaration_problems(param: Param) -> list[str]:
     """What is wrong with a declaration (empty when it is fine)."""
     problems = []
@@ -113,10 +154,10 @@ def declaration_problems(param: Param) -> list[str]:
         problems.append("a choice needs choices")
     if param.min is not None and param.max is not None and param.min > param.max:
         problems.append(f"min {param.min} is above max {param.max}")
-    if param.kind in ("float", "int") and param.step is not None and param.step <= 0:
+    if param.kind in ("float", "int", "size") and param.step is not None and param.step <= 0:
         problems.append("step must be positive")
-    if param.kind == "int" and param.step is not None and param.step != int(param.step):
-        problems.append("an int parameter needs a whole step")
+    if param.kind in ("int", "size") and param.step is not None and param.step != int(param.step):
+        problems.append(f"an {param.kind} parameter needs a whole step")
     if not problems:
         try:
             Param.coerce(param, param.default)

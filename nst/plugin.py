@@ -12,9 +12,10 @@ either or both of these module-level names:
 A filter declares an ``id``, a display ``name``, a ``description``, a
 ``version``, what it needs (:class:`Needs`: a content image or not, how many
 styles) and typed parameters (:class:`~nst.params.Param`). The host checks
-the parameters (:func:`nst.params.validate`) and the inputs before calling
-:meth:`Filter.run`, which gets a :class:`RunInputs`, the checked parameter
-values and a progress callback, and returns a :class:`FilterResult`.
+the parameters (:func:`nst.params.validate`) and the inputs, and calls the
+filter's own :meth:`Filter.check`, before calling :meth:`Filter.run`, which
+gets a :class:`RunInputs`, the checked parameter values and a progress
+callback, and returns a :class:`FilterResult`.
 Progress and cancellation work as in the engine (:mod:`nst.progress`).
 
 A complete example to copy is ``plugins/example_palette.py``.
@@ -123,6 +124,11 @@ class Filter:
     params: ClassVar[Sequence[Param]] = ()
     #: Named sets of parameter values offered in the app and the CLI (``--preset``).
     presets: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
+
+    def check(self, inputs: RunInputs, params: Mapping[str, Any]) -> None:
+        """Optional: refuse inputs that do not fit the (already validated) parameters, by raising
+        :class:`~nst.errors.ParameterError` with the reason. Called before anything is recorded or run
+        (a crop box outside its image, say); keep it cheap."""
 
     def run(self, inputs: RunInputs, params: Mapping[str, Any], progress: ProgressCallback) -> FilterResult:
         raise NotImplementedError

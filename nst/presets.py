@@ -27,19 +27,20 @@ PRESETS: dict[str, dict[str, Settings]] = {
         # coarser scale reached loss 0.103 in 126 s; this, 0.138 in 54-56 s (whole command), and the two
         # images are hard to tell apart. `--steps 14` gives the finer finish.
         "transfer": Settings(size=512, steps=8, coarse_steps=1.05, content_weight=0.1, tv_weight=0.0),
-        # Textures: four style layers (with block5, the Gram matrices of a small canvas pin the
-        # painting's layout and the "texture" is a copy), coarse-to-fine from 112 px with more of
-        # the steps at the cheap coarse scales, from smooth noise. (60 steps, 2x per coarser
-        # scale: loss 3.2e-4 in 88 s on the 2-core AVX2 CPU above; 40 steps, 1.5x: 6.4e-4 in 51 s for the whole command, alike to the eye.)
-        "texture": Settings(size=256, style_layers=TEXTURE_LAYERS, style_layer_weights=(1.0,) * 4, start_size=112,
-                            steps=40, coarse_steps=1.5, init="noise", noise="smooth",
-                            optimizer=OptimizerSettings(history=40)),
+        # Textures: a 512x512 seamless tile; four style layers (with block5, the Gram matrices pin
+        # the painting's layout and the "texture" is a copy), the painting's strokes at their own
+        # size, coarse-to-fine from where the painting is about 128 px, with most of the steps at
+        # the cheap coarse scales, from smooth noise.
+        "texture": Settings(width=512, height=512, tileable=True, style_layers=TEXTURE_LAYERS,
+                            style_layer_weights=(1.0,) * 4, start_size=128, steps=6, coarse_steps=1.5,
+                            init="noise", noise="smooth", optimizer=OptimizerSettings(history=40)),
     },
     "fast": {
         "transfer": Settings(size=256, start_size=181, steps=8, content_weight=0.1, tv_weight=0.0,
                              optimizer=OptimizerSettings(tolerance=2e-3)),
-        "texture": Settings(size=128, style_layers=TEXTURE_LAYERS, style_layer_weights=(1.0,) * 4, start_size=128,
-                            steps=60, init="noise", noise="smooth", optimizer=OptimizerSettings(tolerance=2e-3)),
+        "texture": Settings(width=256, height=256, tileable=True, style_layers=TEXTURE_LAYERS,
+                            style_layer_weights=(1.0,) * 4, start_size=256, steps=30, init="noise", noise="smooth",
+                            optimizer=OptimizerSettings(tolerance=2e-3)),
     },
     "tutorial": {
         "transfer": Settings(
@@ -48,7 +49,8 @@ PRESETS: dict[str, dict[str, Settings]] = {
             init="content", optimizer=OptimizerSettings(lr=0.001, **_TUTORIAL_ADAM),
         ),
         "texture": Settings(
-            size=224, square=True, start_size=224, steps=5000, coarse_steps=1.0, normalize=False,
+            size=224, square=True, width=224, height=224, style_size=224, start_size=224, steps=5000,
+            coarse_steps=1.0, normalize=False,
             style_weight=1e-1, tv_weight=1e9, init="noise", noise="uniform",
             optimizer=OptimizerSettings(lr=0.2, **_TUTORIAL_ADAM),
         ),

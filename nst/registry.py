@@ -277,6 +277,12 @@ class Registry:
             raise ParameterError(f"Style weights must be finite numbers of at least 0, got {weights}.")
         if weights and not any(w > 0 for w in weights):
             raise ParameterError("The style weights must not all be 0.")
+        try:
+            flt.check(inputs, checked)
+        except NSTError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a broken check is the plugin's fault, not the user's
+            raise PluginError(f"The filter {filter_id!r} failed checking its inputs: {type(exc).__name__}: {exc}") from exc
         return checked
 
     def run(self, filter_id: str, inputs: RunInputs, params: Mapping[str, Any] | None = None,

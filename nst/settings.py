@@ -18,6 +18,16 @@ STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", 
 CONTENT_LAYERS = ("block4_conv2", "block5_conv2", "block3_conv2", "block2_conv2", "block4_conv1", "block5_conv1")
 INITS = ("content", "palette", "noise")
 MAX_SIZE = 2048  # on a CPU, larger would need several GB for VGG19's activations
+#: A texture's width and height (a tileable texture this large is computed tile by tile).
+TEXTURE_MIN_SIDE, TEXTURE_MAX_SIDE = 128, MAX_SIZE
+#: stroke_scale 1.0 shows the painting's strokes as they are when the painting is this many
+#: pixels on its long side (whatever the resolution of its file).
+STROKE_REFERENCE_SIDE = 1024
+STROKE_SCALE_MIN, STROKE_SCALE_MAX = 0.1, 4.0
+#: The smallest region of a style image a texture can learn from (a crop box's width and height).
+MIN_CROP_SIDE = 32
+
+Box = tuple[int, int, int, int]  # x, y, width, height in the style image's pixels
 
 
 @dataclass(frozen=True)
@@ -25,11 +35,22 @@ class Settings:
     # --- output
     size: int = 512  # long side of the result, in pixels
     square: bool = False  # texture only: a square result (the style image is stretched to a square too)
+    # Texture only: the exact width and height (both or neither). With them, the style is seen at
+    # ``stroke_scale`` (below) instead of in proportion to the result.
+    width: int | None = None
+    height: int | None = None
+    tileable: bool = False  # texture only: the result wraps around without a seam (default on in presets)
     # --- style
     style_layers: tuple[str, ...] = STYLE_LAYERS
     style_layer_weights: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0, 1.0)
     style_scale: float = 1.0  # style image long side = result long side x style_scale
     style_size: int | None = None  # or a fixed long side for the style image
+    # Textures with a width and height: the style image as if STROKE_REFERENCE_SIDE px on its long
+    # side, times this (0.5: strokes half as large in the texture, more of them).
+    stroke_scale: float = 1.0
+    # Textures: the region of each style image to learn from, (x, y, width, height) in its pixels, or
+    # None for the whole image; one box for every style, or one per style.
+    crop: tuple[Box | None, ...] = ()
     # --- loss
     style_weight: float = 1.0
     content_weight: float = 1.0
@@ -82,6 +103,18 @@ class Settings:
 
         check(isinstance(self.size, int) and 32 <= self.size <= MAX_SIZE,
               f"size must be between 32 and {MAX_SIZE} pixels, got {self.size!r}.")
+        check(self.width is None and self.height is None or all(
+              isinstance(v, int) and not isinstance(v, bool) and TEXTURE_MIN_SIDE <= v <= TEXTURE_MAX_SIDE
+              for v in (self.width, self.height)),
+              f"A texture's width and height must both be between {TEXTURE_MIN_SIDE} and {TEXTURE_MAX_SIDE} "
+              f"pixels, got {self.width!r}x{self.height!r}.")
+        check(isinstance(self.tileable, bool), f"tileable must be true or false, got {self.tileable!r}.")
+        finite("stroke_scale", self.stroke_scale, STROKE_SCALE_MIN)
+        check(self.stroke_scale <= STROKE_SCALE_MAX,
+              f"stroke_scale must be at most {STROKE_SCALE_MAX:g}, got {self.stroke_scale}.")
+        check(isinstance(self.crop, tuple), f"crop must be a tuple of boxes, got {self.crop!r}.")
+        for box in self.crop:
+            check(box is None or box_problem(box) is None, f"crop box {box!r}: {box_problem(box)}")
         check(isinstance(self.start_size, int) and 32 <= self.start_size,
               f"start_size must be at least 32 pixels, got {self.start_size!r}.")
         check(len(self.style_layers) > 0, "At least one style layer is needed.")
@@ -116,3 +149,16 @@ class Settings:
         check(opt.lr > 0, "lr must be positive.")
         check(0 <= opt.beta1 < 1 and 0 <= opt.beta2 < 1, "beta1 and beta2 must be in [0, 1).")
         finite("epsilon", opt.epsilon)
+
+
+def box_problem(box) -> str | None:
+    """What is wrong with a crop box on its own (its fit in an image is checked with the image)."""
+    if not (isinstance(box, tuple) and len(box) == 4 and all(isinstance(v, int) and not isinstance(v, bool)
+                                                           for v in box)):
+        return "a box is four whole numbers x,y,w,h"
+    x, y, w, h = box
+    if x < 0 or y < 0:
+        return f"its corner ({x}, {y}) is outside the image (x and y start at 0)"
+    if w < MIN_CROP_SIDE or h < MIN_CROP_SIDE:
+        return f"{w}x{h} px is smaller than {MIN_CROP_SIDE}x{MIN_CROP_SIDE} px"
+    return None

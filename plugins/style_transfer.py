@@ -19,6 +19,9 @@ class StyleTransfer(Filter):
     params = (options.PRESET, *options.declared("transfer"))
     presets = {name: {"preset": name, **options.values_of(presets.get(name, "transfer"), "transfer")} for name in presets.names()}
 
+    def check(self, inputs, params):
+        options.to_settings("transfer", params)  # every option checked before the render is recorded
+
     def run(self, inputs, params, progress):
         settings = options.to_settings("transfer", params)
         result = inputs.engine().transfer(

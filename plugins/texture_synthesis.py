@@ -1,17 +1,27 @@
-"""Built-in filter: texture synthesis, a new image with the statistics of the style(s), from noise."""
+"""Built-in filter: texture synthesis, growing a new image with the statistics of the style(s), from noise.
 
-from nst import __version__, options, presets
+The texture has any width and height; by default it is a seamless tile (it
+repeats without an edge), learnt from each style image (or a crop box of it) at
+the painting's own stroke size. See :meth:`nst.engine.Engine.texture`.
+"""
+
+from nst import __version__, crops, options, presets
 from nst.plugin import Filter, FilterResult, Needs
 
 
 class TextureSynthesis(Filter):
     id = "texture_synthesis"
     name = "Texture synthesis"
-    description = "Grows a texture from noise that matches the painting's Gram statistics, layer by layer."
+    description = ("Grows a texture from noise that matches the painting's Gram statistics, layer by layer: "
+                   "any size, a seamless tile by default, from the whole painting or a region of it.")
     version = __version__
     needs = Needs(content=False, min_styles=1, max_styles=4, vgg=True)
     params = (options.PRESET, *options.declared("texture"))
     presets = {name: {"preset": name, **options.values_of(presets.get(name, "texture"), "texture")} for name in presets.names()}
+
+    def check(self, inputs, params):
+        settings = options.to_settings("texture", params)
+        crops.for_styles(settings.crop, [s.image.size for s in inputs.styles])
 
     def run(self, inputs, params, progress):
         settings = options.to_settings("texture", params)

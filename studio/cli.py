@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from nst import __version__, images, options
+from nst import __version__, crops, images, options
 from nst.errors import NSTError
 
 from . import farm_cli, plugin_cli, styles_cli
@@ -40,6 +40,8 @@ def _render(args: argparse.Namespace, operation: str) -> int:
     open_library = LibraryOpener(err)
     content = images.load(args.content) if operation == "transfer" else None
     styles = [load_style(s, open_library) for s in args.styles]
+    if operation == "texture":  # a crop box outside its image is refused before the engine loads
+        crops.for_styles(settings.crop, [s.size for s in styles], names=args.styles)
     snapshot_dir = Path(args.snapshots).expanduser() if args.snapshots else None
     if snapshot_dir is not None and snapshot_dir.exists() and not snapshot_dir.is_dir():
         raise NSTError(f"--snapshots {snapshot_dir}: it is a file; name a folder.")

@@ -65,9 +65,10 @@ def add_param_options(parser: argparse.ArgumentParser, params: Sequence[Param]) 
             parser.add_argument(p.option, dest=p.name, action=argparse.BooleanOptionalAction, default=None,
                                 help=p.help)
         else:
-            metavar = "{" + ",".join(map(str, p.choices)) + "}" if p.kind == "choice" else p.kind.upper()
+            metavar = ("{" + ",".join(map(str, p.choices)) + "}" if p.kind == "choice" else
+                       "WxH" if p.kind == "size" else p.kind.upper())
             parser.add_argument(p.option, dest=p.name, default=None, metavar=metavar,
-                                help=f"{p.help} ({p.bounds_text()}; preset default {p.default})")
+                                help=f"{p.help} ({p.bounds_text()}; preset default {p.default if p.default != '' else 'none'})")
 
 
 def output_path(value: str) -> Path:

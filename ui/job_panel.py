@@ -47,6 +47,16 @@ def _as_jpeg(sha256: str, image_id: int) -> bytes:
     return images.encode(images.load(data, as_input=False), "JPEG", quality=92)
 
 
+@st.cache_data(max_entries=32, show_spinner=False)
+def tiled_preview(data: bytes, repeats: int = 3, tile_side: int = 512) -> bytes:
+    """A JPEG of an image repeated ``repeats`` x ``repeats`` times (each copy at most ``tile_side`` px):
+    how a texture looks in use, and whether its edges show."""
+    from nst import images
+
+    one = images.thumbnail(images.load(data, as_input=False), tile_side)
+    return images.encode(images.tile(one, repeats, repeats), "JPEG", quality=90)
+
+
 def download_buttons(library, image_id: int, stem: str, key: str) -> None:
     """PNG (the stored bytes, as rendered) and JPEG (encoded once, then cached)."""
     left, right = st.columns(2)
@@ -95,8 +105,8 @@ def download_all(render_ids: list[int], key: str) -> None:
                        key=f"{key}:zip", type="primary")
 
 
-def _one_job(render_id: int, original: bytes | None) -> bool:
-    """Draw one job; True while it is still active."""
+def _one_job(render_id: int, original: bytes | None, tiled: bool = False) -> bool:
+    """Draw one job; True while it is still active. ``tiled``: the image beside itself repeated 3 x 3."""
     farm = services.farm()
     library = services.library()
     try:
@@ -146,18 +156,23 @@ def _one_job(render_id: int, original: bytes | None) -> bool:
         if picture is not None:
             with right if original is not None else left:
                 st.image(picture, caption=caption, width="stretch")
+            if tiled and original is None:
+                with right:
+                    st.image(tiled_preview(picture), caption="Tiled 3 × 3", width="stretch")
         if view.result_image_id is not None and not view.active:
             st.caption(" · ".join(part for part in (_losses_text(view.losses), _seconds(view.elapsed)) if part))
             download_buttons(library, view.result_image_id, f"render-{render_id}", f"dl:{render_id}")
     return view.active
 
 
-def job_panel(state_key: str, originals: dict[int, bytes] | None = None) -> None:
-    """Show the renders whose ids are in ``st.session_state[state_key]``, live while any runs."""
+def job_panel(state_key: str, originals: dict[int, bytes] | None = None, tiled: bool = False) -> None:
+    """Show the renders whose ids are in ``st.session_state[state_key]``, live while any runs; ``tiled``:
+    each image also repeated 3 x 3 (textures)."""
     render_ids = list(st.session_state.get(state_key, []))
     if not render_ids:
         return
-    _panel(state_key, originals or {}, run_every=1.0 if any(_active(rid) for rid in render_ids) else None)
+    _panel(state_key, originals or {}, run_every=1.0 if any(_active(rid) for rid in render_ids) else None,
+           tiled=tiled)
 
 
 def _active(render_id: int) -> bool:
@@ -167,12 +182,12 @@ def _active(render_id: int) -> bool:
         return False
 
 
-def _panel(state_key: str, originals: dict[int, bytes], run_every: float | None) -> None:
+def _panel(state_key: str, originals: dict[int, bytes], run_every: float | None, tiled: bool = False) -> None:
     @st.fragment(run_every=run_every)
     def panel() -> None:
         still_active = False
         for render_id in list(st.session_state.get(state_key, [])):
-            still_active |= _one_job(render_id, originals.get(render_id))
+            still_active |= _one_job(render_id, originals.get(render_id), tiled)
         if run_every and not still_active:
             st.rerun()  # stop polling: redraw the page once, without the timer
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import streamlit as st
 
-from nst.params import Param
+from nst.params import Param, parse_size
 from nst.plugin import Filter
 from ui.pages import ADD_STYLE
 from ui.text import md
@@ -30,6 +30,29 @@ def _apply_preset(flt: Filter, prefix: str) -> None:
     for name, value in dict(flt.presets.get(chosen, {})).items():
         if name in declared:
             st.session_state[_key(prefix, name)] = declared[name].coerce(value)
+            if declared[name].kind == "size":
+                _set_sides(_key(prefix, name))
+
+
+def _set_sides(key: str) -> None:
+    """A size parameter is two widgets (width, height) under ``key``: set them from its value."""
+    st.session_state[key + ":width"], st.session_state[key + ":height"] = parse_size(st.session_state[key])
+
+
+def _size_widget(p: Param, key: str) -> str:
+    if key + ":width" not in st.session_state:
+        _set_sides(key)
+    low = None if p.min is None else int(p.min)
+    high = None if p.max is None else int(p.max)
+    step = int(p.step or 1)
+    left, right = st.columns(2)
+    with left:
+        width = st.number_input("Width (px)", min_value=low, max_value=high, step=step, key=key + ":width",
+                                help=p.help or None)
+    with right:
+        height = st.number_input("Height (px)", min_value=low, max_value=high, step=step, key=key + ":height")
+    st.session_state[key] = p.coerce((int(width), int(height)))
+    return st.session_state[key]
 
 
 def preset_picker(flt: Filter, prefix: str) -> str | None:
@@ -51,6 +74,8 @@ def preset_picker(flt: Filter, prefix: str) -> str | None:
 
 def _widget(p: Param, key: str):
     label, help_text = p.title, p.help or None
+    if p.kind == "size":
+        return _size_widget(p, key)
     if p.kind == "bool":
         return st.toggle(label, key=key, help=help_text)
     if p.kind == "choice":

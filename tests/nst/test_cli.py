@@ -47,12 +47,13 @@ def test_texture_with_snapshots(tmp_path, files, engine, monkeypatch, capsys):
     monkeypatch.setattr(cli, "make_engine", lambda open_library: engine)
     _, painting = files
     out = tmp_path / "texture.jpg"
-    code = cli.main([str(a) for a in ("texture", painting, "-o", out, "--size", "64", "--steps", "4", "--start-size",
-                                      "64", "--snapshots", tmp_path / "snaps", "--snapshot-every", "2", "--square")])
+    code = cli.main([str(a) for a in ("texture", painting, "-o", out, "--size", "160x128", "--steps", "4",
+                                      "--start-size", "128", "--stroke-scale", "0.125", "--crop", "10,0,80,90",
+                                      "--snapshots", tmp_path / "snaps", "--snapshot-every", "2")])
     captured = capsys.readouterr()
     assert code == 0, captured.err
-    assert captured.out.startswith(f"Wrote {out} (64x64) in ") and "4 steps" in captured.out
-    assert Image.open(out).size == (64, 64)
+    assert captured.out.startswith(f"Wrote {out} (160x128) in ")
+    assert Image.open(out).size == (160, 128)
     assert sorted(p.name for p in (tmp_path / "snaps").iterdir()) == ["step_00002.png", "step_00004.png"]
 
 
@@ -66,11 +67,22 @@ def test_texture_with_snapshots(tmp_path, files, engine, monkeypatch, capsys):
     (lambda p, s, t: ["transfer", p, s, "-o", t / "o.png", "--size", "10"], "size must be between 32"),
     (lambda p, s, t: ["transfer", p, s, "-o", t / "o.png", "--content-weight", "lots"], "not a number"),
     (lambda p, s, t: ["texture", s, "-o", t / "o.png", "--style-weights", "1,2"], "2 values for 1 style."),
+    (lambda p, s, t: ["texture", s, "-o", t / "o.png", "--size", "4096x512"], "each side between 128 and 2048"),
+    (lambda p, s, t: ["texture", s, "-o", t / "o.png", "--size", "100"], "each side between 128 and 2048"),
+    (lambda p, s, t: ["texture", s, "-o", t / "o.png", "--crop", "50,50,64,64"],
+     "painting.jpg (100x100 px)"),
+    (lambda p, s, t: ["texture", s, "-o", t / "o.png", "--crop", "0,0,16,64"], "smaller than 32x32 px"),
+    (lambda p, s, t: ["texture", s, "-o", t / "o.png", "--stroke-scale", "9"], "stroke_scale must be between"),
 ])
-def test_bad_input_is_one_line_and_a_nonzero_exit(tmp_path, files, make_args, message, capsys):
+def test_bad_input_is_one_line_and_a_nonzero_exit(tmp_path, files, make_args, message, capsys, monkeypatch):
     photo, painting = files
     (tmp_path / "notes.txt").write_text("hello")
     Image.new("RGB", (1, 1)).save(tmp_path / "tiny.png")
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("bad input must be refused before the engine is built")
+
+    monkeypatch.setattr(cli, "make_engine", no_work)
     code = cli.main([str(a) for a in make_args(photo, painting, tmp_path)])
     err = capsys.readouterr().err
     assert code == 2

@@ -31,7 +31,10 @@ def readme_rows() -> dict[str, tuple[str, str]]:
 def plan(name: str, operation: str) -> list[tuple[int, int]]:
     """The scales a preset runs: a 4:3 photo for a transfer, a square texture."""
     settings = presets.get(name, operation)
-    final = fit_size(1024, 768, settings.size) if operation == "transfer" else (settings.size, settings.size)
+    if operation == "transfer":
+        final = fit_size(1024, 768, settings.size)
+    else:
+        final = (settings.width, settings.height) if settings.width is not None else (settings.size, settings.size)
     return plan_sizes(final, settings.start_size)
 
 

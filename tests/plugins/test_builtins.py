@@ -33,9 +33,21 @@ def test_texture_through_the_plugin_equals_the_core_api(registry, engine):
     style = make_painting(seed=9)
     inputs = RunInputs(content=None, styles=[StyleInput.of(style)], style_weights=[1.0],
                        engine_provider=lambda: engine)
-    through_plugin = registry.run("texture_synthesis", inputs, {**TINY, "square": True})
-    direct = engine.texture([style], options.to_settings("texture", {**TINY, "square": True}))
+    tiny = {"size": "128x128", "start_size": 128, "steps": 3, "seed": 3, "stroke_scale": 0.125, "crop": "8,8,64,64"}
+    through_plugin = registry.run("texture_synthesis", inputs, tiny)
+    direct = engine.texture([style], options.to_settings("texture", tiny))
     np.testing.assert_array_equal(through_plugin.array(), direct.image)
+
+
+def test_the_texture_filter_refuses_a_crop_outside_its_style_before_the_render(registry):
+    from nst.errors import ParameterError
+
+    inputs = RunInputs(content=None, styles=[StyleInput.of(make_painting(80, 60))], style_weights=[1.0])
+    assert registry.check("texture_synthesis", inputs, {"crop": "0,0,80,60"})["crop"] == "0,0,80,60"
+    with pytest.raises(ParameterError, match=r"reaches \(90, 60\), outside the style image \(80x60 px\)"):
+        registry.check("texture_synthesis", inputs, {"crop": "10,0,80,60"})
+    with pytest.raises(ParameterError, match="size must be WIDTHxHEIGHT"):
+        registry.check("texture_synthesis", inputs, {"size": "64x64"})
 
 
 def test_builtin_presets_reproduce_the_engine_presets(registry):
@@ -46,6 +58,9 @@ def test_builtin_presets_reproduce_the_engine_presets(registry):
         assert options.to_settings("transfer", registry.check(
             "style_transfer", RunInputs(content=make_photo(), styles=[StyleInput.of(make_painting())],
                                         style_weights=[1.0]), {"preset": name})) == presets.get(name, "transfer")
+        assert options.to_settings("texture", registry.check(
+            "texture_synthesis", RunInputs(content=None, styles=[StyleInput.of(make_painting())], style_weights=[1.0]),
+            {"preset": name})) == presets.get(name, "texture")
     assert set(flt.presets) == set(presets.names())
 
 

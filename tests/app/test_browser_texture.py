@@ -1,0 +1,81 @@
+"""The Texture page in Chromium: a small seamless texture from a crop of a style, shown tiled 3x3.
+
+Uses the real app (``streamlit run``, its own render thread) through the ``server`` fixture of
+``test_browser``; screenshots go to ``artifacts/browser/texture/``. Tiny sizes: a 128x128 texture,
+one scale, a few steps.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from nst import images
+from tests.app.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, server  # noqa: F401 (a fixture)
+
+
+@pytest.mark.parametrize("server", ["embedded"], indirect=True)
+def test_a_small_seamless_texture_with_its_tiled_preview(server, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    _, url = server
+    expect.set_options(timeout=60_000)  # a busy machine: the app opens its library first
+    artifacts = ARTIFACTS / "texture"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    shots = []
+
+    def shot(page, name, focus=None):
+        if focus is not None:
+            focus.scroll_into_view_if_needed()
+        path = artifacts / f"{len(shots) + 1:02d}-{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        shots.append(path)
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        page = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True).new_page()
+        page.set_default_timeout(60_000)
+        page.goto(url)
+        expect(page.get_by_role("heading", name="Gallery")).to_be_visible()
+        page.get_by_role("link", name="Texture").click()
+        expect(page.get_by_role("heading", name="Texture")).to_be_visible()
+        page.get_by_role("radio", name="Fast").click()
+        page.wait_for_timeout(500)
+
+        def number(label):
+            return page.locator('[data-testid="stNumberInput"]').filter(has_text=label).locator("input")
+
+        for label, value in (("Width (px)", "128"), ("Height (px)", "128"), ("Steps", "3")):
+            number(label).fill(value)
+            number(label).press("Enter")
+            page.wait_for_timeout(400)
+        stroke = page.locator('[data-testid="stSlider"]').filter(has_text="Stroke scale").get_by_role("slider")
+        stroke.focus()
+        stroke.press("Home")  # 0.1: the style seen small, so its statistics are quick to compute
+        expect(page.get_by_role("switch", name="Seamless tile")).to_be_checked()
+        page.get_by_text("Learn from a part of").first.click()  # a crop box: the top-left half by default
+        expect(page.get_by_text(re.compile(r"\d+x\d+ px from \(0, 0\)"))).to_be_visible()
+        page.wait_for_timeout(500)
+        shot(page, "texture-ready")
+
+        page.get_by_role("button", name="Synthesize").click()
+        expect(page.get_by_text("Render #1")).to_be_visible()
+        expect(page.get_by_text("Result", exact=True)).to_be_visible(timeout=240_000)
+        expect(page.get_by_text("Tiled 3 × 3")).to_be_visible()
+        download_button = page.get_by_role("button", name="Download PNG")
+        expect(download_button).to_be_visible()
+        page.wait_for_timeout(500)
+        shot(page, "texture-result", focus=page.get_by_text("Tiled 3 × 3"))
+        with page.expect_download() as info:
+            download_button.click()
+        tile = Image.open(io.BytesIO(open(info.value.path(), "rb").read()))
+        browser.close()
+
+    assert tile.size == (128, 128)
+    assert images.wrap_ratio(np.asarray(tile.convert("RGB"), dtype=np.float32) / 255) < 1.6  # it tiles
+    assert all(path.stat().st_size > 10_000 for path in shots)
+    print("Screenshots:", *map(str, shots), sep="\n  ")
