@@ -47,7 +47,7 @@ def test_a_transfer_takes_the_paintings_style_and_keeps_the_photos_content(engin
 
 
 def test_a_texture_has_the_paintings_statistics_without_copying_it(engine, painting):
-    settings = presets.get("quality", "texture").replace(size=64, start_size=64, steps=20, tolerance=0.0)
+    settings = presets.get("quality", "texture").replace(width=None, height=None, size=64, start_size=64, steps=20, tolerance=0.0)
     first, result = first_and_best(lambda progress: engine.texture([painting], settings, progress=progress))
     assert result.losses["style"] <= first["style"] / 3
     copy = at_size(painting, result.image)
@@ -74,7 +74,7 @@ def test_style_scale_changes_the_size_of_the_strokes(engine):
     style scale: the painting is resized to the result's size times the scale before its statistics are
     taken."""
     stripes = make_painting(96, 96)
-    base = presets.get("quality", "texture").replace(size=96, start_size=96, steps=10, tolerance=0.0, square=True)
+    base = presets.get("quality", "texture").replace(width=None, height=None, size=96, start_size=96, steps=10, tolerance=0.0, square=True)
     fine = engine.texture([stripes], base.replace(style_scale=0.5))
     wide = engine.texture([stripes], base.replace(style_scale=2.0))
     assert wide_stroke_share(wide.image) > 3 * wide_stroke_share(fine.image)
