@@ -23,7 +23,7 @@ def test_a_small_seamless_texture_with_its_tiled_preview(server, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
     _, url = server
-    expect.set_options(timeout=60_000)  # a busy machine: the app opens its library first
+    expect.set_options(timeout=120_000)  # a busy machine: the app opens its library first
     artifacts = ARTIFACTS / "texture"
     artifacts.mkdir(parents=True, exist_ok=True)
     shots = []
@@ -38,7 +38,7 @@ def test_a_small_seamless_texture_with_its_tiled_preview(server, tmp_path):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
         page = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True).new_page()
-        page.set_default_timeout(60_000)
+        page.set_default_timeout(120_000)
         page.goto(url)
         expect(page.get_by_role("heading", name="Gallery")).to_be_visible()
         page.get_by_role("link", name="Texture").click()
