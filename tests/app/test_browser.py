@@ -41,6 +41,20 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-back
                   "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
+class Screenshots:
+    """``shot(page, name, focus=None)`` saves a numbered full-page screenshot in ``folder``."""
+
+    def __init__(self, folder: Path):
+        self.folder, self.paths = folder, []
+
+    def __call__(self, page, name, focus=None):
+        if focus is not None:
+            focus.scroll_into_view_if_needed()
+        path = self.folder / f"{len(self.paths) + 1:02d}-{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        self.paths.append(path)
+
+
 def _require_browser():
     problem = None
     if not CHROMIUM.exists():
@@ -119,14 +133,8 @@ def test_gallery_upload_stylize_result(server, tmp_path):
     artifacts.mkdir(parents=True, exist_ok=True)
     photo = tmp_path / "photo.jpg"
     photo.write_bytes(jpeg_bytes(make_photo(160, 120)))
-    shots = []
-
-    def shot(page, name, focus=None):
-        if focus is not None:
-            focus.scroll_into_view_if_needed()
-        path = artifacts / f"{len(shots) + 1:02d}-{name}.png"
-        page.screenshot(path=str(path), full_page=True)
-        shots.append(path)
+    shot = Screenshots(artifacts)
+    shots = shot.paths
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)

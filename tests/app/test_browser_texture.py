@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from nst import images
-from tests.app.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, server  # noqa: F401 (a fixture)
+from tests.app.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, Screenshots, server  # noqa: F401 (a fixture)
 
 
 @pytest.mark.parametrize("server", ["embedded"], indirect=True)
@@ -26,14 +26,8 @@ def test_a_small_seamless_texture_with_its_tiled_preview(server, tmp_path):
     expect.set_options(timeout=120_000)  # a busy machine: the app opens its library first
     artifacts = ARTIFACTS / "texture"
     artifacts.mkdir(parents=True, exist_ok=True)
-    shots = []
-
-    def shot(page, name, focus=None):
-        if focus is not None:
-            focus.scroll_into_view_if_needed()
-        path = artifacts / f"{len(shots) + 1:02d}-{name}.png"
-        page.screenshot(path=str(path), full_page=True)
-        shots.append(path)
+    shot = Screenshots(artifacts)
+    shots = shot.paths
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
