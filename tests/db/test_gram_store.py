@@ -21,7 +21,7 @@ LAYERS = ("block1_conv1", "block2_conv1")
 
 
 def key(digest: str = "a" * 64, **changes) -> TargetKey:
-    fields = dict(image_sha256=digest, width=64, height=48, layers=LAYERS, extractor_id="vgg19-test-float32")
+    fields = dict(pixel_digest=digest, width=64, height=48, layers=LAYERS, extractor_id="vgg19-test-float32")
     fields.update(changes)
     return TargetKey(**fields)
 
@@ -53,7 +53,7 @@ def test_miss_put_hit(library):
     store.put(key(), grams())
     assert_same(store.get(key()), grams())
     row = entry(library, str(key()))
-    assert row.image_sha256 == "a" * 64 and row.size_bytes == len(row.payload) > 0
+    assert row.pixel_digest == "a" * 64 and row.size_bytes == len(row.payload) > 0
     assert store.hits == 1 and store.misses == 1
 
 
@@ -93,7 +93,7 @@ def test_put_replaces(library):
     {"layers": ("block1_conv1",)},
     {"layers": LAYERS[::-1]},
     {"width": 65},
-    {"image_sha256": "b" * 64},
+    {"pixel_digest": "b" * 64},
     {"version": FORMAT_VERSION + 1},
 ])
 def test_stale_keys_miss(library, change):
