@@ -46,6 +46,12 @@ def entry(library, name: str) -> GramEntry | None:
         return s.get(GramEntry, name)
 
 
+def test_a_key_names_its_entry_as_it_always_did():
+    """The entry's name is built from the key's values, not its field names: renaming a field (the pixel
+    digest was ``image_sha256``) keeps every stored entry reachable."""
+    assert str(key()) == "gram-v1-a2c95621567bb5e67a3fee705eb236552e0f1ab2"
+
+
 def test_miss_put_hit(library):
     store = GramStore(library)
     assert isinstance(store, TargetStore)
