@@ -123,4 +123,4 @@ class Farm:
 
     def _style_input(self, style_id: int) -> StyleInput:
         record = self.library.get_style(style_id)
-        return StyleInput(self.library.style_image(style_id), record.pixel_sha256)
+        return StyleInput(self.library.style_image(style_id), record.pixel_digest)

@@ -266,7 +266,7 @@ class RenderWorker:
             missing = [s.style_name for s in record.styles if s.style_id is None]
             if missing:
                 raise ParameterError(f"The style {missing[0]!r} was deleted before the render started.")
-            styles = [StyleInput(self.library.style_image(s.style_id), self.library.get_style(s.style_id).pixel_sha256)
+            styles = [StyleInput(self.library.style_image(s.style_id), self.library.get_style(s.style_id).pixel_digest)
                       for s in record.styles]
             inputs = RunInputs(content=content, styles=styles, style_weights=[s.weight for s in record.styles],
                                cancel=lease.cancel, preview_every=self.preview_every,
