@@ -203,8 +203,8 @@ def _lbfgs(run: Run, fun: Objective, x0: np.ndarray, budget_end: int, settings: 
     gradient are kept out of it, and the step is clipped to the box. The unit
     step is tried first and halved while the loss does not decrease. All
     vectors stay float32, so an iteration costs little next to one VGG pass.
-    (scipy's L-BFGS-B spends about 0.2 s per iteration on a 512 x 384 image for
-    its bound handling; this costs about 0.02 s.)
+    (scipy's L-BFGS-B, in float64, spends about ten times as long per iteration
+    on its bound handling: the README's "How it works" gives the measurement.)
     """
     x = x0.astype(np.float32).ravel().copy()
     shape = x0.shape
