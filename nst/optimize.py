@@ -61,6 +61,8 @@ class Run:
     scale_steps: list[int] = field(default_factory=list)
     start: float = field(default_factory=time.perf_counter)
     _best: tuple[float, np.ndarray | None] = (np.inf, None)
+    #: The last L-BFGS scale's curvature pairs (its image shape, s and y), which the next scale may resume.
+    curvature: tuple[tuple[int, ...], list[np.ndarray], list[np.ndarray]] | None = None
     _seconds_per_pixel: float | None = None
     _scale_first_step: int = 0
 
@@ -176,6 +178,9 @@ class OptimizerSettings:
     beta1: float = 0.9
     beta2: float = 0.999
     epsilon: float = 1e-8
+    # L-BFGS: each scale starts from the previous scale's curvature pairs, resampled to its size, instead of
+    # a cautious gradient step with no memory (a scale with few steps spends several of them finding its feet).
+    carry: bool = False
 
 
 def _converged(losses: list[float], settings: OptimizerSettings) -> bool:
@@ -215,12 +220,22 @@ def _lbfgs(run: Run, fun: Objective, x0: np.ndarray, budget_end: int, settings: 
         loss, grad = run.evaluate(fun, vector.reshape(shape), budget_end)
         return float(loss), np.asarray(grad, dtype=np.float32).ravel()
 
-    loss, grad = evaluate(x)
     s_hist: list[np.ndarray] = []
     y_hist: list[np.ndarray] = []
     rho_hist: list[float] = []
+    if settings.carry and run.curvature is not None:
+        s_hist, y_hist, rho_hist = _resampled_pairs(run.curvature, shape, history)
+    try:
+        return _lbfgs_loop(run, evaluate, x, s_hist, y_hist, rho_hist, history, settings)
+    finally:
+        run.curvature = (shape, s_hist, y_hist)
+
+
+def _lbfgs_loop(run: Run, evaluate, x: np.ndarray, s_hist: list, y_hist: list, rho_hist: list, history: int,
+                settings: OptimizerSettings) -> str:
+    loss, grad = evaluate(x)
     accepted = [loss]
-    first = True
+    first = not s_hist
     while True:
         free = ~(((x <= 0.0) & (grad > 0)) | ((x >= 1.0) & (grad < 0)))
         direction = -_two_loop(np.where(free, grad, 0.0).astype(np.float32), s_hist, y_hist, rho_hist)
@@ -261,6 +276,28 @@ def _lbfgs(run: Run, fun: Objective, x0: np.ndarray, budget_end: int, settings: 
         accepted.append(loss)
         if _converged(accepted, settings):
             return "converged"
+
+
+def _resampled_pairs(curvature, shape: tuple[int, ...], history: int):
+    """The previous scale's curvature pairs at this scale's image ``shape``: each displacement ``s`` resized
+    like the image, each gradient change ``y`` resized and divided by the growth in pixels (every loss term
+    is a mean over positions, so a pixel's gradient shrinks as the pixels multiply). Pairs that lose their
+    positive curvature in the resampling are dropped."""
+    from .images import resize_array
+
+    old_shape, s_old, y_old = curvature
+    if len(old_shape) != 3 or len(shape) != 3 or not s_old:
+        return [], [], []
+    size = (shape[1], shape[0])
+    growth = (shape[0] * shape[1]) / (old_shape[0] * old_shape[1])
+    s_hist, y_hist, rho_hist = [], [], []
+    for s, y in list(zip(s_old, y_old))[-history:]:
+        s_new = resize_array(s.reshape(old_shape), size).ravel()
+        y_new = (resize_array(y.reshape(old_shape), size) / np.float32(growth)).ravel()
+        sy = float(np.dot(s_new, y_new))
+        if sy > 1e-10 * float(np.dot(y_new, y_new)):
+            s_hist.append(s_new), y_hist.append(y_new), rho_hist.append(1.0 / sy)
+    return s_hist, y_hist, rho_hist
 
 
 def _two_loop(grad: np.ndarray, s_hist, y_hist, rho_hist) -> np.ndarray:
