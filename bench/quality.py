@@ -102,11 +102,24 @@ def variants(names: list[str], tries: list[str]) -> dict[str, Settings]:
     for spec in tries:  # "label:base:key=value,key=value", e.g. "coarse:quality:coarse_steps=2"
         label, base, *rest = spec.split(":")
         changes = {}
-        for item in (rest[0].split(",") if rest and rest[0] else []):
+        for item in (_items(rest[0]) if rest and rest[0] else []):
             key, value = item.split("=", 1)
             changes[key] = json.loads(value) if value[:1] in "0123456789-[{tfn\"." else value
         chosen[label] = (TODAY if base == "today" else presets.get(base, "transfer")).replace(**changes)
     return chosen
+
+
+def _items(text: str) -> list[str]:
+    """``a=1,b=[1,2],c=x`` -> ``["a=1", "b=[1,2]", "c=x"]``: commas inside brackets stay with their value."""
+    items, depth, current = [], 0, ""
+    for char in text:
+        depth += {"[": 1, "]": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            items.append(current)
+            current = ""
+        else:
+            current += char
+    return items + [current] if current else items
 
 
 def startup_seconds() -> float:
