@@ -82,8 +82,9 @@ class Farm:
         inputs = RunInputs(content=photo.picture if photo is not None else None, styles=style_inputs,
                            style_weights=[w for _, w in styles])
         admitted = self.registry.admit(flt.id, inputs, params)
+        priority = priority_of(admitted.preview)
         record = self.library.create_render(flt.id, admitted.params, photo, [(sid, w) for sid, w in styles],
-                                            priority=priority_of(admitted.preview))
+                                            priority=priority)
         if photo is not None and photo.picture is not None:
             PICTURES.put(photo.pixel_sha256, photo.picture)
         try:
