@@ -136,7 +136,6 @@ class Settings:
         for w in self.style_layer_weights:
             finite("A style layer weight", w)
         check(sum(self.style_layer_weights) > 0, "Style layer weights must not all be zero.")
-        check(self.optimizer.lr > 0, "lr must be positive.")
 
 
 def _declared(param: Param, value: Any) -> None:
