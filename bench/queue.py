@@ -176,7 +176,7 @@ def render_cost(folder: Path, content: Path, style: Path, rounds: int) -> dict:
         registry = farm.client.registry
         engine = Engine(store=GramStore(farm.library))
         inputs = lambda: RunInputs(content=images.load(photo), style_weights=[1.0],  # noqa: E731
-                                   styles=[StyleInput(farm.library.style_image(painting.id), painting.pixel_sha256)],
+                                   styles=[StyleInput(farm.library.style_image(painting.id), painting.pixel_digest)],
                                    engine_provider=lambda: engine, preview_every=3)
         farm.wait_ready(1)
 

@@ -2,8 +2,10 @@
 
 Open it with :func:`open_library` (SQLite in the data directory by default,
 or ``NST_DATABASE_URL``); everything goes through the returned
-:class:`~db.library.Library`. :class:`~db.gram_store.GramStore` gives the
-engine a persistent style-target cache on the same database.
+:class:`~db.library.Library`, a facade over small repositories (styles,
+images, renders, leases) that share one unit of work.
+:class:`~db.gram_store.GramStore` gives the engine a persistent style-target
+cache on the same database.
 """
 
 from .library import open_library

@@ -29,8 +29,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from nst.targets import Grams, TargetKey
 from nst.weights import CONV_LAYERS
 
-from .library import Library
-from .models import GramEntry, utcnow
+from .models import GramEntry, Image, Style, utcnow
+from .unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +40,12 @@ DEFAULT_MAX_BYTES = 512 * 1024 * 1024
 class GramStore:
     """Gram matrices in the database, shared by every process using the library. Thread-safe."""
 
-    def __init__(self, library_or_sessionmaker: Library | sessionmaker, max_bytes: int = DEFAULT_MAX_BYTES):
-        if isinstance(library_or_sessionmaker, Library):
-            self._write_session: Callable[[], AbstractContextManager[Session]] = library_or_sessionmaker.session
-            self._read_session: Callable[[], AbstractContextManager[Session]] = library_or_sessionmaker.read_session
+    def __init__(self, library_or_sessionmaker, max_bytes: int = DEFAULT_MAX_BYTES):
+        """On a :class:`db.library.Library` (or its :class:`~db.unit_of_work.UnitOfWork`), or a sessionmaker."""
+        unit_of_work = getattr(library_or_sessionmaker, "unit_of_work", library_or_sessionmaker)
+        if isinstance(unit_of_work, UnitOfWork):
+            self._write_session: Callable[[], AbstractContextManager[Session]] = unit_of_work.session
+            self._read_session: Callable[[], AbstractContextManager[Session]] = unit_of_work.read_session
         elif isinstance(library_or_sessionmaker, sessionmaker):
             self._write_session = self._read_session = library_or_sessionmaker.begin
         else:
@@ -90,12 +92,12 @@ class GramStore:
                     now = utcnow()
                     entry = session.get(GramEntry, name)
                     if entry is None:
-                        session.add(GramEntry(key=name, image_sha256=key.image_sha256, payload=payload,
+                        session.add(GramEntry(key=name, pixel_digest=key.pixel_digest, payload=payload,
                                               checksum=checksum, size_bytes=len(payload), created_at=now,
                                               last_used_at=now))
                     else:
                         entry.payload, entry.checksum, entry.size_bytes = payload, checksum, len(payload)
-                        entry.image_sha256, entry.last_used_at = key.image_sha256, now
+                        entry.pixel_digest, entry.last_used_at = key.pixel_digest, now
                     session.flush()
                     self._evict(session, keep=name)
             except IntegrityError:
@@ -146,6 +148,17 @@ class GramStore:
                 session.execute(delete(GramEntry).where(GramEntry.key == name, GramEntry.checksum == checksum))
         except SQLAlchemyError as exc:
             log.warning("A damaged Gram entry could not be deleted (%s).", _reason(exc))
+
+
+def forget(session: Session, pixel_digests: set[str]) -> None:
+    """Inside a caller's transaction: delete the entries of these images' pixels, unless a style still has
+    those pixels (a style was deleted, or its image replaced)."""
+    still_used = set(session.scalars(
+        select(Image.pixel_digest).join(Style, Style.image_id == Image.id)
+        .where(Image.pixel_digest.in_(pixel_digests))))
+    gone = pixel_digests - still_used
+    if gone:
+        session.execute(delete(GramEntry).where(GramEntry.pixel_digest.in_(gone)))
 
 
 def encode(grams: Mapping[str, np.ndarray]) -> bytes:

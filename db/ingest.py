@@ -36,7 +36,7 @@ Source = Union[str, os.PathLike, bytes, bytearray, memoryview, BinaryIO]
 class PreparedImage:
     data: bytes  # the original bytes, as given (without anything after the end of the image)
     sha256: str  # of ``data``
-    pixel_sha256: str  # nst.targets.image_digest of the normalised image
+    pixel_digest: str  # nst.targets.image_digest of the decoded, normalised pixels
     width: int  # of the normalised (upright) image
     height: int
     format: str  # as detected by Pillow, e.g. "JPEG"
@@ -129,7 +129,7 @@ def prepare_image(source: Source, label: str | None = None, *, result: bool = Fa
     return PreparedImage(
         data=data,
         sha256=hashlib.sha256(data).hexdigest(),
-        pixel_sha256=targets.image_digest(picture),
+        pixel_digest=targets.image_digest(picture),
         width=picture.width,
         height=picture.height,
         format=fmt[:16],

@@ -11,8 +11,8 @@ whose owner is alive is never touched. Heartbeats and the stale limit are
 measured on the database server's clock when it has one (PostgreSQL), so
 workers whose clocks disagree do not take each other's renders.
 
-:class:`RenderLeases` is mixed into :class:`db.library.Library`; every method
-is one transaction.
+:class:`RenderLeases` is a repository over the library's unit of work, beside
+:class:`db.renders.Renders`; every method is one transaction.
 """
 
 from __future__ import annotations
@@ -25,8 +25,10 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from . import records, validation
-from .errors import LibraryError, RenderNotFoundError
+from .errors import LibraryError
 from .models import Render, utcnow
+from .renders import add_event, event, find_render
+from .unit_of_work import UnitOfWork
 
 #: A render is started at most this many times (the first run and one retry).
 MAX_ATTEMPTS = 2
@@ -41,15 +43,6 @@ class Recovered:
     priority: int
 
 
-def event(name: str, detail: str | None = None, **extra: Any) -> dict[str, Any]:
-    """One entry of a render's story."""
-    entry = {"at": utcnow().isoformat(timespec="milliseconds"), "event": name}
-    if detail:
-        entry["detail"] = detail
-    entry.update({k: v for k, v in extra.items() if v is not None})
-    return entry
-
-
 def db_now(session: Session):
     """Now, on the database server's clock (PostgreSQL) or this machine's (SQLite: one machine)."""
     if session.get_bind().dialect.name == "postgresql":
@@ -57,17 +50,16 @@ def db_now(session: Session):
     return utcnow()
 
 
-def add_event(render: Render, entry: dict[str, Any]) -> None:
-    render.events = [*(render.events or []), entry]  # a new list: SQLAlchemy sees the change
-
-
 class RenderLeases:
     """The farm's side of the render history (see the module's docstring)."""
+
+    def __init__(self, unit_of_work: UnitOfWork):
+        self.unit_of_work = unit_of_work
 
     def start_render(self, render_id: int, owner: str | None = None) -> records.RenderRecord:
         """Claim a queued render for ``owner``; raises :class:`LibraryError` if it is not queued any more."""
         def work(s: Session) -> records.RenderRecord:
-            render = _locked(s, render_id)
+            render = find_render(s, render_id, lock=True)
             if render.status != "queued":
                 raise LibraryError(f"Render {render_id} is {render.status}; it cannot be started.")
             now = db_now(s)
@@ -77,7 +69,7 @@ class RenderLeases:
             s.flush()
             return records.render_record(render)
 
-        return self._write(work)
+        return self.unit_of_work.write(work)
 
     def heartbeat(self, render_id: int, owner: str, progress: dict | None = None,
                   preview: bytes | None = None) -> str:
@@ -100,12 +92,12 @@ class RenderLeases:
                 return "lost"
             return "cancel" if s.scalar(select(Render.cancel_requested).where(Render.id == render_id)) else "ok"
 
-        return self._write(work)
+        return self.unit_of_work.write(work)
 
     def request_cancel(self, render_id: int) -> records.RenderRecord:
         """Cancel: a queued render ends now; a running one is told at its worker's next heartbeat."""
         def work(s: Session) -> records.RenderRecord:
-            render = _locked(s, render_id)
+            render = find_render(s, render_id, lock=True)
             if render.status == "queued":
                 render.status, render.finished_at = "cancelled", utcnow()
                 add_event(render, event("cancelled", "before it started"))
@@ -118,20 +110,20 @@ class RenderLeases:
             s.flush()
             return records.render_record(render)
 
-        return self._write(work)
+        return self.unit_of_work.write(work)
 
     def release_render(self, render_id: int, owner: str, reason: str) -> bool:
         """The owner stops without finishing (its worker is shutting down): queue the render again,
         without counting this as an attempt. False if it was not this owner's any more."""
         def work(s: Session) -> bool:
-            render = _locked(s, render_id)
+            render = find_render(s, render_id, lock=True)
             if render.status != "running" or render.owner != owner:
                 return False
             _requeue(render, event("released", reason, owner=owner))
             render.attempts = max(0, (render.attempts or 1) - 1)
             return True
 
-        return self._write(work)
+        return self.unit_of_work.write(work)
 
     def recover_stale(self, stale_seconds: float, max_attempts: int = MAX_ATTEMPTS) -> list[Recovered]:
         """Take back running renders whose owner has been silent for ``stale_seconds``."""
@@ -140,7 +132,7 @@ class RenderLeases:
             return s.scalar(select(Render.id).where(Render.status == "running", Render.heartbeat_at < cutoff)
                             .limit(1)) is not None
 
-        if not self._read(any_stale):  # the usual answer, without taking the write lock
+        if not self.unit_of_work.read(any_stale):  # the usual answer, without taking the write lock
             return []
 
         def work(s: Session) -> list[Recovered]:
@@ -167,7 +159,7 @@ class RenderLeases:
             s.flush()
             return taken
 
-        return self._write(work)
+        return self.unit_of_work.write(work)
 
     def renders_to_enqueue(self, older_than_seconds: float) -> list[records.RenderRecord]:
         """Queued renders last handed to the queue more than ``older_than_seconds`` ago."""
@@ -175,16 +167,16 @@ class RenderLeases:
         stmt = (select(Render).where(Render.status == "queued",
                                      or_(Render.queued_at.is_(None), Render.queued_at < cutoff))
                 .order_by(Render.priority.desc(), Render.created_at, Render.id))
-        return self._read(lambda s: [records.render_record(r) for r in s.scalars(stmt)])
+        return self.unit_of_work.read(lambda s: [records.render_record(r) for r in s.scalars(stmt)])
 
     def mark_enqueued(self, render_ids: list[int]) -> None:
         if render_ids:
-            self._write(lambda s: s.execute(update(Render).where(Render.id.in_(render_ids))
+            self.unit_of_work.write(lambda s: s.execute(update(Render).where(Render.id.in_(render_ids))
                                             .values(queued_at=utcnow())))
 
     def render_preview(self, render_id: int) -> bytes | None:
         """The JPEG of a running render's latest preview, if it has one."""
-        value = self._read(lambda s: s.scalar(select(Render.preview).where(Render.id == render_id)))
+        value = self.unit_of_work.read(lambda s: s.scalar(select(Render.preview).where(Render.id == render_id)))
         return bytes(value) if value is not None else None
 
 
@@ -193,10 +185,3 @@ def _requeue(render: Render, entry: dict[str, Any]) -> None:
     render.queued_at = None  # sent to the queue by the caller (or by the next sweep)
     render.progress = None
     add_event(render, entry)
-
-
-def _locked(session: Session, render_id: int) -> Render:
-    render = session.scalar(select(Render).where(Render.id == render_id).with_for_update())
-    if render is None:
-        raise RenderNotFoundError(f"No render with id {render_id}.")
-    return render

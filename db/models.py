@@ -98,8 +98,9 @@ class Image(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
-    #: sha256 of the normalised RGB pixels (:func:`nst.targets.image_digest`), the Gram cache's key part.
-    pixel_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    #: The digest of the decoded, normalised RGB pixels (:func:`nst.targets.image_digest`), whatever the
+    #: file's format: the part of a Gram target's key that names the image (``sha256`` is the file's bytes).
+    pixel_digest: Mapped[str] = mapped_column(String(64), index=True)
     data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
@@ -155,8 +156,8 @@ class GramEntry(Base):
 
     #: ``str(nst.targets.TargetKey)``.
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
-    #: The style's pixel digest, to drop a style's entries when it is deleted.
-    image_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    #: The style image's :attr:`Image.pixel_digest`, to drop a style's entries when it is deleted.
+    pixel_digest: Mapped[str] = mapped_column(String(64), index=True)
     payload: Mapped[bytes] = mapped_column(LargeBinary)
     checksum: Mapped[str] = mapped_column(String(64))
     size_bytes: Mapped[int] = mapped_column(BigInteger)

@@ -25,7 +25,6 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterable
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from nst.errors import NSTError
@@ -35,9 +34,9 @@ from nst.progress import is_cancelled
 from . import validation
 from .errors import DuplicateStyleError, LibraryError, PackError
 from .ingest import MAX_FILE_BYTES, PreparedImage, prepare_image
-from .library import Library, StyleRef
-from .models import Style
+from .library import Library
 from .records import StyleRecord
+from .styles import StyleRef, clean_fields
 
 FORMAT = "nst-style-pack"
 VERSION = 1
@@ -149,11 +148,8 @@ def import_pack(library: Library, path: str | Path, on_conflict: str = "skip",
     styles = read_pack(path, progress=progress, cancel=cancel)
 
     def work(session: Session) -> ImportReport:
-        if on_conflict == "rename":  # every name, so that finding a free one asks nothing of the database
-            taken = set(session.scalars(select(Style.name_key)))
-        else:
-            taken = set(session.scalars(select(Style.name_key).where(
-                Style.name_key.in_([validation.fold(s.name) for s in styles]))))
+        # every name when renaming, so that finding a free one asks nothing more of the database
+        taken = library.styles.name_keys(session, None if on_conflict == "rename" else [s.name for s in styles])
         numbers: dict[str, int] = {}
         added, skipped, renamed = [], [], []
         for style in styles:
@@ -168,12 +164,12 @@ def import_pack(library: Library, path: str | Path, on_conflict: str = "skip",
                         f'"skip" or "rename".')
                 name = _free_name(name, taken, numbers)
                 renamed.append((style.name, name))
-            library._insert_style(session, style.image, name, **style.fields)
+            library.styles.insert(session, style.image, name, **style.fields)
             taken.add(validation.fold(name))
             added.append(name)
         return ImportReport(tuple(added), tuple(skipped), tuple(renamed))
 
-    return library._write(work)
+    return library.unit_of_work.write(work)
 
 
 def _free_name(name: str, taken: set[str], numbers: dict[str, int]) -> str:
@@ -369,14 +365,9 @@ def _read_style(members: dict[str, zipfile.ZipInfo], entry: Any, number: int, la
         tags = entry.get("tags") or []
         if not isinstance(tags, list):
             raise LibraryError("tags must be a list of text.")
-        fields = dict(
-            artist=validation.clean_artist(entry.get("artist")),
-            description=validation.clean_description(entry.get("description")),
-            tags=validation.clean_tags(tags),
-            source="upload",
-            suggested_params=validation.to_json_object(entry.get("suggested_params"), "suggested_params"),
-            year=validation.clean_year(entry.get("year")), credit=validation.clean_credit(entry.get("credit")),
-        )
+        fields = clean_fields(artist=entry.get("artist"), description=entry.get("description"), tags=tags,
+                              suggested_params=entry.get("suggested_params"), year=entry.get("year"),
+                              credit=entry.get("credit"))
     except LibraryError as exc:
         raise PackError(f"{where}: {exc}") from None
     member, sha256 = entry.get("image"), entry.get("sha256")

@@ -18,7 +18,7 @@ from . import models
 class ImageRecord:
     id: int
     sha256: str  # of the original bytes
-    pixel_sha256: str  # nst.targets.image_digest of the normalised pixels
+    pixel_digest: str  # nst.targets.image_digest of the decoded, normalised pixels
     width: int
     height: int
     format: str
@@ -37,7 +37,7 @@ class StyleRecord:
     suggested_params: dict[str, Any] | None
     image_id: int
     sha256: str  # of the original image bytes
-    pixel_sha256: str  # the Gram cache's digest: StyleInput(image, pixel_sha256) needs no re-hash
+    pixel_digest: str  # of the decoded pixels, the Gram cache's: StyleInput(image, pixel_digest) needs no re-hash
     width: int
     height: int
     format: str
@@ -106,7 +106,7 @@ class LibraryStats:
 
 def image_record(image: models.Image) -> ImageRecord:
     return ImageRecord(
-        id=image.id, sha256=image.sha256, pixel_sha256=image.pixel_sha256, width=image.width,
+        id=image.id, sha256=image.sha256, pixel_digest=image.pixel_digest, width=image.width,
         height=image.height, format=image.format, size_bytes=image.size_bytes, created_at=image.created_at,
     )
 
@@ -117,7 +117,7 @@ def style_record(style: models.Style) -> StyleRecord:
         id=style.id, name=style.name, artist=style.artist, description=style.description,
         tags=tuple(sorted(tag.name for tag in style.tags)), source=style.source,
         suggested_params=copy.deepcopy(style.suggested_params), image_id=image.id, sha256=image.sha256,
-        pixel_sha256=image.pixel_sha256, width=image.width, height=image.height, format=image.format,
+        pixel_digest=image.pixel_digest, width=image.width, height=image.height, format=image.format,
         created_at=style.created_at, updated_at=style.updated_at, year=style.year, credit=style.credit,
         sample_image_id=style.sample_image_id,
     )

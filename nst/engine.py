@@ -190,7 +190,7 @@ class Engine:
     def style_grams(self, style: StyleInput, size: tuple[int, int], layers: Sequence[str]) -> targets.Grams:
         """The style's Gram matrices with the style image resized to ``size`` (cached)."""
         layers = tuple(layers)
-        key = targets.TargetKey(style.digest, size[0], size[1], layers, self.extractor.id)
+        key = targets.TargetKey(style.pixel_digest, size[0], size[1], layers, self.extractor.id)
 
         def compute() -> targets.Grams:
             pixels = images.to_array(images.resize(style.image, size))[None]

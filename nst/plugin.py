@@ -73,7 +73,7 @@ class RunInputs:
     """What the host hands to :meth:`Filter.run`."""
 
     content: Image.Image | None  # 8-bit RGB, upright, or None when the filter needs none
-    styles: list["StyleInput"]  # each has ``.image`` (8-bit RGB) and ``.digest``
+    styles: list["StyleInput"]  # each has ``.image`` (8-bit RGB) and ``.pixel_digest``
     style_weights: list[float]
     cancel: threading.Event = field(default_factory=threading.Event)
     preview_every: int = 0  # ask for a preview image every this many steps (0: never)

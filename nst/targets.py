@@ -1,8 +1,8 @@
 """Style targets: a style's Gram matrices at one size, computed once, reused everywhere.
 
 A target is identified by a :class:`TargetKey` built from what its arrays
-depend on: the style image's pixels (sha256), the size it was resized to, the
-layers, the exact weights and arithmetic, and :data:`FORMAT_VERSION`. Change any
+depend on: the style image's pixels (its ``pixel_digest``, see :func:`image_digest`),
+the size it was resized to, the layers, the exact weights and arithmetic, and :data:`FORMAT_VERSION`. Change any
 of them and the key changes, so a cache can never serve stale arrays.
 
 :class:`TargetCache` looks a key up in memory, then in an optional persistent
@@ -42,7 +42,7 @@ class StyleInput:
     """A style image with its pixel digest (computed once)."""
 
     image: Image.Image
-    digest: str
+    pixel_digest: str
 
     @classmethod
     def of(cls, image: Image.Image | "StyleInput") -> "StyleInput":
@@ -53,7 +53,7 @@ class StyleInput:
 
 @dataclass(frozen=True)
 class TargetKey:
-    image_sha256: str
+    pixel_digest: str
     width: int
     height: int
     layers: tuple[str, ...]
@@ -62,7 +62,7 @@ class TargetKey:
 
     def __str__(self) -> str:
         payload = json.dumps(
-            [self.image_sha256, self.width, self.height, list(self.layers), self.extractor_id, self.version]
+            [self.pixel_digest, self.width, self.height, list(self.layers), self.extractor_id, self.version]
         )
         return f"gram-v{self.version}-" + hashlib.sha256(payload.encode()).hexdigest()[:40]
 

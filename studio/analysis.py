@@ -45,7 +45,7 @@ def analyse_plugin_styles(library, registry, engine, plan: Iterable[tuple[str, M
         if stopping():
             break
         try:
-            inputs = [StyleInput(library.style_image(style.id), style.pixel_sha256)]
+            inputs = [StyleInput(library.style_image(style.id), style.pixel_digest)]
         except NSTError as exc:  # deleted meanwhile, or its image is damaged
             log.info("Style %s not analysed: %s", style.id, exc)
             continue

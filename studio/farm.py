@@ -86,7 +86,7 @@ class Farm:
         record = self.library.create_render(flt.id, admitted.params, photo, [(sid, w) for sid, w in styles],
                                             priority=priority)
         if photo is not None and photo.picture is not None:
-            PICTURES.put(photo.pixel_sha256, photo.picture)
+            PICTURES.put(photo.pixel_digest, photo.picture)
         try:
             self.queue.enqueue(record.id, priority)
         except QueueError as exc:
@@ -133,4 +133,4 @@ class Farm:
 
     def _style_input(self, style_id: int) -> StyleInput:
         record = self.library.get_style(style_id)
-        return StyleInput(self.library.style_image(style_id), record.pixel_sha256)
+        return StyleInput(self.library.style_image(style_id), record.pixel_digest)

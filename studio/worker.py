@@ -266,7 +266,7 @@ class RenderWorker:
             missing = [s.style_name for s in record.styles if s.style_id is None]
             if missing:
                 raise ParameterError(f"The style {missing[0]!r} was deleted before the render started.")
-            styles = [StyleInput(self.library.style_image(s.style_id), self.library.get_style(s.style_id).pixel_sha256)
+            styles = [StyleInput(self.library.style_image(s.style_id), self.library.get_style(s.style_id).pixel_digest)
                       for s in record.styles]
             inputs = RunInputs(content=content, styles=styles, style_weights=[s.weight for s in record.styles],
                                cancel=lease.cancel, preview_every=self.preview_every,
@@ -299,7 +299,7 @@ class RenderWorker:
 
     def _photo(self, image_id: int):
         """The render's photo: the picture its submitter in this process decoded, else the stored image."""
-        picture = PICTURES.take(self.library.get_image(image_id).pixel_sha256)
+        picture = PICTURES.take(self.library.get_image(image_id).pixel_digest)
         if picture is not None:
             return picture
         return images.load(self.library.image_bytes(image_id), "the photo")

@@ -118,3 +118,20 @@ def test_the_walk_sees_the_imports_it_checks():
     assert "nst.engine" in graph["plugins.style_transfer"] or "nst" in graph["plugins.style_transfer"]
     assert "db.database" in graph["db.library"]  # a relative import
     assert "studio.consumer" in graph["studio.farm_cli"]  # an import inside a function
+
+
+def test_the_library_modules_use_each_others_public_names_only():
+    """db/'s modules meet through public names (a pack adds styles through the styles repository, not
+    through another module's private helpers): no ``other._name`` and no ``from .x import _name``."""
+    offences = []
+    for name, path in _modules().items():
+        if name.split(".")[0] != "db":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__") \
+                    and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")):
+                offences.append(f"{name}:{node.lineno} uses {ast.unparse(node)}")
+            if isinstance(node, ast.ImportFrom):
+                offences += [f"{name}:{node.lineno} imports {alias.name}" for alias in node.names
+                             if alias.name.startswith("_") and not alias.name.startswith("__")]
+    assert offences == []

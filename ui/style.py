@@ -127,7 +127,7 @@ with fingerprint_tab:
         st.caption("For each VGG19 layer, how strongly each channel correlates with all the others "
                    "(the rows of the Gram matrix, summed and sorted). Two paintings with similar curves "
                    "share their textures at that scale.")
-        fingerprint = _fingerprint(style.id, style.pixel_sha256)
+        fingerprint = _fingerprint(style.id, style.pixel_digest)
         grid = st.grid(5, gap="small", border=True)
         for layer, values in fingerprint.items():
             with grid.cell():
@@ -146,7 +146,7 @@ with features_tab:
             layer = st.selectbox("Layer", STYLE_LAYERS, key="features:layer")
         with channel_col:
             channel = st.number_input("Channel", 0, CHANNELS[layer] - 1, 0, key=f"features:channel:{layer}")
-        fmap = _feature_map(style.id, style.pixel_sha256, layer, int(channel))
+        fmap = _feature_map(style.id, style.pixel_digest, layer, int(channel))
         left, right = st.columns(2)
         with left:
             st.image(library.thumbnail_bytes(style.image_id), caption="Style", width="stretch")

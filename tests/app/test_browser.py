@@ -15,6 +15,8 @@ skipped, unless ``NST_REQUIRE_BROWSER=1``.
 
 from __future__ import annotations
 
+import contextlib
+
 import os
 import re
 import socket
@@ -53,6 +55,18 @@ class Screenshots:
         path = self.folder / f"{len(self.paths) + 1:02d}-{name}.png"
         page.screenshot(path=str(path), full_page=True)
         self.paths.append(path)
+
+    @contextlib.contextmanager
+    def on_failure(self, page):
+        """Leave a screenshot of the page as it was when a step failed (``failed-after-NN.png``)."""
+        try:
+            yield
+        except BaseException:
+            try:
+                page.screenshot(path=str(self.folder / f"failed-after-{len(self.paths):02d}.png"), full_page=True)
+            except Exception:  # noqa: BLE001 (the browser itself may be gone)
+                pass
+            raise
 
 
 def _require_browser():

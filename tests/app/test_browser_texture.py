@@ -33,43 +33,44 @@ def test_a_small_seamless_texture_with_its_tiled_preview(server, tmp_path):
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
         page = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True).new_page()
         page.set_default_timeout(120_000)
-        page.goto(url)
-        expect(page.get_by_role("heading", name="Gallery")).to_be_visible()
-        page.get_by_role("link", name="Texture").click()
-        expect(page.get_by_role("heading", name="Texture")).to_be_visible()
-        def number(label):
-            return page.locator('[data-testid="stNumberInput"]').filter(has_text=label).locator("input")
+        with shot.on_failure(page):
+            page.goto(url)
+            expect(page.get_by_role("heading", name="Gallery")).to_be_visible()
+            page.get_by_role("link", name="Texture").click()
+            expect(page.get_by_role("heading", name="Texture")).to_be_visible()
+            def number(label):
+                return page.locator('[data-testid="stNumberInput"]').filter(has_text=label).locator("input")
 
-        page.get_by_role("radio", name="Fast").click()
-        expect(number("Steps")).to_have_value("30")  # the preset is applied before anything is edited
-        expect(number("Width (px)")).to_have_value("256")
-        for label, value in (("Width (px)", "128"), ("Height (px)", "128"), ("Steps", "3")):
-            number(label).fill(value)
-            number(label).press("Enter")
+            page.get_by_role("radio", name="Fast").click()
+            expect(number("Steps")).to_have_value("30")  # the preset is applied before anything is edited
+            expect(number("Width (px)")).to_have_value("256")
+            for label, value in (("Width (px)", "128"), ("Height (px)", "128"), ("Steps", "3")):
+                number(label).fill(value)
+                number(label).press("Enter")
+                page.wait_for_timeout(800)
+                expect(number(label)).to_have_value(value)
+            stroke = page.locator('[data-testid="stSlider"]').filter(has_text="Stroke scale").get_by_role("slider")
+            stroke.focus()
+            stroke.press("Home")  # 0.1: the style seen small, so its statistics are quick to compute
+            expect(page.get_by_role("switch", name="Seamless tile")).to_be_checked()
             page.wait_for_timeout(800)
-            expect(number(label)).to_have_value(value)
-        stroke = page.locator('[data-testid="stSlider"]').filter(has_text="Stroke scale").get_by_role("slider")
-        stroke.focus()
-        stroke.press("Home")  # 0.1: the style seen small, so its statistics are quick to compute
-        expect(page.get_by_role("switch", name="Seamless tile")).to_be_checked()
-        page.wait_for_timeout(800)
-        crop = page.locator('[data-testid="stCheckbox"]').filter(has_text="Learn from a part of").first
-        crop.locator("label").click()  # a crop box: the top-left half by default
-        expect(page.get_by_text(re.compile(r"\d+x\d+ px from \(0, 0\)"))).to_be_visible()
-        page.wait_for_timeout(500)
-        shot(page, "texture-ready")
+            crop = page.locator('[data-testid="stCheckbox"]').filter(has_text="Learn from a part of").first
+            crop.locator("label").click()  # a crop box: the top-left half by default
+            expect(page.get_by_text(re.compile(r"\d+x\d+ px from \(0, 0\)"))).to_be_visible()
+            page.wait_for_timeout(500)
+            shot(page, "texture-ready")
 
-        page.get_by_role("button", name="Synthesize").click()
-        expect(page.get_by_text("Render #1")).to_be_visible()
-        expect(page.get_by_text("Result", exact=True)).to_be_visible(timeout=240_000)
-        expect(page.get_by_text("Tiled 3 × 3").first).to_be_visible()
-        download_button = page.get_by_role("button", name="Download PNG")
-        expect(download_button).to_be_visible()
-        page.wait_for_timeout(500)
-        shot(page, "texture-result", focus=page.get_by_text("Tiled 3 × 3").first)
-        with page.expect_download() as info:
-            download_button.click()
-        tile = Image.open(io.BytesIO(open(info.value.path(), "rb").read()))
+            page.get_by_role("button", name="Synthesize").click()
+            expect(page.get_by_text("Render #1")).to_be_visible()
+            expect(page.get_by_text("Result", exact=True)).to_be_visible(timeout=240_000)
+            expect(page.get_by_text("Tiled 3 × 3").first).to_be_visible()
+            download_button = page.get_by_role("button", name="Download PNG")
+            expect(download_button).to_be_visible()
+            page.wait_for_timeout(500)
+            shot(page, "texture-result", focus=page.get_by_text("Tiled 3 × 3").first)
+            with page.expect_download() as info:
+                download_button.click()
+            tile = Image.open(io.BytesIO(open(info.value.path(), "rb").read()))
         browser.close()
 
     assert tile.size == (128, 128)

@@ -86,7 +86,7 @@ KILLED = """
 import os, signal, sys
 from sqlalchemy import func, select
 from db import open_library
-from db.library import Library
+from db.styles import Styles
 from db.models import Image
 import db_images
 
@@ -95,7 +95,7 @@ def killed_after_the_image(self, session):
     print("images in the transaction:", count, flush=True)
     os.kill(os.getpid(), signal.SIGKILL)
 
-Library._after_image_stored = killed_after_the_image
+Styles._after_image_stored = killed_after_the_image
 library = open_library(sys.argv[1])
 library.add_style(db_images.png(seed=3), name="Doomed")
 print("not reached")

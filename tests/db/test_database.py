@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
+
+import numpy as np
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, make_url, text
 
-from db import LibraryError, open_library
+from db import GramStore, LibraryError, open_library
 from alembic.script import ScriptDirectory
 
 from db.database import alembic_config, create_db_engine, database_url, upgrade
 from db.models import Base
+from nst.targets import TargetKey
 
 import db_images
 
@@ -58,7 +62,7 @@ def test_migrations_match_the_models(library):
         diff = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata)
         assert diff == []
         head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == head == "0004"
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == head == "0005"
 
 
 def test_a_library_from_before_the_farm_keeps_its_renders(db_url):
@@ -89,6 +93,56 @@ def test_a_library_from_before_the_farm_keeps_its_renders(db_url):
         assert record.priority == 0 and record.events == ()
         assert record.content_image_id == 5 and [(s.style_id, s.style_name) for s in record.styles] == [(3, "Old")]
         assert [r.id for r in library.renders_to_enqueue(0)] == [7], "an old queued render is sent to the queue"
+
+
+def test_a_library_from_0004_keeps_its_images_and_gram_cache_under_pixel_digest(db_url):
+    """0004 -> 0005: the pixel digest's two columns are renamed; images, styles, renders and cached Gram
+    entries stay, and an entry stored before the rename is still found by the same target key."""
+    from db.gram_store import encode
+
+    grams = {"block1_conv1": np.eye(64, dtype=np.float32)}
+    key = TargetKey("c" * 64, 64, 48, ("block1_conv1",), "vgg19-test-float32")
+    payload = encode(grams)
+    engine = create_db_engine(db_url)
+    try:
+        upgrade(engine, "0004")
+        with engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO images (id, sha256, pixel_sha256, data, width, height, format, thumbnail, size_bytes, "
+                "created_at) VALUES (5, 'a', :digest, :png, 64, 48, 'PNG', :png, 1, CURRENT_TIMESTAMP)"),
+                {"png": db_images.png(64, 48), "digest": "c" * 64})
+            connection.execute(text(
+                "INSERT INTO styles (id, name, name_key, source, image_id, created_at, updated_at) "
+                "VALUES (3, 'Old', 'old', 'upload', 5, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+            connection.execute(text(
+                "INSERT INTO renders (id, created_at, status, filter_id, params, content_image_id) "
+                "VALUES (7, CURRENT_TIMESTAMP, 'done', 'palette', '{}', 5)"))
+            connection.execute(text(
+                "INSERT INTO gram_entries (key, image_sha256, payload, checksum, size_bytes, created_at, "
+                "last_used_at) VALUES (:key, :digest, :payload, :checksum, :size, CURRENT_TIMESTAMP, "
+                "CURRENT_TIMESTAMP)"),
+                {"key": str(key), "digest": "c" * 64, "payload": payload,
+                 "checksum": hashlib.sha256(payload).hexdigest(), "size": len(payload)})
+        upgrade(engine)
+        columns = {table: {c["name"] for c in inspect(engine).get_columns(table)} for table in ("images", "gram_entries")}
+        assert "pixel_digest" in columns["images"] and "pixel_sha256" not in columns["images"]
+        assert "pixel_digest" in columns["gram_entries"] and "image_sha256" not in columns["gram_entries"]
+        if engine.dialect.name == "sqlite":
+            with engine.connect() as connection:
+                sql = connection.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'images'").scalar()
+            assert "AUTOINCREMENT" in sql, "ids are still never reused after the rename"
+    finally:
+        engine.dispose()
+    with open_library(db_url) as library:
+        style = library.get_style("Old")
+        assert (style.id, style.image_id, style.sha256, style.pixel_digest) == (3, 5, "a", "c" * 64)
+        assert library.get_image(5).pixel_digest == "c" * 64
+        assert library.image_bytes(5) == db_images.png(64, 48)
+        assert library.get_render(7).content_image_id == 5
+        store = GramStore(library)
+        assert np.array_equal(store.get(key)["block1_conv1"], grams["block1_conv1"]) and store.hits == 1
+        library.delete_style(3)  # the renamed columns still drive the clean-up: the style's entry goes
+        assert len(store) == 0
 
 
 def test_ids_are_never_reused(library):

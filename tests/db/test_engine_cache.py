@@ -26,7 +26,7 @@ library = open_library(sys.argv[1])
 style = library.get_style(sys.argv[2])
 engine = Engine(store=GramStore(library))
 image = library.style_image(style.id)
-result = engine.transfer(db_images.photo(70, 50, seed=21), StyleInput(image, style.pixel_sha256),
+result = engine.transfer(db_images.photo(70, 50, seed=21), StyleInput(image, style.pixel_digest),
                          Settings(size=64, start_size=64, steps=2))
 print(json.dumps({"computed": engine.targets.computed, "shape": list(result.image.shape)}))
 """
@@ -51,7 +51,7 @@ def test_a_saved_style_is_computed_once(engine_with, sqlite_library, sqlite_url)
     library = sqlite_library
     style = library.add_style(db_images.png(96, 80, seed=1), name="Stripes")
     image = library.style_image("stripes")
-    assert targets.image_digest(image) == style.pixel_sha256, "the stored digest is the engine's"
+    assert targets.image_digest(image) == style.pixel_digest, "the stored digest is the engine's"
     settings = Settings(**SETTINGS)
 
     engine = engine_with(GramStore(library))

@@ -21,7 +21,7 @@ LAYERS = ("block1_conv1", "block2_conv1")
 
 
 def key(digest: str = "a" * 64, **changes) -> TargetKey:
-    fields = dict(image_sha256=digest, width=64, height=48, layers=LAYERS, extractor_id="vgg19-test-float32")
+    fields = dict(pixel_digest=digest, width=64, height=48, layers=LAYERS, extractor_id="vgg19-test-float32")
     fields.update(changes)
     return TargetKey(**fields)
 
@@ -46,6 +46,12 @@ def entry(library, name: str) -> GramEntry | None:
         return s.get(GramEntry, name)
 
 
+def test_a_key_names_its_entry_as_it_always_did():
+    """The entry's name is built from the key's values, not its field names: renaming a field (the pixel
+    digest was ``image_sha256``) keeps every stored entry reachable."""
+    assert str(key()) == "gram-v1-a2c95621567bb5e67a3fee705eb236552e0f1ab2"
+
+
 def test_miss_put_hit(library):
     store = GramStore(library)
     assert isinstance(store, TargetStore)
@@ -53,7 +59,7 @@ def test_miss_put_hit(library):
     store.put(key(), grams())
     assert_same(store.get(key()), grams())
     row = entry(library, str(key()))
-    assert row.image_sha256 == "a" * 64 and row.size_bytes == len(row.payload) > 0
+    assert row.pixel_digest == "a" * 64 and row.size_bytes == len(row.payload) > 0
     assert store.hits == 1 and store.misses == 1
 
 
@@ -93,7 +99,7 @@ def test_put_replaces(library):
     {"layers": ("block1_conv1",)},
     {"layers": LAYERS[::-1]},
     {"width": 65},
-    {"image_sha256": "b" * 64},
+    {"pixel_digest": "b" * 64},
     {"version": FORMAT_VERSION + 1},
 ])
 def test_stale_keys_miss(library, change):

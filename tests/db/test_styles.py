@@ -137,8 +137,8 @@ def test_delete_keeps_shared_image_and_removes_grams(library):
     other = library.add_style(db_images.png(seed=5), name="Other")
     store = GramStore(library)
     grams = {"block1_conv1": np.eye(4, dtype=np.float32)}
-    store.put(TargetKey(first.pixel_sha256, 64, 64, ("block1_conv1",), "x"), grams)
-    store.put(TargetKey(other.pixel_sha256, 64, 64, ("block1_conv1",), "x"), grams)
+    store.put(TargetKey(first.pixel_digest, 64, 64, ("block1_conv1",), "x"), grams)
+    store.put(TargetKey(other.pixel_digest, 64, 64, ("block1_conv1",), "x"), grams)
 
     removed = library.delete_style("first")
     assert removed.name == "First"
@@ -148,7 +148,7 @@ def test_delete_keeps_shared_image_and_removes_grams(library):
     library.delete_style(second.id)
     assert library.stats().images == 1
     with library.read_session() as s:
-        assert s.scalars(select(GramEntry.image_sha256)).all() == [other.pixel_sha256]
+        assert s.scalars(select(GramEntry.pixel_digest)).all() == [other.pixel_digest]
     with pytest.raises(StyleNotFoundError):
         library.delete_style("First")
     assert [s.name for s in library.list_styles()] == ["Other"]
@@ -229,10 +229,10 @@ def test_threads_share_one_library(library):
 
 def test_name_taken_between_check_and_insert(library, monkeypatch):
     """Another process takes the name after our check: the unique key catches it, nothing is stored."""
-    import db.library
+    import db.styles
 
     library.add_style(db_images.png(seed=1), name="Taken")
-    real_check = db.library._refuse_taken
+    real_check = db.styles._refuse_taken
     calls = []
 
     def blind_first_check(session, key, name):
@@ -240,7 +240,7 @@ def test_name_taken_between_check_and_insert(library, monkeypatch):
         if len(calls) > 1:
             real_check(session, key, name)
 
-    monkeypatch.setattr(db.library, "_refuse_taken", blind_first_check)
+    monkeypatch.setattr(db.styles, "_refuse_taken", blind_first_check)
     before = library.stats()
     with pytest.raises(DuplicateStyleError, match='"Taken" already exists'):
         library.add_style(db_images.png(seed=2), name="TAKEN", tags=["new tag"])

@@ -1,0 +1,210 @@
+"""Renders: the render queue's records, the one truth about each render.
+
+A render is recorded with its filter, its checked parameters, its content
+image and its styles (with their names at the time, so the history stays
+readable after a style is deleted), then moves queued -> running -> done |
+failed | cancelled | interrupted. Its ``events`` tell its story. The farm's
+side of a running render (who runs it, its heartbeat, cancel requests, taking
+back a silent worker's render) is :mod:`db.leases`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable, Sequence
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from . import records, validation
+from .errors import LibraryError, RenderNotFoundError
+from .images import Images
+from .ingest import PreparedImage, Source, prepare_image
+from .models import RENDER_STATUSES, Image, Render, RenderStyle, utcnow
+from .records import ImageRecord, RenderRecord
+from .styles import StyleRef, find_style
+from .unit_of_work import UnitOfWork
+
+MAX_ERROR_TEXT = 10_000
+
+
+def event(name: str, detail: str | None = None, **extra: Any) -> dict[str, Any]:
+    """One entry of a render's story."""
+    entry = {"at": utcnow().isoformat(timespec="milliseconds"), "event": name}
+    if detail:
+        entry["detail"] = detail
+    entry.update({k: v for k, v in extra.items() if v is not None})
+    return entry
+
+
+def add_event(render: Render, entry: dict[str, Any]) -> None:
+    render.events = [*(render.events or []), entry]  # a new list: SQLAlchemy sees the change
+
+
+class Renders:
+    """The renders repository (see the module's docstring); each public method is one transaction."""
+
+    def __init__(self, unit_of_work: UnitOfWork, images: Images):
+        self.unit_of_work = unit_of_work
+        self.images = images
+
+    def create(self, filter_id: str, params: dict, content: Source | PreparedImage | None,
+               styles: Sequence[tuple[StyleRef, float]] = (), status: str = "queued",
+               priority: int = 0) -> RenderRecord:
+        """Record a new render (``queued``, or ``running`` if it starts right away); higher ``priority``
+        runs first. ``content`` may be an image :func:`~db.ingest.prepare_image` has already read (then it
+        is not read again)."""
+        if not isinstance(filter_id, str) or not filter_id.strip() or len(filter_id) > 120:
+            raise LibraryError(f"A render needs a filter id (text of 1 to 120 characters), not {filter_id!r}.")
+        if status not in ("queued", "running"):
+            raise LibraryError(f'A new render is "queued" or "running", not {status!r}.')
+        params = validation.to_json_object(params or {}, "A render's parameters", optional=False)
+        weights = []
+        for entry in styles:
+            try:
+                ref, weight = entry
+                weight = float(weight)
+            except (TypeError, ValueError):
+                raise LibraryError(f"Each style of a render is (style id or name, weight), not {entry!r}.") from None
+            if not math.isfinite(weight) or weight < 0:
+                raise LibraryError(f"A style weight must be a finite number >= 0, got {weight}.")
+            weights.append((ref, weight))
+        prepared = (content if isinstance(content, PreparedImage) or content is None
+                    else prepare_image(content, "the content image"))
+
+        def work(s: Session) -> RenderRecord:
+            now = utcnow()
+            render = Render(status=status, filter_id=filter_id.strip(), params=params, created_at=now,
+                            started_at=now if status == "running" else None, priority=int(priority),
+                            queued_at=now if status == "queued" else None,
+                            attempts=0, cancel_requested=False, events=[event(status)])
+            if prepared is not None:
+                render.content_image_id = self.images.store(s, prepared).id
+            for position, (ref, weight) in enumerate(weights):
+                style = find_style(s, ref)
+                render.styles.append(RenderStyle(position=position, style_id=style.id, style_name=style.name,
+                                                 weight=weight))
+            s.add(render)
+            s.flush()
+            return records.render_record(render)
+
+        return self.unit_of_work.write(work)
+
+    def update_progress(self, render_id: int, progress: dict) -> bool:
+        """Store the latest progress of a queued or running render; False if it has already ended."""
+        progress = validation.to_json_object(progress, "Progress", optional=False)
+
+        def work(s: Session) -> bool:
+            result = s.execute(update(Render).where(Render.id == render_id, Render.status.in_(("queued", "running")))
+                               .values(progress=progress))
+            if result.rowcount == 0 and s.get(Render, render_id) is None:
+                raise RenderNotFoundError(f"No render with id {render_id}.")
+            return result.rowcount > 0
+
+        return self.unit_of_work.write(work)
+
+    def finish(self, render_id: int, result_png: bytes, losses: dict | None = None,
+               timings: dict | None = None, owner: str | None = None) -> RenderRecord:
+        """End a render ``done`` with its image. With ``owner``, only if that worker still runs it."""
+        result = prepare_image(result_png, "the result image", result=True)
+        return self._transition(render_id, ("queued", "running"), "done", "finished", result=result, owner=owner,
+                                losses=validation.to_json_object(losses, "Losses"),
+                                timings=validation.to_json_object(timings, "Timings"))
+
+    def fail(self, render_id: int, error: str, owner: str | None = None,
+             best_png: bytes | None = None) -> RenderRecord:
+        """End a render ``failed`` with the reason (and, when it made one, its best image so far)."""
+        text = str(error).strip()[:MAX_ERROR_TEXT] or "The render failed."
+        result = prepare_image(best_png, "the best image so far", result=True) if best_png is not None else None
+        return self._transition(render_id, ("queued", "running"), "failed", "marked as failed", owner=owner,
+                                result=result, error=text)
+
+    def cancel(self, render_id: int, result_png: bytes | None = None, losses: dict | None = None,
+               timings: dict | None = None, owner: str | None = None) -> RenderRecord:
+        """End a render ``cancelled``, with its partial result when it has one."""
+        result = prepare_image(result_png, "the partial result", result=True) if result_png is not None else None
+        return self._transition(render_id, ("queued", "running"), "cancelled", "cancelled", result=result,
+                                owner=owner, losses=validation.to_json_object(losses, "Losses"),
+                                timings=validation.to_json_object(timings, "Timings"))
+
+    def _transition(self, render_id: int, allowed: tuple[str, ...], status: str, verb: str, *,
+                    result: PreparedImage | None = None, owner: str | None = None, **changes) -> RenderRecord:
+        def work(s: Session) -> RenderRecord:
+            render = find_render(s, render_id, lock=True)
+            if render.status not in allowed:
+                raise LibraryError(f"Render {render_id} is {render.status}; it cannot be {verb}.")
+            if owner is not None and render.owner != owner:
+                raise LibraryError(f"Render {render_id} was taken back from {owner}; its result is not stored.")
+            render.status = status
+            render.finished_at = utcnow()
+            render.owner, render.preview = None, None
+            add_event(render, event(status, changes.get("error"), owner=owner))
+            if result is not None:
+                render.result_image_id = self.images.store(s, result).id
+            for field, value in changes.items():
+                if value is not None:
+                    setattr(render, field, value)
+            s.flush()
+            return records.render_record(render)
+
+        return self.unit_of_work.write(work)
+
+    def queued(self) -> list[RenderRecord]:
+        """Queued renders in the order the queue takes them: higher priority first, then oldest first."""
+        stmt = (select(Render).where(Render.status == "queued")
+                .order_by(Render.priority.desc(), Render.created_at, Render.id))
+        return self.unit_of_work.read(lambda s: [records.render_record(r) for r in s.scalars(stmt)])
+
+    def list(self, limit: int = 50, status: str | Iterable[str] | None = None,
+             style_id: int | None = None) -> list[RenderRecord]:
+        """Renders, newest first; ``status`` is one status or several; ``style_id``: only renders that used it."""
+        stmt = select(Render).order_by(Render.created_at.desc(), Render.id.desc()).limit(max(0, int(limit)))
+        if style_id is not None:
+            stmt = stmt.where(Render.id.in_(select(RenderStyle.render_id).where(RenderStyle.style_id == style_id)))
+        if status is not None:
+            wanted = [status] if isinstance(status, str) else list(status)
+            unknown = [s for s in wanted if s not in RENDER_STATUSES]
+            if unknown:
+                raise LibraryError(f"Unknown render status {unknown[0]!r}; use one of {', '.join(RENDER_STATUSES)}.")
+            stmt = stmt.where(Render.status.in_(wanted))
+        return self.unit_of_work.read(lambda s: [records.render_record(r) for r in s.scalars(stmt)])
+
+    def get(self, render_id: int) -> RenderRecord:
+        return self.unit_of_work.read(lambda s: records.render_record(find_render(s, render_id)))
+
+    def delete(self, render_id: int) -> None:
+        """Remove a finished render, and its images if nothing else uses them."""
+        def work(s: Session) -> None:
+            render = find_render(s, render_id, lock=True)
+            if render.status == "running":
+                raise LibraryError(f"Render {render_id} is running; cancel it before deleting it.")
+            image_ids = {render.content_image_id, render.result_image_id} - {None}
+            s.delete(render)
+            s.flush()
+            for image_id in image_ids:
+                self.images.delete_if_unused(s, image_id)
+
+        self.unit_of_work.write(work)
+
+    def recent_content_images(self, limit: int = 12) -> list[ImageRecord]:
+        """The distinct content images of recent renders, newest first."""
+        last_used = func.max(Render.created_at).label("last_used")
+        recent = (select(Render.content_image_id.label("image_id"), last_used)
+                  .where(Render.content_image_id.is_not(None))
+                  .group_by(Render.content_image_id)
+                  .order_by(last_used.desc(), Render.content_image_id.desc())
+                  .limit(max(0, int(limit))).subquery())
+        stmt = (select(Image).join(recent, recent.c.image_id == Image.id)
+                .order_by(recent.c.last_used.desc(), Image.id.desc()))
+        return self.unit_of_work.read(lambda s: [records.image_record(image) for image in s.scalars(stmt)])
+
+
+def find_render(session: Session, render_id: int, lock: bool = False) -> Render:
+    """The render with this id (locked for update with ``lock``), or :class:`RenderNotFoundError`."""
+    stmt = select(Render).where(Render.id == render_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    render = session.scalar(stmt)
+    if render is None:
+        raise RenderNotFoundError(f"No render with id {render_id}.")
+    return render
