@@ -22,8 +22,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from nst import backend, images, presets
-from nst.engine import Engine, plan_sizes
+from nst import backend, crops, presets, pyramid
+from nst.engine import Engine
 from nst.features import preprocess
 from nst.settings import Settings
 
@@ -178,12 +178,8 @@ def warm_up(engine: Engine, operation: str, content, style, settings_list) -> No
 
 
 def sizes_for(operation: str, content, style, settings: Settings):
+    """The scales the engine runs for this render (its own plan, see nst.pyramid)."""
     if operation == "transfer":
-        final = images.fit_long_side(content.width, content.height, settings.size)
-    elif settings.width is not None:
-        final = (settings.width, settings.height)
-    elif settings.square:
-        final = (settings.size, settings.size)
-    else:
-        final = images.fit_long_side(style.width, style.height, settings.size)
-    return plan_sizes(final, settings.start_size)
+        return list(pyramid.transfer(settings, content.size, [style.size]).sizes)
+    boxes = crops.for_styles(settings.crop, [style.size])
+    return list(pyramid.texture(settings, [style.size], boxes).sizes)

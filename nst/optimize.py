@@ -2,26 +2,23 @@
 
 One :class:`Run` spans every scale of a render. It counts evaluations (one VGG
 forward and backward each, the unit of cost), keeps the loss history and the
-best image of the current scale, reports :class:`Progress`, saves snapshots, and
-stops a scale on a budget, on convergence, or on cancellation. Cancellation is
-cooperative: it is checked before every evaluation, and the best image so far is
-kept.
+best image of the current scale, reports :class:`Progress` to its listeners
+(the caller's callback, snapshots), and stops a scale on a budget, on
+convergence, or on cancellation. Cancellation is cooperative: it is checked
+before every evaluation, and the best image so far is kept.
 """
 
 from __future__ import annotations
 
-import logging
+import dataclasses
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 
 from .errors import ParameterError
-from .progress import Progress, is_cancelled
-
-log = logging.getLogger(__name__)
+from .progress import Listener, Progress, is_cancelled
 
 #: ``fun(image) -> (loss, terms, gradient)``; image and gradient shaped (H, W, 3).
 Objective = Callable[[np.ndarray], tuple[float, dict[str, float], np.ndarray]]
@@ -50,12 +47,9 @@ class Run:
     """State shared by the scales of one render."""
 
     plans: list[ScalePlan]
-    progress: Callable[[Progress], None] | None = None
+    listeners: Sequence[Listener] = ()  # told of every step, in this order
     cancel: object = None
-    preview_every: int = 0
-    snapshot_every: int = 0
-    snapshot_dir: Path | None = None
-    postprocess: Callable[[np.ndarray], np.ndarray] | None = None  # applied to previews and snapshots
+    postprocess: Callable[[np.ndarray], np.ndarray] | None = None  # applied to the image listeners get
     step: int = 0
     scale: int = 0
     history: list[tuple[int, float, float]] = field(default_factory=list)  # (step, elapsed, loss)
@@ -125,28 +119,19 @@ class Run:
         return pixels * self._seconds_per_pixel
 
     def _report(self, image: np.ndarray) -> None:
-        preview = self.preview_every and (self.step % self.preview_every == 0 or self.step == 1)
-        snapshot = self.snapshot_every and self.snapshot_dir is not None and self.step % self.snapshot_every == 0
+        if not self.listeners:
+            return
+        wanted = [listener.wants_image(self.step) for listener in self.listeners]
         shown = None
-        if preview or snapshot:
+        if any(wanted):
             shown = self.postprocess(image) if self.postprocess else image
-        if snapshot:
-            from .images import save
-
-            save(shown, Path(self.snapshot_dir) / f"step_{self.step:05d}.png")
-        if self.progress is not None:
-            self._safe_progress(Progress(
-                step=self.step, total=self.total, elapsed=self.elapsed, scale=self.scale,
-                scales=len(self.plans), size=self.plans[self.scale].size, losses=dict(self.last_terms),
-                eta=self._eta(), image=shown if preview else None, fraction=self._fraction(),
-            ))
-
-    def _safe_progress(self, report: Progress) -> None:
-        """Progress is best effort: a failing callback must not end the render."""
-        try:
-            self.progress(report)
-        except Exception:  # noqa: BLE001
-            log.warning("A progress callback failed", exc_info=True)
+        report = Progress(
+            step=self.step, total=self.total, elapsed=self.elapsed, scale=self.scale,
+            scales=len(self.plans), size=self.plans[self.scale].size, losses=dict(self.last_terms),
+            eta=self._eta(), fraction=self._fraction(),
+        )
+        for listener, wants in zip(self.listeners, wanted):
+            listener(dataclasses.replace(report, image=shown) if wants else report)
 
     # ------------------------------------------------------------------ one scale
 
@@ -218,8 +203,8 @@ def _lbfgs(run: Run, fun: Objective, x0: np.ndarray, budget_end: int, settings: 
     gradient are kept out of it, and the step is clipped to the box. The unit
     step is tried first and halved while the loss does not decrease. All
     vectors stay float32, so an iteration costs little next to one VGG pass.
-    (scipy's L-BFGS-B spends about 0.2 s per iteration on a 512 x 384 image for
-    its bound handling; this costs about 0.02 s.)
+    (scipy's L-BFGS-B, in float64, spends about ten times as long per iteration
+    on its bound handling: the README's "How it works" gives the measurement.)
     """
     x = x0.astype(np.float32).ravel().copy()
     shape = x0.shape

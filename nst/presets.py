@@ -26,10 +26,9 @@ _TUTORIAL_ADAM = dict(method="adam", beta1=0.99, beta2=0.999, epsilon=0.1, toler
 
 PRESETS: dict[str, dict[str, Settings]] = {
     "quality": {
-        # Transfer: 8 L-BFGS steps at each of the 5 scales (a few more at the coarse ones). Measured
-        # on a 2-core AVX2 CPU (VGG19 at 512x384: 2.9 s a step): 14 steps with 1.25x more per
-        # coarser scale reached loss 0.103 in 126 s; this, 0.138 in 54-56 s (whole command), and the two
-        # images are hard to tell apart. `--steps 14` gives the finer finish.
+        # Transfer: 8 L-BFGS steps at each of the 5 scales (a few more at the coarse ones): less than
+        # half the time of 14 steps for an image hard to tell apart from theirs (README, Benchmark).
+        # `--steps 14` gives the finer finish.
         "transfer": Settings(size=512, steps=8, coarse_steps=1.05, content_weight=0.1, tv_weight=0.0),
         # Textures: a 512x512 seamless tile; four style layers (with block5, the Gram matrices pin
         # the painting's layout and the "texture" is a copy), the painting's strokes at their own

@@ -4,14 +4,21 @@ Renders and filters call a progress callback with a :class:`Progress` after
 each step. Cancellation is cooperative: the caller hands over a
 ``threading.Event`` (or anything with ``is_set()``, or a callable returning a
 bool) and the work checks it between steps, then returns its best result so far.
+
+Inside a render, what listens to the steps is a :class:`Listener`: the caller's
+callback (:class:`Callback`), and snapshots (:mod:`nst.snapshots`). Each says at
+which steps it wants the image, so the render makes it only when one does.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Callable, Optional, Protocol
 
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -33,6 +40,32 @@ class Progress:
 
 
 ProgressCallback = Callable[[Progress], None]
+
+
+class Listener(Protocol):
+    """Told of every step of a render; the report carries the image at the steps it wants it."""
+
+    def wants_image(self, step: int) -> bool: ...
+
+    def __call__(self, report: Progress) -> None: ...
+
+
+@dataclass(frozen=True)
+class Callback:
+    """A caller's progress callback as a listener: with the image at the first step and every
+    ``preview_every`` steps (0: never). Best effort: a callback that fails is logged, and the work goes on."""
+
+    progress: ProgressCallback
+    preview_every: int = 0
+
+    def wants_image(self, step: int) -> bool:
+        return bool(self.preview_every) and (step % self.preview_every == 0 or step == 1)
+
+    def __call__(self, report: Progress) -> None:
+        try:
+            self.progress(report)
+        except Exception:  # noqa: BLE001
+            log.warning("A progress callback failed", exc_info=True)
 
 
 def is_cancelled(cancel) -> bool:

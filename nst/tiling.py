@@ -33,15 +33,11 @@ import numpy as np
 from . import backend, losses
 from keras import ops  # noqa: E402  (after nst.backend)
 from .features import CHANNELS, FeatureExtractor
+from .pyramid import stride
 from .weights import LAYERS
 
 #: Tile origins and margins are multiples of this (VGG19's deepest pooling stride).
 ALIGN = 16
-
-
-def stride(layer: str) -> int:
-    """How many image pixels one position of ``layer`` steps over (1 in block1 ... 16 in block5)."""
-    return 2 ** (int(layer.split("_")[0].removeprefix("block")) - 1)
 
 
 def receptive_radius(layers: Sequence[str]) -> int:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from nst import backend, images, presets
-from nst.engine import plan_sizes
+from nst.pyramid import plan_sizes
 from nst.errors import ParameterError
 from nst.settings import Settings
 
@@ -156,6 +156,21 @@ def test_progress_reports_previews_and_snapshots(engine, photo, painting, tmp_pa
     assert reports[0].image is not None and reports[1].image is not None and reports[2].image is None
     assert reports[-1].eta is not None and reports[-1].elapsed > 0
     assert sorted(p.name for p in (tmp_path / "snaps").iterdir()) == ["step_00002.png", "step_00004.png"]
+    # A snapshot is the image the progress callback saw at that step (with the photo's colours, when kept).
+    kept = []
+    engine.transfer(photo, [painting], TINY.replace(steps=2, tolerance=0.0, preserve_colors=True),
+                    progress=kept.append, preview_every=2, snapshot_every=2, snapshot_dir=tmp_path / "kept")
+    saved = images.to_array(images.load(tmp_path / "kept" / "step_00002.png"))
+    np.testing.assert_array_equal(saved, images.to_array(images.to_pil(kept[1].image)))
+    assert np.abs(saved - kept[1].image).max() <= 0.5 / 255 + 1e-6
+
+
+def test_a_failing_progress_callback_does_not_end_the_render(engine, photo, painting, caplog):
+    def fails(report):
+        raise RuntimeError("a broken progress bar")
+
+    result = engine.transfer(photo, [painting], TINY.replace(steps=2, tolerance=0.0), progress=fails)
+    assert result.steps == 2 and "A progress callback failed" in caplog.text
 
 
 def test_greyscale_and_rgba_inputs_work(engine):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from nst import presets
-from nst.engine import fit_size, plan_sizes
+from nst.pyramid import fit_size, plan_sizes
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

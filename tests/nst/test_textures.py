@@ -64,13 +64,13 @@ def test_wrapped_total_variation_counts_the_edges_and_ignores_rolls():
 
 def test_the_tiled_loss_and_gradient_equal_the_whole_canvas(engine32):
     """Tile by tile (bounded memory) gives the torus network's loss and gradient."""
-    from nst.engine import _objective
+    from nst import objective
 
     layers = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1")
     rng = np.random.default_rng(3)
     targets = [rng.random((CHANNELS[n], CHANNELS[n]), dtype=np.float32) * 50 for n in layers]
     weights = np.array([1.0, 0.5, 2.0, 1e-3], dtype=np.float32)
-    whole = _objective(engine32._function("loss", layers, None, True),
+    whole = objective.bind(engine32._objective_function(layers, None, True),
                        [[backend.to_tensor(t) for t in targets], backend.to_tensor(weights), backend.to_tensor(2.0)])
     image = rng.random((96, 128, 3), dtype=np.float32)
     tiled = tiling.TiledObjective(engine32._tiled_functions(layers), engine32._tv_function(), layers, targets, weights,
