@@ -56,7 +56,7 @@ def painting_folder(explicit: Path | None) -> Path:
 
 def seams(paintings: list[Path], size: int, out: Path, log=print) -> list[dict]:
     """A tileable and an ordinary texture per painting, same seed; their seam ratios."""
-    from nst import images, options
+    from nst import images, presets
     from nst.engine import Engine
 
     engine = Engine()
@@ -65,7 +65,7 @@ def seams(paintings: list[Path], size: int, out: Path, log=print) -> list[dict]:
         style = images.load(path)
         row = {"painting": path.stem, "size": f"{size}x{size}"}
         for tileable in (True, False):
-            settings = options.to_settings("texture", {"size": f"{size}x{size}", "tileable": tileable})
+            settings = presets.settings("texture", {"size": f"{size}x{size}", "tileable": tileable})
             started = time.perf_counter()
             result = engine.texture([style], settings)
             seconds = time.perf_counter() - started

@@ -3,7 +3,9 @@
 Every image the library stores goes through :func:`prepare_image`, which uses
 :mod:`nst.images` to refuse what cannot be used (not an image, truncated, too
 small, too many pixels) before anything is written, and computes what the
-library keeps besides the original bytes: digests, size, format, thumbnail.
+library keeps besides the original bytes: digests, size, format, thumbnail. The
+decoded picture comes along too (it is not stored), so that whoever brought the
+image in can use it without decoding the image a second time.
 """
 
 from __future__ import annotations
@@ -11,9 +13,11 @@ from __future__ import annotations
 import hashlib
 import os
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Union
+
+from PIL import Image
 
 from nst import images, targets
 from nst.errors import ImageError
@@ -37,6 +41,7 @@ class PreparedImage:
     height: int
     format: str  # as detected by Pillow, e.g. "JPEG"
     thumbnail: bytes  # JPEG
+    picture: Image.Image | None = field(default=None, compare=False)  # decoded and normalised; not stored
 
 
 def read_source(source: Source, label: str | None = None) -> tuple[bytes, str]:
@@ -129,4 +134,5 @@ def prepare_image(source: Source, label: str | None = None, *, result: bool = Fa
         height=picture.height,
         format=fmt[:16],
         thumbnail=thumb,
+        picture=picture,
     )

@@ -48,11 +48,12 @@ class Renders:
         self.unit_of_work = unit_of_work
         self.images = images
 
-    def create(self, filter_id: str, params: dict, content: Source | None,
+    def create(self, filter_id: str, params: dict, content: Source | PreparedImage | None,
                styles: Sequence[tuple[StyleRef, float]] = (), status: str = "queued",
                priority: int = 0) -> RenderRecord:
         """Record a new render (``queued``, or ``running`` if it starts right away); higher ``priority``
-        runs first."""
+        runs first. ``content`` may be an image :func:`~db.ingest.prepare_image` has already read (then it
+        is not read again)."""
         if not isinstance(filter_id, str) or not filter_id.strip() or len(filter_id) > 120:
             raise LibraryError(f"A render needs a filter id (text of 1 to 120 characters), not {filter_id!r}.")
         if status not in ("queued", "running"):
@@ -68,7 +69,8 @@ class Renders:
             if not math.isfinite(weight) or weight < 0:
                 raise LibraryError(f"A style weight must be a finite number >= 0, got {weight}.")
             weights.append((ref, weight))
-        prepared = prepare_image(content, "the content image") if content is not None else None
+        prepared = (content if isinstance(content, PreparedImage) or content is None
+                    else prepare_image(content, "the content image"))
 
         def work(s: Session) -> RenderRecord:
             now = utcnow()

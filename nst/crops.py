@@ -4,7 +4,7 @@ Written ``x,y,w,h`` in the style image's own pixels (``x``, ``y``: the top-left
 corner, from 0). Several styles take one box each, separated by ``;``, where an
 empty entry means the whole image; a single box applies to every style. A box
 must lie inside its image and be at least
-:data:`~nst.settings.MIN_CROP_SIDE` px on each side: anything else is refused
+:data:`~nst.options.MIN_CROP_SIDE` px on each side: anything else is refused
 with the reason, before any work.
 """
 
@@ -15,9 +15,23 @@ from typing import Sequence
 from PIL import Image
 
 from .errors import ParameterError
-from .settings import MIN_CROP_SIDE, Box, box_problem
+from .options import CROP_EXAMPLE as EXAMPLE
+from .options import MIN_CROP_SIDE
 
-EXAMPLE = "120,40,400,300"
+Box = tuple[int, int, int, int]  # x, y, width, height in the style image's pixels
+
+
+def box_problem(box) -> str | None:
+    """What is wrong with a crop box on its own (its fit in an image is checked with the image)."""
+    if not (isinstance(box, tuple) and len(box) == 4 and all(isinstance(v, int) and not isinstance(v, bool)
+                                                           for v in box)):
+        return "a box is four whole numbers x,y,w,h"
+    x, y, w, h = box
+    if x < 0 or y < 0:
+        return f"its corner ({x}, {y}) is outside the image (x and y start at 0)"
+    if w < MIN_CROP_SIDE or h < MIN_CROP_SIDE:
+        return f"{w}x{h} px is smaller than {MIN_CROP_SIDE}x{MIN_CROP_SIDE} px"
+    return None
 
 
 def parse(text: str | None) -> tuple[Box | None, ...]:

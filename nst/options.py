@@ -1,123 +1,123 @@
-"""The engine's user-facing options, declared once.
+"""The engine's options, declared once as parameters: names, bounds, help and labels.
 
-The CLI's ``transfer`` and ``texture`` commands, the built-in filters and the
-app's widgets all use these declarations; :func:`to_settings` maps chosen
-values onto a preset's :class:`~nst.settings.Settings`.
+Every bound of a render's options is written here and nowhere else:
+:class:`~nst.settings.Settings` validates its fields with these declarations,
+the CLI's ``transfer`` and ``texture`` options and the app's widgets are built
+from them, and the built-in filters declare them as their parameters.
+
+:data:`TRANSFER` and :data:`TEXTURE` are what a user sets; :data:`FIXED` are
+the rest of a render's recipe (the coarse-to-fine schedule, the optimizer's
+constants), hidden from the app and the CLI and set by a filter's presets.
 """
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from dataclasses import replace
 
-from . import crops, presets
-from .errors import ParameterError
-from .params import Param, parse_size, validate
-from .settings import (CONTENT_LAYERS, INITS, MAX_SIZE, MIN_CROP_SIDE, STROKE_REFERENCE_SIDE,
-                       STROKE_SCALE_MAX, STROKE_SCALE_MIN, STYLE_LAYERS, TEXTURE_MAX_SIDE, TEXTURE_MIN_SIDE,
-                       Settings)
-from .weights import LAYERS
+from .params import Param
 
-PRESET = Param("preset", "choice", presets.DEFAULT, choices=presets.names(),
-               help="Starting point for every other option. " + " ".join(
-                   f"{name}: {text}" for name, text in presets.DESCRIPTIONS.items()))
+STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
+CONTENT_LAYERS = ("block4_conv2", "block5_conv2", "block3_conv2", "block2_conv2", "block4_conv1", "block5_conv1")
+INITS = ("content", "palette", "noise")
+NOISES = ("smooth", "matched", "uniform")
+METHODS = ("lbfgs", "adam")
+MAX_SIZE = 2048  # on a CPU, larger would need several GB for VGG19's activations
+#: A texture's width and height (a tileable texture this large is computed tile by tile).
+TEXTURE_MIN_SIDE, TEXTURE_MAX_SIDE = 128, MAX_SIZE
+#: stroke_scale 1.0 shows the painting's strokes as they are when the painting is this many
+#: pixels on its long side (whatever the resolution of its file).
+STROKE_REFERENCE_SIDE = 1024
+#: The smallest region of a style image a texture can learn from (a crop box's width and height).
+MIN_CROP_SIDE = 32
+#: A crop box as written on the command line.
+CROP_EXAMPLE = "120,40,400,300"
 
-COMMON: tuple[Param, ...] = (
-    Param("size", "int", 512, "Long side of the result, in pixels.", min=32, max=MAX_SIZE, step=32,
-          label="Size (px)"),
-    Param("steps", "int", 15, "VGG passes at the final scale; coarser scales get more, and every scale "
-          "stops early once converged.", min=1, max=20000, step=1),
-    Param("style_weight", "float", 1.0, "Weight of the style loss.", min=0.0, max=1e12, log=True, advanced=True),
-    Param("tv_weight", "float", 0.0, "Total-variation weight: higher is smoother.", min=0.0, max=1e12, log=True,
-          label="Smoothness (TV weight)"),
-    Param("style_scale", "float", 1.0, "Size of the style's strokes: the style image is resized to the "
-          "result's size times this.", min=0.1, max=4.0, step=0.05),
-    Param("style_layers", "text", ",".join(STYLE_LAYERS), "Comma-separated VGG19 layers for the style loss.",
-          advanced=True),
-    Param("seed", "int", 0, "Random seed (noise start); the same seed gives the same image.", min=0,
-          max=2**31 - 1, advanced=True),
-    Param("optimizer", "choice", "lbfgs", "L-BFGS (fast, the default) or Adam (the tutorial's).",
-          choices=("lbfgs", "adam"), advanced=True),
-    Param("lr", "float", 0.02, "Adam's learning rate (ignored by L-BFGS).", min=1e-6, max=10.0, log=True,
-          advanced=True),
-    Param("tolerance", "float", 1e-3, "Stop a scale when the loss falls by less than this fraction per step.",
-          min=0.0, max=1.0, log=True, advanced=True),
-    Param("start_size", "int", 128, "Coarse-to-fine starts at about this long side (set it to the size for "
-          "a single scale).", min=32, max=MAX_SIZE, step=16, advanced=True, label="Coarsest scale"),
+# --------------------------------------------------------------------------- what a user sets
+
+SIZE = Param("size", "int", 512, "Long side of the result, in pixels.", min=32, max=MAX_SIZE, step=32,
+             label="Size (px)")
+STEPS = Param("steps", "int", 100, "VGG passes at the final scale; coarser scales get more, and every scale "
+              "stops early once converged.", min=1, max=20000, step=1)
+CONTENT_WEIGHT = Param("content_weight", "float", 1.0, "How much of the photo's structure to keep: higher is more "
+                       "photo, lower is more painting.", min=0.0, max=1e12, log=True)
+STYLE_WEIGHT = Param("style_weight", "float", 1.0, "Weight of the style loss.", min=0.0, max=1e12, log=True,
+                     advanced=True)
+TV_WEIGHT = Param("tv_weight", "float", 0.0, "Total-variation weight: higher is smoother.", min=0.0, max=1e12,
+                  log=True, label="Smoothness (TV weight)")
+STYLE_SCALE = Param("style_scale", "float", 1.0, "Size of the style's strokes: the style image is resized to the "
+                    "result's size times this.", min=0.1, max=4.0, step=0.05)
+STYLE_LAYERS_OPTION = Param("style_layers", "text", ",".join(STYLE_LAYERS),
+                            "Comma-separated VGG19 layers for the style loss.", advanced=True)
+SEED = Param("seed", "int", 0, "Random seed (noise start); the same seed gives the same image.", min=0,
+             max=2**31 - 1, advanced=True)
+OPTIMIZER = Param("optimizer", "choice", "lbfgs", "L-BFGS (fast, the default) or Adam (the tutorial's).",
+                  choices=METHODS, advanced=True)
+LR = Param("lr", "float", 0.02, "Adam's learning rate (ignored by L-BFGS).", min=1e-6, max=10.0, log=True,
+           advanced=True)
+TOLERANCE = Param("tolerance", "float", 1e-3, "Stop a scale when the loss falls by less than this fraction per "
+                  "step.", min=0.0, max=1.0, log=True, advanced=True)
+START_SIZE = Param("start_size", "int", 128, "Coarse-to-fine starts at about this long side (set it to the size "
+                   "for a single scale).", min=32, max=MAX_SIZE, step=16, advanced=True, label="Coarsest scale")
+PRESERVE_COLORS = Param("preserve_colors", "bool", False, "Keep the photo's colours; take only the painting's "
+                        "strokes.", label="Keep the photo's colours")
+CONTENT_LAYER = Param("content_layer", "choice", "block4_conv2", "VGG19 layer for the content loss (the tutorial "
+                      "used block5_conv2).", choices=CONTENT_LAYERS, advanced=True)
+INIT = Param("init", "choice", "content", "Start from the photo, from the photo in the painting's colours "
+             "(palette), or from noise.", choices=INITS, advanced=True)
+TEXTURE_SIZE = Param("size", "size", "512x512", "The texture's width and height; any shape, whatever the "
+                     "painting's.", min=TEXTURE_MIN_SIDE, max=TEXTURE_MAX_SIDE, step=16, label="Size (px)")
+TILEABLE = Param("tileable", "bool", False, "Make a seamless tile: the texture repeats in both directions without "
+                 "a visible edge (backgrounds, wallpapers, fabric, game surfaces).", label="Seamless tile")
+STROKE_SCALE = Param("stroke_scale", "float", 1.0, f"Size of the painting's strokes in the texture: 1 shows them "
+                     f"as in the painting at {STROKE_REFERENCE_SIDE} px on its long side, 2 twice as large (fewer "
+                     f"of them), 0.5 half as large.", min=0.1, max=4.0, step=0.05)
+CROP = Param("crop", "text", "", f"Learn from a region of the style image only: x,y,w,h in its pixels (e.g. "
+             f"{CROP_EXAMPLE}; at least {MIN_CROP_SIDE} px a side). Several styles: one box for all, or one per "
+             f"style separated by ';'. Empty: the whole image.", label="Crop box")
+
+COMMON: tuple[Param, ...] = (SIZE, STEPS, STYLE_WEIGHT, TV_WEIGHT, STYLE_SCALE, STYLE_LAYERS_OPTION, SEED,
+                             OPTIMIZER, LR, TOLERANCE, START_SIZE)
+
+TRANSFER: tuple[Param, ...] = (SIZE, STEPS, CONTENT_WEIGHT, STYLE_WEIGHT, TV_WEIGHT, STYLE_SCALE,
+                               STYLE_LAYERS_OPTION, SEED, OPTIMIZER, LR, TOLERANCE, START_SIZE, PRESERVE_COLORS,
+                               CONTENT_LAYER, INIT)
+
+TEXTURE: tuple[Param, ...] = (TEXTURE_SIZE, STEPS, TILEABLE, STROKE_SCALE, CROP, STYLE_WEIGHT, TV_WEIGHT,
+                              STYLE_LAYERS_OPTION, SEED, OPTIMIZER, LR, TOLERANCE, START_SIZE)
+
+# --------------------------------------------------------------------------- the rest of a recipe
+
+FIXED: tuple[Param, ...] = (
+    Param("square", "bool", False, "Textures without a width and height: a square result.", hidden=True),
+    Param("style_size", "int", 0, "A fixed long side for the style image (0: the result's, times style_scale).",
+          min=0, max=MAX_SIZE, hidden=True),
+    Param("coarse_steps", "float", 1.5, "Each coarser scale gets this many times the steps of the next.",
+          min=0.0, hidden=True),
+    Param("final_steps", "int", 0, "A different step budget for the final scale only (0: steps).", min=0,
+          max=1_000_000, hidden=True),
+    Param("normalize", "bool", True, "Each loss term relative to its target's magnitude.", hidden=True),
+    Param("keep_detail", "bool", True, "Between scales, add back the photo's detail that upsampling loses.",
+          hidden=True),
+    Param("balance_coarse", "bool", True, "Raw texture objectives: every style layer alike at coarse scales.",
+          hidden=True),
+    Param("noise", "choice", "smooth", "The noise a texture starts from.", choices=NOISES, hidden=True),
+    Param("history", "int", 20, "L-BFGS memory.", min=1, max=200, hidden=True),
+    Param("patience", "int", 5, "Convergence is judged over this many steps.", min=1, max=10_000, hidden=True),
+    Param("beta1", "float", 0.9, "Adam's beta_1.", min=0.0, max=0.999999, hidden=True),
+    Param("beta2", "float", 0.999, "Adam's beta_2.", min=0.0, max=0.999999, hidden=True),
+    Param("epsilon", "float", 1e-8, "Adam's epsilon.", min=0.0, max=1e6, hidden=True),
 )
 
-TRANSFER: tuple[Param, ...] = COMMON[:2] + (
-    Param("content_weight", "float", 0.1, "How much of the photo's structure to keep: higher is more "
-          "photo, lower is more painting.", min=0.0, max=1e12, log=True),
-) + COMMON[2:] + (
-    Param("preserve_colors", "bool", False, "Keep the photo's colours; take only the painting's strokes.",
-          label="Keep the photo's colours"),
-    Param("content_layer", "choice", "block4_conv2", "VGG19 layer for the content loss (the tutorial used "
-          "block5_conv2).", choices=CONTENT_LAYERS, advanced=True),
-    Param("init", "choice", "content", "Start from the photo, from the photo in the painting's colours "
-          "(palette), or from noise.", choices=INITS, advanced=True),
-)
 
-TEXTURE: tuple[Param, ...] = (
-    Param("size", "size", "512x512", "The texture's width and height; any shape, whatever the painting's.",
-          min=TEXTURE_MIN_SIDE, max=TEXTURE_MAX_SIDE, step=16, label="Size (px)"),
-    COMMON[1],  # steps
-    Param("tileable", "bool", True, "Make a seamless tile: the texture repeats in both directions without a "
-          "visible edge (backgrounds, wallpapers, fabric, game surfaces).", label="Seamless tile"),
-    Param("stroke_scale", "float", 1.0, f"Size of the painting's strokes in the texture: 1 shows them as in "
-          f"the painting at {STROKE_REFERENCE_SIDE} px on its long side, 2 twice as large (fewer of them), "
-          f"0.5 half as large.", min=STROKE_SCALE_MIN, max=STROKE_SCALE_MAX, step=0.05),
-    Param("crop", "text", "", f"Learn from a region of the style image only: x,y,w,h in its pixels (e.g. "
-          f"{crops.EXAMPLE}; at least {MIN_CROP_SIDE} px a side). Several styles: one box for all, or one "
-          f"per style separated by ';'. Empty: the whole image.", label="Crop box"),
-) + tuple(p for p in COMMON[2:] if p.name != "style_scale")
+#: A texture always starts from noise (the recipe says which), and is as large as its width and height say.
+TEXTURE_FIXED: tuple[Param, ...] = (replace(INIT, hidden=True),)
 
 
-def declared(operation: str, preset: str = presets.DEFAULT) -> tuple[Param, ...]:
-    """The options of an operation, with the preset's values as defaults."""
-    from .params import with_defaults
-
-    base = TRANSFER if operation == "transfer" else TEXTURE
-    return tuple(with_defaults(base, values_of(presets.get(preset, operation), operation)))
+def declared(operation: str) -> tuple[Param, ...]:
+    """Every parameter of an operation: what a user sets, then the fixed part of the recipe."""
+    return TRANSFER + FIXED if operation == "transfer" else TEXTURE + FIXED + TEXTURE_FIXED
 
 
-def values_of(settings: Settings, operation: str) -> dict[str, Any]:
-    """A Settings' values under the names of the operation's options."""
-    data = settings.as_dict()
-    data["style_layers"] = ",".join(data["style_layers"])
-    data["optimizer"] = data.pop("method")
-    if operation == "texture":
-        width, height = ((settings.width, settings.height) if settings.width is not None
-                         else (settings.size, settings.size))
-        data["size"] = f"{width}x{height}"
-        data["crop"] = crops.format_boxes(settings.crop)
-    names = {p.name for p in (TRANSFER if operation == "transfer" else TEXTURE)}
-    return {k: v for k, v in data.items() if k in names}
-
-
-def to_settings(operation: str, values: Mapping[str, Any] | None = None, preset: str | None = None) -> Settings:
-    """Check option values (strings are parsed) and apply them to a preset's settings."""
-    values = dict(values or {})
-    preset = values.pop("preset", None) or preset or presets.DEFAULT
-    params = declared(operation, PRESET.coerce(preset))
-    given = {k: v for k, v in values.items() if v is not None}
-    checked = validate(params, given)
-    base = presets.get(preset, operation)
-    changes = {name: checked[name] for name in given}
-    if "style_layers" in changes:
-        layers = tuple(name.strip() for name in changes["style_layers"].split(",") if name.strip())
-        unknown = [name for name in layers if name not in LAYERS]
-        if unknown or not layers:
-            raise ParameterError(
-                f"style_layers must be a comma-separated list of {', '.join(LAYERS)}; got {changes['style_layers']!r}."
-            )
-        changes["style_layers"] = layers
-        if len(layers) != len(base.style_layer_weights):
-            changes["style_layer_weights"] = (1.0,) * len(layers)
-    if "optimizer" in changes:
-        changes["method"] = changes.pop("optimizer")
-    if operation == "texture":
-        if "size" in changes:
-            changes["width"], changes["height"] = parse_size(changes.pop("size"))
-        if "crop" in changes:
-            changes["crop"] = crops.parse(changes["crop"])
-    return base.replace(**changes)
+def shown(operation: str) -> tuple[Param, ...]:
+    """What a user sets for an operation (the CLI's options)."""
+    return TRANSFER if operation == "transfer" else TEXTURE

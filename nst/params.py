@@ -33,6 +33,7 @@ class Param:
     choices: tuple = ()
     advanced: bool = False  # tucked away in the app unless asked for
     log: bool = False  # spans orders of magnitude (the app shows it in scientific notation)
+    hidden: bool = False  # set by a filter's presets only: neither the app nor the CLI shows it
 
     def __post_init__(self) -> None:
         problems = declaration_problems(self)

@@ -11,11 +11,13 @@ either or both of these module-level names:
 
 A filter declares an ``id``, a display ``name``, a ``description``, a
 ``version``, what it needs (:class:`Needs`: a content image or not, how many
-styles) and typed parameters (:class:`~nst.params.Param`). The host checks
-the parameters (:func:`nst.params.validate`) and the inputs, and calls the
-filter's own :meth:`Filter.check`, before calling :meth:`Filter.run`, which
-gets a :class:`RunInputs`, the checked parameter values and a progress
-callback, and returns a :class:`FilterResult`.
+styles), typed parameters (:class:`~nst.params.Param`) and, optionally, named
+:class:`Preset` values with their descriptions. The host resolves a chosen
+preset into parameter values and checks them (:func:`nst.params.validate`)
+and the inputs, and calls the filter's own :meth:`Filter.check`, once, when a
+render is asked for; :meth:`Filter.run` later gets a :class:`RunInputs`, those
+checked values as they are and a progress callback, and returns a
+:class:`FilterResult`.
 Progress and cancellation work as in the engine (:mod:`nst.progress`).
 
 A complete example to copy is ``plugins/example_palette.py``.
@@ -40,6 +42,20 @@ if TYPE_CHECKING:
     from .targets import StyleInput
 
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_.-]{1,63}$")
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named set of parameter values a filter offers (the app's row of presets, the CLI's ``--preset``)."""
+
+    values: Mapping[str, Any]
+    description: str = ""  # shown beside the preset's name
+    preview: bool = False  # a quick preview: the render queue takes it before other renders
+
+
+def preset_of(declared: "Preset | Mapping[str, Any]") -> Preset:
+    """A filter's preset as a :class:`Preset` (a plain mapping of values is one without a description)."""
+    return declared if isinstance(declared, Preset) else Preset(dict(declared))
 
 
 @dataclass(frozen=True)
@@ -122,8 +138,9 @@ class Filter:
     version: ClassVar[str] = "1.0"
     needs: ClassVar[Needs] = Needs()
     params: ClassVar[Sequence[Param]] = ()
-    #: Named sets of parameter values offered in the app and the CLI (``--preset``).
-    presets: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
+    #: Named sets of parameter values offered in the app and the CLI (``--preset``): :class:`Preset`
+    #: values, or plain mappings of parameter values.
+    presets: ClassVar[Mapping[str, "Preset | Mapping[str, Any]"]] = {}
 
     def check(self, inputs: RunInputs, params: Mapping[str, Any]) -> None:
         """Optional: refuse inputs that do not fit the (already validated) parameters, by raising
@@ -210,7 +227,11 @@ def filter_problems(item: Any) -> list[str]:
             problems.append(f"parameter {param.name!r} is declared twice")
         names.add(param.name)
     declared = {p.name: p for p in item.params if isinstance(p, Param)}
-    for preset, values in dict(item.presets).items():
+    for preset, declared_preset in dict(item.presets).items():
+        if not isinstance(declared_preset, (Preset, Mapping)):
+            problems.append(f"preset {preset!r} must be an nst.plugin.Preset or a mapping of parameter values")
+            continue
+        values = preset_of(declared_preset).values
         unknown = set(values) - names
         if unknown:
             problems.append(f"preset {preset!r} sets unknown parameter(s) {', '.join(sorted(unknown))}")

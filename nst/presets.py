@@ -10,9 +10,13 @@ notebook squared the mean difference, which barely constrains content).
 
 from __future__ import annotations
 
+from typing import Any, Mapping
+
 from .errors import ParameterError
 from .optimize import OptimizerSettings
-from .settings import Settings
+from .options import declared
+from .params import validate
+from .settings import Settings, settings_of, values_of
 
 OPERATIONS = ("transfer", "texture")
 DEFAULT = "quality"
@@ -73,3 +77,10 @@ def get(name: str = DEFAULT, operation: str = "transfer") -> Settings:
 
 def names() -> tuple[str, ...]:
     return tuple(PRESETS)
+
+
+def settings(operation: str, values: Mapping[str, Any] | None = None, name: str = DEFAULT) -> Settings:
+    """A preset's Settings with some options changed (``{"size": "128x128"}``, as the CLI takes them),
+    checked: for the engine's own callers (benchmarks, tests), which run no filter."""
+    given = {k: v for k, v in (values or {}).items() if v is not None}
+    return settings_of(operation, validate(declared(operation), {**values_of(get(name, operation), operation), **given}))

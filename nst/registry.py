@@ -14,8 +14,13 @@ filter id is recorded as failed with its reason; the others load as usual.
 A plugin file from outside the built-in folder is first imported in a child
 process, so one that ends the interpreter or hangs at import is reported
 instead of ending the host (:mod:`nst.plugin_probe`).
-:meth:`Registry.run` checks parameters and inputs before any work, and turns
-any exception from a filter into a :class:`PluginError` naming it, so a
+
+:meth:`Registry.admit` is the door every render goes through: a preset named
+among the parameters is resolved there into the filter's values, every value
+is checked, and the inputs too, once. What comes out is plain values that a
+render record stores and :meth:`Registry.run_checked` hands to the filter as
+they are. :meth:`Registry.run` does both at once (the CLI's ``run``). A
+filter's exceptions come back as a :class:`PluginError` naming it, so a
 broken filter never takes the host down.
 """
 
@@ -37,7 +42,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 from .errors import NSTError, ParameterError
 from .params import validate
-from .plugin import Filter, FilterResult, RunInputs, StyleContribution, filter_problems, style_problems
+from .plugin import (Filter, FilterResult, RunInputs, StyleContribution, filter_problems, preset_of,
+                     style_problems)
 from .progress import ProgressCallback
 
 if TYPE_CHECKING:
@@ -74,6 +80,19 @@ class PluginInfo:
     @property
     def disabled(self) -> bool:
         return self.status == "disabled"
+
+
+@dataclass(frozen=True)
+class Admitted:
+    """A render let through the door: its checked parameter values, and whether it is a quick preview."""
+
+    params: dict[str, Any]
+    preview: bool = False
+
+
+#: The key under which a render's parameters name a preset, on the way in (and in renders recorded
+#: before presets were resolved on the way in).
+PRESET_KEY = "preset"
 
 
 @dataclass
@@ -258,10 +277,11 @@ class Registry:
 
     # ------------------------------------------------------------------ running
 
-    def check(self, filter_id: str, inputs: RunInputs, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """Checked parameter values; raises before any work if the parameters or inputs do not fit."""
+    def admit(self, filter_id: str, inputs: RunInputs, params: Mapping[str, Any] | None = None) -> Admitted:
+        """The door: a named preset resolved into the filter's values, then every parameter and input
+        checked, once; raises before any work if they do not fit."""
         flt = self.get(filter_id)
-        checked = self._checked_params(flt, params)
+        checked, preview = self._resolved(flt, params)
         needs = flt.needs
         if needs.content and inputs.content is None:
             raise ParameterError(f"{flt.name} needs a content image (a photo).")
@@ -283,13 +303,34 @@ class Registry:
             raise
         except Exception as exc:  # noqa: BLE001 - a broken check is the plugin's fault, not the user's
             raise PluginError(f"The filter {filter_id!r} failed checking its inputs: {type(exc).__name__}: {exc}") from exc
-        return checked
+        return Admitted(checked, preview)
+
+    def check(self, filter_id: str, inputs: RunInputs, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Checked parameter values (see :meth:`admit`)."""
+        return self.admit(filter_id, inputs, params).params
+
+    def resolve(self, filter_id: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Checked parameter values, a named preset resolved, without inputs to check (the CLI's
+        ``transfer`` and ``texture`` check theirs themselves)."""
+        return self._resolved(self.get(filter_id), params)[0]
 
     def run(self, filter_id: str, inputs: RunInputs, params: Mapping[str, Any] | None = None,
             progress: ProgressCallback | None = None) -> FilterResult:
         """Check, then run a filter. Its failures come back as :class:`PluginError`."""
+        return self._execute(filter_id, inputs, self.check(filter_id, inputs, params), progress)
+
+    def run_checked(self, filter_id: str, inputs: RunInputs, params: Mapping[str, Any],
+                    progress: ProgressCallback | None = None) -> FilterResult:
+        """Run a filter with parameter values that came through :meth:`admit` (a render record's), as
+        they are. A render recorded before presets were resolved on the way in names its preset: that
+        one is resolved and checked here."""
+        if PRESET_KEY in params:
+            params = self._resolved(self.get(filter_id), params)[0]
+        return self._execute(filter_id, inputs, dict(params), progress)
+
+    def _execute(self, filter_id: str, inputs: RunInputs, checked: dict[str, Any],
+                 progress: ProgressCallback | None) -> FilterResult:
         entry = self.entry(filter_id)
-        checked = self.check(filter_id, inputs, params)
         started = time.perf_counter()
         try:
             result = entry.filter.run(inputs, checked, progress or (lambda p: None))
@@ -311,22 +352,26 @@ class Registry:
         result.metrics.setdefault("seconds", round(time.perf_counter() - started, 3))
         return result
 
-    # ------------------------------------------------------------------ styles into the library
-
     @staticmethod
-    def _checked_params(flt: Filter, params: Mapping[str, Any] | None) -> dict[str, Any]:
+    def _resolved(flt: Filter, params: Mapping[str, Any] | None) -> tuple[dict[str, Any], bool]:
+        """(checked values, whether a preview preset was chosen): the chosen preset's values, overridden
+        by the values given, every one checked against the filter's declarations."""
         values = dict(params or {})
-        preset = values.pop("preset", None)
-        if preset is not None:
-            if preset not in flt.presets:
-                raise ParameterError(f"{flt.id} has no preset {preset!r}; choose from {', '.join(flt.presets) or 'none'}.")
-            values = {**flt.presets[preset], **values}
-        return validate(flt.params, values)
+        name = values.pop(PRESET_KEY, None)
+        preview = False
+        if name is not None:
+            if name not in flt.presets:
+                raise ParameterError(f"{flt.id} has no preset {name!r}; choose from {', '.join(flt.presets) or 'none'}.")
+            preset = preset_of(flt.presets[name])
+            values, preview = {**preset.values, **values}, preset.preview
+        return validate(flt.params, values), preview
+
+    # ------------------------------------------------------------------ styles into the library
 
     def prepare(self, filter_id: str, engine, styles: Sequence[StyleInput], params: Mapping[str, Any] | None = None) -> None:
         """Let a filter work out ahead of time what it needs from ``styles`` for a render with ``params``."""
         flt = self.get(filter_id)
-        checked = self._checked_params(flt, params)
+        checked = self._resolved(flt, params)[0]
         try:
             flt.prepare(engine, list(styles), checked)
         except NSTError:

@@ -8,26 +8,28 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
+from typing import Any, Mapping
 
+from . import crops
+from .crops import Box, box_problem
 from .errors import ParameterError
-from .weights import LAYERS
 from .optimize import OptimizerSettings
+from .options import (CONTENT_LAYERS, INITS, MAX_SIZE, MIN_CROP_SIDE, STROKE_REFERENCE_SIDE, STYLE_LAYERS,
+                      TEXTURE_MAX_SIDE, TEXTURE_MIN_SIDE, TEXTURE_SIZE, declared)
+from .params import Param, parse_size
+from .weights import LAYERS
 
-STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
-CONTENT_LAYERS = ("block4_conv2", "block5_conv2", "block3_conv2", "block2_conv2", "block4_conv1", "block5_conv1")
-INITS = ("content", "palette", "noise")
-MAX_SIZE = 2048  # on a CPU, larger would need several GB for VGG19's activations
-#: A texture's width and height (a tileable texture this large is computed tile by tile).
-TEXTURE_MIN_SIDE, TEXTURE_MAX_SIDE = 128, MAX_SIZE
-#: stroke_scale 1.0 shows the painting's strokes as they are when the painting is this many
-#: pixels on its long side (whatever the resolution of its file).
-STROKE_REFERENCE_SIDE = 1024
-STROKE_SCALE_MIN, STROKE_SCALE_MAX = 0.1, 4.0
-#: The smallest region of a style image a texture can learn from (a crop box's width and height).
-MIN_CROP_SIDE = 32
+__all__ = ["Box", "CONTENT_LAYERS", "INITS", "MAX_SIZE", "MIN_CROP_SIDE", "STROKE_REFERENCE_SIDE", "STYLE_LAYERS",
+           "TEXTURE_MAX_SIDE", "TEXTURE_MIN_SIDE", "Settings", "box_problem"]
 
-Box = tuple[int, int, int, int]  # x, y, width, height in the style image's pixels
+#: The declaration that bounds each field (of Settings or of its optimizer) that has one.
+_BOUNDS: dict[str, Param] = {p.name: p for p in declared("transfer") + declared("texture")
+                             if p.kind not in ("text", "size")}
+_BOUNDS["method"] = _BOUNDS.pop("optimizer")
+_OPTIMIZER_FIELDS = {f.name for f in dataclasses.fields(OptimizerSettings)}
+#: Fields whose 0 in the declarations stands for None here (nothing fixed).
+_NONE_AS_ZERO = ("style_size", "final_steps")
 
 
 @dataclass(frozen=True)
@@ -70,9 +72,13 @@ class Settings:
     noise: str = "smooth"  # "smooth" or "matched" (the style's colour statistics), or "uniform" in [0, 1]
     seed: int = 0
     preserve_colors: bool = False  # keep the content's colours, transfer luminance only
+    # True only for values already checked by their declarations (a filter's checked parameters):
+    # they are not checked a second time.
+    checked: InitVar[bool] = False
 
-    def __post_init__(self) -> None:
-        self.validate()
+    def __post_init__(self, checked: bool) -> None:
+        if not checked:
+            self.validate()
 
     def replace(self, **changes) -> "Settings":
         optimizer_keys = {f.name for f in dataclasses.fields(OptimizerSettings)}
@@ -93,6 +99,8 @@ class Settings:
         return data
 
     def validate(self) -> None:
+        """Check every field: those with a declared option against that declaration (its bounds are
+        written there once), the rest by how they fit together."""
         def check(condition: bool, message: str) -> None:
             if not condition:
                 raise ParameterError(message)
@@ -101,24 +109,26 @@ class Settings:
             check(isinstance(value, (int, float)) and math.isfinite(value) and value >= low,
                   f"{name} must be a finite number >= {low}, got {value!r}.")
 
-        check(isinstance(self.size, int) and 32 <= self.size <= MAX_SIZE,
-              f"size must be between 32 and {MAX_SIZE} pixels, got {self.size!r}.")
-        check(self.width is None and self.height is None or all(
-              isinstance(v, int) and not isinstance(v, bool) and TEXTURE_MIN_SIDE <= v <= TEXTURE_MAX_SIDE
-              for v in (self.width, self.height)),
-              f"A texture's width and height must both be between {TEXTURE_MIN_SIDE} and {TEXTURE_MAX_SIDE} "
-              f"pixels, got {self.width!r}x{self.height!r}.")
-        check(isinstance(self.tileable, bool), f"tileable must be true or false, got {self.tileable!r}.")
-        finite("stroke_scale", self.stroke_scale, STROKE_SCALE_MIN)
-        check(self.stroke_scale <= STROKE_SCALE_MAX,
-              f"stroke_scale must be at most {STROKE_SCALE_MAX:g}, got {self.stroke_scale}.")
+        values = self.as_dict()
+        for name, param in _BOUNDS.items():
+            value = values[name]
+            if name in _NONE_AS_ZERO:
+                if value is None:
+                    continue
+                check(value != 0, f"{name} must be None or {param.bounds_text()}, got 0.")
+            _declared(param, value)
+        sides = (self.width, self.height)
+        check(sides == (None, None) or all(isinstance(v, int) and not isinstance(v, bool) for v in sides),
+              f"A texture's width and height must both be whole numbers of pixels, got {self.width!r}x{self.height!r}.")
+        if self.width is not None:
+            _declared(TEXTURE_SIZE, sides)
         check(isinstance(self.crop, tuple), f"crop must be a tuple of boxes, got {self.crop!r}.")
         for box in self.crop:
             check(box is None or box_problem(box) is None, f"crop box {box!r}: {box_problem(box)}")
-        check(isinstance(self.start_size, int) and 32 <= self.start_size,
-              f"start_size must be at least 32 pixels, got {self.start_size!r}.")
+        check(self.style_size is None or self.style_size >= 32,
+              f"style_size must be at least 32 pixels, got {self.style_size!r}.")
         check(len(self.style_layers) > 0, "At least one style layer is needed.")
-        for name in (*self.style_layers, self.content_layer):
+        for name in self.style_layers:
             check(name in LAYERS, f"Unknown layer {name!r}; choose from {', '.join(LAYERS)}.")
         check(len(set(self.style_layers)) == len(self.style_layers), "Style layers must not repeat.")
         check(len(self.style_layer_weights) == len(self.style_layers),
@@ -126,39 +136,57 @@ class Settings:
         for w in self.style_layer_weights:
             finite("A style layer weight", w)
         check(sum(self.style_layer_weights) > 0, "Style layer weights must not all be zero.")
-        for name in ("style_weight", "content_weight", "tv_weight"):
-            finite(name, getattr(self, name))
-        finite("style_scale", self.style_scale, 0.05)
-        check(self.style_scale <= 8, f"style_scale must be at most 8, got {self.style_scale}.")
-        check(self.style_size is None or (isinstance(self.style_size, int) and 32 <= self.style_size <= MAX_SIZE),
-              f"style_size must be between 32 and {MAX_SIZE} pixels, got {self.style_size!r}.")
-        check(isinstance(self.steps, int) and 1 <= self.steps <= 100_000, f"steps must be 1 to 100000, got {self.steps!r}.")
-        finite("coarse_steps", self.coarse_steps, 0.0)
-        check(self.final_steps is None or (isinstance(self.final_steps, int) and 1 <= self.final_steps <= 1_000_000),
-              f"final_steps must be 1 to 1000000, got {self.final_steps!r}.")
-        check(self.init in INITS, f"init must be one of {', '.join(INITS)}, got {self.init!r}.")
-        check(self.noise in ("smooth", "matched", "uniform"),
-              f"noise must be 'smooth', 'matched' or 'uniform', got {self.noise!r}.")
-        check(isinstance(self.seed, int) and self.seed >= 0, f"seed must be a non-negative integer, got {self.seed!r}.")
-        opt = self.optimizer
-        check(opt.method in ("lbfgs", "adam"), f"optimizer must be 'lbfgs' or 'adam', got {opt.method!r}.")
-        check(isinstance(opt.history, int) and 1 <= opt.history <= 200, f"history must be 1 to 200, got {opt.history!r}.")
-        finite("tolerance", opt.tolerance)
-        check(isinstance(opt.patience, int) and opt.patience >= 1, f"patience must be at least 1, got {opt.patience!r}.")
-        finite("lr", opt.lr)
-        check(opt.lr > 0, "lr must be positive.")
-        check(0 <= opt.beta1 < 1 and 0 <= opt.beta2 < 1, "beta1 and beta2 must be in [0, 1).")
-        finite("epsilon", opt.epsilon)
 
 
-def box_problem(box) -> str | None:
-    """What is wrong with a crop box on its own (its fit in an image is checked with the image)."""
-    if not (isinstance(box, tuple) and len(box) == 4 and all(isinstance(v, int) and not isinstance(v, bool)
-                                                           for v in box)):
-        return "a box is four whole numbers x,y,w,h"
-    x, y, w, h = box
-    if x < 0 or y < 0:
-        return f"its corner ({x}, {y}) is outside the image (x and y start at 0)"
-    if w < MIN_CROP_SIDE or h < MIN_CROP_SIDE:
-        return f"{w}x{h} px is smaller than {MIN_CROP_SIDE}x{MIN_CROP_SIDE} px"
-    return None
+def _declared(param: Param, value: Any) -> None:
+    """``value`` is of the declared kind and within the declared bounds (no conversion: a field holds
+    the value itself, not text for it)."""
+    kinds = {"int": int, "float": (int, float), "bool": bool, "choice": object, "size": tuple}
+    if (param.kind in ("int", "float") and isinstance(value, bool)) or not isinstance(value, kinds[param.kind]):
+        raise ParameterError(f"{param.name} must be {param.bounds_text()}; got {value!r}.")
+    param.coerce(value)
+
+
+def layers_of(text: str) -> tuple[str, ...]:
+    """The style layers named in the ``style_layers`` option (comma-separated), checked."""
+    layers = tuple(name.strip() for name in text.split(",") if name.strip())
+    unknown = [name for name in layers if name not in LAYERS]
+    if unknown or not layers:
+        raise ParameterError(f"style_layers must be a comma-separated list of {', '.join(LAYERS)}; got {text!r}.")
+    if len(set(layers)) != len(layers):
+        raise ParameterError("Style layers must not repeat.")
+    return layers
+
+
+def settings_of(operation: str, values: Mapping[str, Any]) -> Settings:
+    """The Settings of a render from its checked option values (every option of ``operation``, as
+    :func:`nst.params.validate` returns them): they are not checked again."""
+    fields = {k: v for k, v in values.items() if k not in ("style_layers", "optimizer", "size", "crop")}
+    fields["method"] = values["optimizer"]
+    layers = layers_of(values["style_layers"])
+    fields["style_layers"], fields["style_layer_weights"] = layers, (1.0,) * len(layers)
+    for name in _NONE_AS_ZERO:
+        fields[name] = fields[name] or None
+    if operation == "texture":  # its width and height rule (its long side, ``size``, is not used)
+        fields["width"], fields["height"] = parse_size(values["size"])
+        fields["crop"] = crops.parse(values["crop"])
+    else:
+        fields["size"] = values["size"]
+    optimizer = OptimizerSettings(**{k: fields.pop(k) for k in list(fields) if k in _OPTIMIZER_FIELDS})
+    return Settings(optimizer=optimizer, checked=True, **fields)
+
+
+def values_of(settings: Settings, operation: str) -> dict[str, Any]:
+    """A Settings' values under the names of the operation's options (every one of them)."""
+    data = settings.as_dict()
+    data["style_layers"] = ",".join(data["style_layers"])
+    data["optimizer"] = data.pop("method")
+    for name in _NONE_AS_ZERO:
+        data[name] = data[name] or 0
+    if operation == "texture":
+        width, height = ((settings.width, settings.height) if settings.width is not None
+                         else (settings.size, settings.size))
+        data["size"] = f"{width}x{height}"
+        data["crop"] = crops.format_boxes(settings.crop)
+    names = {p.name for p in declared(operation)}
+    return {k: v for k, v in data.items() if k in names}

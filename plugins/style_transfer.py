@@ -2,11 +2,16 @@
 
 It goes through exactly the same registry path as any user plugin; its
 parameters are the engine's options (:mod:`nst.options`), its presets the
-engine's presets.
+engine's preset values (:mod:`nst.presets`), declared here with their
+descriptions.
 """
 
 from nst import __version__, options, presets
-from nst.plugin import Filter, FilterResult, Needs
+from nst.params import with_defaults
+from nst.plugin import Filter, FilterResult, Needs, Preset
+from nst.settings import layers_of, settings_of, values_of
+
+OPERATION = "transfer"
 
 
 class StyleTransfer(Filter):
@@ -16,14 +21,17 @@ class StyleTransfer(Filter):
                    "(several are blended by their weights).")
     version = __version__
     needs = Needs(content=True, min_styles=1, max_styles=4, vgg=True)
-    params = (options.PRESET, *options.declared("transfer"))
-    presets = {name: {"preset": name, **options.values_of(presets.get(name, "transfer"), "transfer")} for name in presets.names()}
+    params = tuple(with_defaults(options.declared(OPERATION), values_of(presets.get(presets.DEFAULT, OPERATION),
+                                                                        OPERATION)))
+    presets = {name: Preset(values_of(presets.get(name, OPERATION), OPERATION), presets.DESCRIPTIONS.get(name, ""),
+                            preview=name == "fast")
+               for name in presets.names()}
 
     def check(self, inputs, params):
-        options.to_settings("transfer", params)  # every option checked before the render is recorded
+        layers_of(params["style_layers"])  # the one option whose declaration cannot say it all
 
     def run(self, inputs, params, progress):
-        settings = options.to_settings("transfer", params)
+        settings = settings_of(OPERATION, params)
         result = inputs.engine().transfer(
             inputs.content, inputs.styles, settings, style_weights=inputs.style_weights, progress=progress,
             cancel=inputs.cancel, preview_every=inputs.preview_every,
@@ -31,7 +39,7 @@ class StyleTransfer(Filter):
         return FilterResult(result.image, metrics=result.metrics(), cancelled=result.cancelled)
 
     def prepare(self, engine, styles, params):
-        settings = options.to_settings("transfer", params)
+        settings = settings_of(OPERATION, params)
         for style in styles:
             engine.prepare_targets(style, settings)
 

@@ -2,11 +2,17 @@
 
 The texture has any width and height; by default it is a seamless tile (it
 repeats without an edge), learnt from each style image (or a crop box of it) at
-the painting's own stroke size. See :meth:`nst.engine.Engine.texture`.
+the painting's own stroke size. See :meth:`nst.engine.Engine.texture`. Its
+presets are the engine's preset values (:mod:`nst.presets`), declared here with
+their descriptions.
 """
 
 from nst import __version__, crops, options, presets
-from nst.plugin import Filter, FilterResult, Needs
+from nst.params import with_defaults
+from nst.plugin import Filter, FilterResult, Needs, Preset
+from nst.settings import layers_of, settings_of, values_of
+
+OPERATION = "texture"
 
 
 class TextureSynthesis(Filter):
@@ -16,15 +22,18 @@ class TextureSynthesis(Filter):
                    "any size, a seamless tile by default, from the whole painting or a region of it.")
     version = __version__
     needs = Needs(content=False, min_styles=1, max_styles=4, vgg=True)
-    params = (options.PRESET, *options.declared("texture"))
-    presets = {name: {"preset": name, **options.values_of(presets.get(name, "texture"), "texture")} for name in presets.names()}
+    params = tuple(with_defaults(options.declared(OPERATION), values_of(presets.get(presets.DEFAULT, OPERATION),
+                                                                        OPERATION)))
+    presets = {name: Preset(values_of(presets.get(name, OPERATION), OPERATION), presets.DESCRIPTIONS.get(name, ""),
+                            preview=name == "fast")
+               for name in presets.names()}
 
     def check(self, inputs, params):
-        settings = options.to_settings("texture", params)
-        crops.for_styles(settings.crop, [s.image.size for s in inputs.styles])
+        layers_of(params["style_layers"])
+        crops.for_styles(crops.parse(params["crop"]), [s.image.size for s in inputs.styles])
 
     def run(self, inputs, params, progress):
-        settings = options.to_settings("texture", params)
+        settings = settings_of(OPERATION, params)
         result = inputs.engine().texture(
             inputs.styles, settings, style_weights=inputs.style_weights, progress=progress,
             cancel=inputs.cancel, preview_every=inputs.preview_every,

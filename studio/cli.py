@@ -18,8 +18,10 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from nst import __version__, crops, images, options
+from nst import __version__, crops, images, options, presets
 from nst.errors import NSTError
+from nst.params import with_defaults
+from nst.settings import values_of
 
 from . import farm_cli, plugin_cli, styles_cli
 from .cli_support import (EXIT_INTERRUPTED, EXIT_USAGE, LibraryOpener, ProgressBar, add_param_options,
@@ -27,11 +29,20 @@ from .cli_support import (EXIT_INTERRUPTED, EXIT_USAGE, LibraryOpener, ProgressB
 
 
 
+PRESET_HELP = "Starting point for every other option. " + " ".join(
+    f"{name}: {presets.DESCRIPTIONS.get(name, '')}" for name in presets.names())
+
+
+def declared(operation: str):
+    """The options of ``transfer`` or ``texture``, with the default preset's values as defaults."""
+    return tuple(with_defaults(options.shown(operation), values_of(presets.get(presets.DEFAULT, operation), operation)))
+
+
 def _render(args: argparse.Namespace, operation: str) -> int:
     err = sys.stderr
     out = output_path(args.output)
-    values = {p.name: getattr(args, p.name) for p in options.declared(operation)}
-    settings = options.to_settings(operation, values, preset=args.preset)
+    values = {p.name: getattr(args, p.name) for p in options.shown(operation)}
+    settings = presets.settings(operation, values, args.preset or presets.DEFAULT)
     blend = parse_blend(args.style_weights, len(args.styles))
     if args.queue:
         if args.snapshots:
@@ -98,11 +109,11 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("content", help="the photo (a file)")
         sub.add_argument("styles", nargs="+", metavar="STYLE", help="style image file(s) or saved style name(s)")
         sub.add_argument("-o", "--output", required=True, help="where to write the result (.png, .jpg, .webp)")
-        sub.add_argument("--preset", choices=options.PRESET.choices, default=None,
-                         help=options.PRESET.help + f" (default {options.PRESET.default})")
+        sub.add_argument("--preset", choices=presets.names(), default=None,
+                         help=PRESET_HELP + f" (default {presets.DEFAULT})")
         sub.add_argument("--style-weights", default=None, metavar="W1,W2,...",
                          help="blend weights for several styles (default: equal)")
-        add_param_options(sub, options.declared(operation))
+        add_param_options(sub, declared(operation))
         sub.add_argument("--snapshots", metavar="DIR", help="save the image every --snapshot-every steps here")
         sub.add_argument("--snapshot-every", type=int, default=10, metavar="N")
         sub.add_argument("--queue", action="store_true",

@@ -23,39 +23,54 @@ EXIT_INTERRUPTED = 130
 
 
 class ProgressBar:
-    """One self-rewriting line on stderr (a line per update when it is not a terminal)."""
+    """A render's progress on stderr: rich's live bar on a terminal (step of total, scale, size, loss,
+    elapsed time and the engine's own estimate of the time left), a plain line every few seconds
+    otherwise (a log, a pipe), and nothing when quiet."""
 
-    def __init__(self, stream=None, width: int = 24, quiet: bool = False):
+    def __init__(self, stream=None, quiet: bool = False):
         self.stream = stream or sys.stderr
-        self.width = width
         self.quiet = quiet
         self.interactive = hasattr(self.stream, "isatty") and self.stream.isatty()
         self._last = 0.0
+        self._bar = None
+        self._task = None
 
     def __call__(self, progress) -> None:
         if self.quiet:
             return
+        w, h = progress.size
+        loss = f"{progress.losses.get('total', float('nan')):.4g}"
+        eta = f"eta {progress.eta:.0f}s" if progress.eta is not None else ""
+        scale = f"scale {progress.scale + 1}/{progress.scales} {w}x{h}"
+        if self.interactive:
+            self._live().update(self._task, completed=progress.step, total=max(progress.total, 1),
+                                step=f"{progress.step}/{progress.total}", scale=scale, loss=loss, eta=eta)
+            return
         now = time.perf_counter()
-        final = progress.step >= progress.total
-        if not final and now - self._last < (0.1 if self.interactive else 2.0):
+        if progress.step < progress.total and now - self._last < 2.0:
             return
         self._last = now
-        filled = int(round(self.width * progress.fraction))
-        bar = "#" * filled + "-" * (self.width - filled)
-        eta = f" eta {progress.eta:4.0f}s" if progress.eta is not None else ""
-        w, h = progress.size
-        line = (f"[{bar}] {progress.step:4d}/{progress.total} scale {progress.scale + 1}/{progress.scales} "
-                f"{w}x{h} loss {progress.losses.get('total', float('nan')):.4g} {progress.elapsed:5.1f}s{eta}")
-        if self.interactive:
-            self.stream.write("\r" + line.ljust(100))
-        else:
-            self.stream.write(line + "\n")
+        self.stream.write(f"{progress.step:4d}/{progress.total} {scale} loss {loss} {progress.elapsed:5.1f}s"
+                          f"{' ' + eta if eta else ''}\n")
         self.stream.flush()
 
+    def _live(self):
+        if self._bar is None:
+            from rich.console import Console
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._bar = Progress(BarColumn(bar_width=24), TextColumn("{task.fields[step]}"),
+                                 TextColumn("{task.fields[scale]} loss {task.fields[loss]}"), TimeElapsedColumn(),
+                                 TextColumn("{task.fields[eta]}"), console=Console(file=self.stream),
+                                 refresh_per_second=10)
+            self._task = self._bar.add_task("render", total=1, step="", scale="", loss="", eta="")
+            self._bar.start()
+        return self._bar
+
     def close(self) -> None:
-        if self.interactive and not self.quiet:
-            self.stream.write("\n")
-            self.stream.flush()
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
 
 
 def add_param_options(parser: argparse.ArgumentParser, params: Sequence[Param]) -> None:

@@ -15,11 +15,12 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from nst import images
+from db.ingest import PreparedImage, prepare_image
 from nst.errors import ParameterError
 from nst.plugin import RunInputs
 from nst.targets import StyleInput
 
+from .handoff import PICTURES
 from .queue import QueueError, RenderQueue, priority_of
 
 log = logging.getLogger(__name__)
@@ -59,24 +60,33 @@ class Farm:
         self.registry = registry
         self.queue = queue
 
-    def submit(self, filter_id: str, params: Mapping[str, Any], content: bytes | None,
+    @staticmethod
+    def prepare_photo(data: bytes, name: str = "the photo") -> PreparedImage:
+        """A photo read, checked and decoded, once, on its way into the library (hand it to :meth:`submit`)."""
+        return prepare_image(data, name)
+
+    def submit(self, filter_id: str, params: Mapping[str, Any], content: bytes | PreparedImage | None,
                styles: Sequence[tuple[int, float]]) -> int:
         """Check everything, record a queued render and queue it; returns the render id.
 
-        Bad parameters or inputs raise here (ParameterError, ImageError), before anything is recorded.
-        When the queue cannot be reached the render stays recorded and queued, and is sent as soon
-        as a worker's warden reaches the queue again.
+        The parameters go through the registry's door (:meth:`nst.registry.Registry.admit`) once, and
+        the record keeps the checked values it lets through. The photo is decoded once, here or
+        already by :meth:`prepare_photo`; a worker of this process takes the decoded picture from
+        :mod:`studio.handoff`. Bad parameters or inputs raise here (ParameterError, ImageError),
+        before anything is recorded. When the queue cannot be reached the render stays recorded and
+        queued, and is sent as soon as a worker's warden reaches the queue again.
         """
         flt = self.registry.get(filter_id)
-        content_image = images.load(content, "the photo") if content is not None else None
+        photo = self.prepare_photo(content) if isinstance(content, (bytes, bytearray)) else content
         style_inputs = [self._style_input(style_id) for style_id, _ in styles]
-        inputs = RunInputs(content=content_image, styles=style_inputs, style_weights=[w for _, w in styles])
-        checked = self.registry.check(flt.id, inputs, params)
-        preset = dict(params).get("preset")
-        stored = {**checked, **({"preset": preset} if preset is not None else {})}
-        priority = priority_of(stored)
-        record = self.library.create_render(flt.id, stored, content, [(sid, w) for sid, w in styles],
+        inputs = RunInputs(content=photo.picture if photo is not None else None, styles=style_inputs,
+                           style_weights=[w for _, w in styles])
+        admitted = self.registry.admit(flt.id, inputs, params)
+        priority = priority_of(admitted.preview)
+        record = self.library.create_render(flt.id, admitted.params, photo, [(sid, w) for sid, w in styles],
                                             priority=priority)
+        if photo is not None and photo.picture is not None:
+            PICTURES.put(photo.pixel_digest, photo.picture)
         try:
             self.queue.enqueue(record.id, priority)
         except QueueError as exc:

@@ -32,7 +32,7 @@ def _list(args: argparse.Namespace) -> int:
                 f"{needs.min_styles}-{needs.max_styles} style(s)" if needs.min_styles != needs.max_styles
                 else f"{needs.min_styles} style(s)")
             print(f"       filter {fid} ({flt.name}, v{flt.version}): {inputs}; parameters: "
-                  f"{', '.join(p.name for p in flt.params) or 'none'}")
+                  f"{', '.join(p.name for p in flt.params if not p.hidden) or 'none'}")
             if fid in errors:
                 print(f"       last run failed: {errors[fid]}")
         for name in info.styles:
@@ -51,6 +51,8 @@ def _params_help(registry, filter_id: str) -> str:
     flt = registry.get(filter_id)
     lines = [f"{flt.name} ({flt.id}): {flt.description}", "", "Parameters (--param name=value):"]
     for p in flt.params:
+        if p.hidden:  # set by the presets only
+            continue
         lines.append(f"  {p.name:18s} {p.kind:6s} default {p.default!s:12s} {p.bounds_text()}. {p.help}")
     if flt.presets:
         lines.append("")

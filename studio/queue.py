@@ -16,7 +16,7 @@ costs nothing: a lost one is sent again by the warden
 
 ``NST_QUEUE_NAME`` (default ``nst-renders``) lets several galleries share one server.
 
-Both honour priorities: a ``fast`` preview is taken before queued finals.
+Both honour priorities: a quick preview is taken before queued finals.
 """
 
 from __future__ import annotations
@@ -35,17 +35,16 @@ ENV_VAR = "NST_QUEUE_URL"
 NAME_ENV = "NST_QUEUE_NAME"
 #: The queue's name on its server (several galleries can share one Redis under different names).
 DEFAULT_NAME = "nst-renders"
-#: Priority of previews (a ``fast`` preset); everything else is 0. Higher runs first.
+#: Priority of quick previews (as the filter declares them); everything else is 0. Higher runs first.
 PREVIEW_PRIORITY = 10
-PREVIEW_PRESETS = ("fast",)
 
 
 class QueueError(NSTError):
     """The render queue cannot be reached or is misconfigured."""
 
 
-def priority_of(params: dict) -> int:
-    return PREVIEW_PRIORITY if params.get("preset") in PREVIEW_PRESETS else 0
+def priority_of(preview: bool) -> int:
+    return PREVIEW_PRIORITY if preview else 0
 
 
 def queue_url(url: str | None = None) -> str:

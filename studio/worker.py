@@ -35,6 +35,7 @@ from nst.progress import Progress
 from nst.targets import StyleInput
 
 from .analysis import analyse_plugin_styles, default_plan
+from .handoff import PICTURES
 from .queue import QueueError, RenderQueue
 
 log = logging.getLogger(__name__)
@@ -261,8 +262,7 @@ class RenderWorker:
     def _run(self, record, owner: str, lease: Lease) -> str:
         started = time.perf_counter()
         try:
-            content = images.load(self.library.image_bytes(record.content_image_id), "the photo") \
-                if record.content_image_id else None
+            content = self._photo(record.content_image_id) if record.content_image_id else None
             missing = [s.style_name for s in record.styles if s.style_id is None]
             if missing:
                 raise ParameterError(f"The style {missing[0]!r} was deleted before the render started.")
@@ -271,7 +271,7 @@ class RenderWorker:
             inputs = RunInputs(content=content, styles=styles, style_weights=[s.weight for s in record.styles],
                                cancel=lease.cancel, preview_every=self.preview_every,
                                engine_provider=self.engine_provider)
-            result = self.registry.run(record.filter_id, inputs, record.params, progress=lease.report)
+            result = self.registry.run_checked(record.filter_id, inputs, record.params, progress=lease.report)
         except Exception as exc:  # noqa: BLE001 - reported in the history; the worker lives on
             message = str(exc) if isinstance(exc, NSTError) else f"{type(exc).__name__}: {exc}"
             return self._end(record.id, owner, lease, lambda: self.library.fail_render(record.id, message, owner),
@@ -296,6 +296,13 @@ class RenderWorker:
             return self._end(record.id, owner, lease, store, "cancelled")
         store = lambda: self.library.finish_render(record.id, png, losses, timings, owner=owner)  # noqa: E731
         return self._end(record.id, owner, lease, store, "done")
+
+    def _photo(self, image_id: int):
+        """The render's photo: the picture its submitter in this process decoded, else the stored image."""
+        picture = PICTURES.take(self.library.get_image(image_id).pixel_digest)
+        if picture is not None:
+            return picture
+        return images.load(self.library.image_bytes(image_id), "the photo")
 
     def _end(self, render_id: int, owner: str, lease: Lease, store: Callable[[], Any], status: str,
              message: str | None = None) -> str:

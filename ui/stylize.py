@@ -72,12 +72,13 @@ if run:
     photos: list[tuple[str, bytes]] = [(f.name, f.getvalue()) for f in uploads or []]
     photos += [(f"recent photo {r.width}x{r.height}", library.image_bytes(r.id)) for r in picked_recent]
     try:
-        pictures = [images.load(data, name) for name, data in photos]  # one bad upload queues nothing
+        # each photo read and decoded once, here, on its way into the library; one bad upload queues nothing
+        prepared = [farm.prepare_photo(data, name) for name, data in photos]
         ids, originals = [], {}
-        for (_, data), picture in zip(photos, pictures):
-            render_id = farm.submit(flt.id, values, data, [(s.id, w) for s, w in zip(chosen, weights)])
+        for photo in prepared:
+            render_id = farm.submit(flt.id, values, photo, [(s.id, w) for s, w in zip(chosen, weights)])
             ids.append(render_id)
-            originals[render_id] = images.encode(images.thumbnail(picture, 720), "JPEG")
+            originals[render_id] = images.encode(images.thumbnail(photo.picture, 720), "JPEG")
         st.session_state["stylize:jobs"] = ids
         st.session_state["stylize:originals"] = originals
     except NSTError as exc:

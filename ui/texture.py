@@ -102,7 +102,7 @@ with style_col:
 with settings_col:
     prefix = f"texture:{flt.id}"
     preset_picker(flt, prefix)
-    values = param_widgets(flt, prefix, hidden=("preset", "crop") if takes_crop else ("preset",))
+    values = param_widgets(flt, prefix, hidden=("crop",) if takes_crop else ())
     if takes_crop:
         values["crop"] = crops.format_boxes(boxes) if any(boxes) else ""
     if flt.needs.vgg and not weights_ok:

@@ -13,7 +13,7 @@ from typing import Any
 import streamlit as st
 
 from nst.params import Param, parse_size
-from nst.plugin import Filter
+from nst.plugin import Filter, preset_of
 from ui.pages import ADD_STYLE
 from ui.text import md
 
@@ -24,10 +24,14 @@ def _key(prefix: str, name: str) -> str:
     return f"{prefix}:{name}"
 
 
+def _preset_values(flt: Filter, name: str | None) -> dict[str, Any]:
+    return dict(preset_of(flt.presets[name]).values) if name in flt.presets else {}
+
+
 def _apply_preset(flt: Filter, prefix: str) -> None:
     chosen = st.session_state.get(_key(prefix, "__preset"))
-    declared = {p.name: p for p in flt.params}
-    for name, value in dict(flt.presets.get(chosen, {})).items():
+    declared = {p.name: p for p in flt.params if not p.hidden}
+    for name, value in _preset_values(flt, chosen).items():
         if name in declared:
             st.session_state[_key(prefix, name)] = declared[name].coerce(value)
             if declared[name].kind == "size":
@@ -56,17 +60,16 @@ def _size_widget(p: Param, key: str) -> str:
 
 
 def preset_picker(flt: Filter, prefix: str) -> str | None:
-    """A row of the filter's presets; picking one sets every parameter widget to its values."""
+    """A row of the filter's presets, described as the filter describes them; picking one sets every
+    parameter widget to its values."""
     if not flt.presets:
         return None
     names = list(flt.presets)
     key = _key(prefix, "__preset")
     if key not in st.session_state:
         st.session_state[key] = "quality" if "quality" in names else names[0]
-    from nst import presets as engine_presets
-
-    help_text = " ".join(f"**{n}**: {engine_presets.DESCRIPTIONS[n]}" for n in names
-                         if n in engine_presets.DESCRIPTIONS) or None
+    descriptions = {n: preset_of(flt.presets[n]).description for n in names}
+    help_text = " ".join(f"**{n}**: {text}" for n, text in descriptions.items() if text) or None
     st.segmented_control("Preset", names, key=key, on_change=_apply_preset, args=(flt, prefix),
                          format_func=lambda n: n.capitalize(), help=help_text, required=True)
     return st.session_state[key]
@@ -97,16 +100,19 @@ def _widget(p: Param, key: str):
                            help=help_text, step=None if p.step is None else float(p.step))
 
 
-def param_widgets(flt: Filter, prefix: str, hidden: tuple[str, ...] = ("preset",)) -> dict[str, Any]:
-    """One widget per declared parameter (advanced ones folded away); returns the values."""
-    for p in flt.params:
+def param_widgets(flt: Filter, prefix: str, hidden: tuple[str, ...] = ()) -> dict[str, Any]:
+    """One widget per declared parameter (advanced ones folded away; those a preset sets alone, and those
+    named in ``hidden``, not shown); returns the values, with the chosen preset's name under "preset"
+    (the registry resolves it when the render is submitted)."""
+    shown = [p for p in flt.params if not p.hidden and p.name not in hidden]
+    for p in shown:
         key = _key(prefix, p.name)
         if key not in st.session_state:
             preset = st.session_state.get(_key(prefix, "__preset"))
-            st.session_state[key] = p.coerce(dict(flt.presets.get(preset, {})).get(p.name, p.default))
+            st.session_state[key] = p.coerce(_preset_values(flt, preset).get(p.name, p.default))
     values = {}
-    basic = [p for p in flt.params if not p.advanced and p.name not in hidden]
-    advanced = [p for p in flt.params if p.advanced and p.name not in hidden]
+    basic = [p for p in shown if not p.advanced]
+    advanced = [p for p in shown if p.advanced]
     columns = st.columns(2) if len(basic) > 2 else [st.container()]
     for index, p in enumerate(basic):
         with columns[index % len(columns)]:
@@ -116,7 +122,7 @@ def param_widgets(flt: Filter, prefix: str, hidden: tuple[str, ...] = ("preset",
             for p in advanced:
                 values[p.name] = _widget(p, _key(prefix, p.name))
     preset = st.session_state.get(_key(prefix, "__preset"))
-    if preset is not None and any(p.name == "preset" for p in flt.params):
+    if preset in flt.presets:
         values["preset"] = preset
     return values
 

@@ -230,3 +230,36 @@ def test_two_tabs_see_the_same_job(app):
     assert f"**Render #{render_id}** · Waiting in the queue (position 1)" in texts(second)
     first.switch_page("ui/history.py").run()
     assert f"**Render #{render_id}** · Waiting in the queue (position 1)" in texts(first)
+
+
+def test_stylize_shows_the_filters_own_presets_and_their_descriptions(app, tmp_path, monkeypatch):
+    """A plugin's presets appear with its own descriptions (not the engine's), and the chosen preset's
+    values reach the widgets."""
+    folder = tmp_path / "plugins"
+    folder.mkdir()
+    (folder / "blur.py").write_text(textwrap.dedent('''
+        from nst.params import Param
+        from nst.plugin import Filter, FilterResult, Needs, Preset
+
+        class Blur(Filter):
+            id = "blur"
+            name = "Blur"
+            needs = Needs(content=True, min_styles=0, max_styles=1)
+            params = (Param("radius", "int", 2, "Blur radius.", min=0, max=50),)
+            presets = {"quality": Preset({"radius": 3}, "A gentle softening."),
+                       "fast": Preset({"radius": 9}, "A heavy haze.", preview=True)}
+
+            def run(self, inputs, params, progress):
+                return FilterResult(inputs.content)
+
+        FILTERS = [Blur()]
+    '''))
+    monkeypatch.setenv("NST_PLUGIN_PATH", str(folder))
+    at = app().run()
+    at.switch_page("ui/stylize.py").run()
+    filters = at.selectbox(key="stylize:filter")
+    filters.select_index(filters.options.index("Blur")).run()
+    assert not at.exception, at.exception
+    picker = at.get("button_group")[0]
+    assert picker.help == "**quality**: A gentle softening. **fast**: A heavy haze."
+    assert at.slider(key="stylize:blur:radius").value == 3

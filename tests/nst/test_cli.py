@@ -1,5 +1,6 @@
 """The command line: real renders at tiny sizes, and one-line errors for bad input."""
 
+import io
 import os
 import subprocess
 import sys
@@ -113,3 +114,29 @@ def test_preserve_colors_reaches_the_render(tmp_path, files, engine, monkeypatch
     content = images.to_array(images.resize(images.load(photo), (64, 48)))
     assert chroma_distance(plain, content) > 0.06 and chroma_distance(kept, content) < 0.03
     assert np.abs(luma(kept) - luma(plain)).mean() < 0.03
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("stream_type", [io.StringIO, _Terminal], ids=["pipe", "terminal"])
+def test_the_progress_bar_shows_step_scale_loss_and_eta_and_is_silent_when_quiet(stream_type):
+    from nst.progress import Progress
+    from studio.cli_support import ProgressBar
+
+    def steps(bar):
+        for step in (1, 2, 3):
+            bar(Progress(step=step, total=3, elapsed=0.5 * step, scale=1, scales=2, size=(64, 48),
+                         losses={"total": 0.25}, eta=12.0 / step))
+        bar.close()
+
+    stream = stream_type()
+    steps(ProgressBar(stream))
+    shown = stream.getvalue()
+    assert "3/3" in shown and "scale 2/2 64x48" in shown and "loss 0.25" in shown and "eta 4s" in shown
+    assert ("\x1b[" in shown) == (stream_type is _Terminal)  # a live bar on a terminal; plain lines in a pipe
+    quiet = stream_type()
+    steps(ProgressBar(quiet, quiet=True))
+    assert quiet.getvalue() == ""

@@ -6,7 +6,7 @@ Real VGG19 weights at 64-128 px, a few steps.
 import numpy as np
 import pytest
 
-from nst import backend, crops, images, losses, options, tiling
+from nst import backend, crops, images, losses, presets, tiling
 from nst.errors import ParameterError
 from nst.features import CHANNELS
 from nst.settings import Settings
@@ -85,7 +85,7 @@ def test_the_tiled_loss_and_gradient_equal_the_whole_canvas(engine32):
 
 def test_a_tileable_texture_wraps_and_an_ordinary_one_does_not(engine):
     painting = make_painting(96, 96, seed=4)
-    settings = options.to_settings("texture", {"size": "128x128", "steps": 8, "start_size": 128,
+    settings = presets.settings("texture", {"size": "128x128", "steps": 8, "start_size": 128,
                                                "stroke_scale": 0.125, "seed": 1})
     assert settings.tileable  # the default for textures
     tileable = engine.texture([painting], settings)
@@ -121,7 +121,7 @@ def test_a_bad_crop_is_refused_before_any_work(engine, box, message):
     styles = [make_painting(160, 96)] * count
     calls = []
     with pytest.raises(ParameterError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        settings = options.to_settings("texture", {"size": "128x128", "crop": box})
+        settings = presets.settings("texture", {"size": "128x128", "crop": box})
         engine.texture(styles, settings, progress=calls.append)
     assert calls == []
 
@@ -129,7 +129,7 @@ def test_a_bad_crop_is_refused_before_any_work(engine, box, message):
 @pytest.mark.parametrize("size", ["100x100", "128x4096", "0", "big", "12.5x128", "128x128x3"])
 def test_sizes_outside_the_bounds_are_refused(size):
     with pytest.raises(ParameterError, match="size must be WIDTHxHEIGHT"):
-        options.to_settings("texture", {"size": size})
+        presets.settings("texture", {"size": size})
     with pytest.raises(ParameterError, match="between 128 and 2048"):
         Settings(width=64, height=64)
 

@@ -75,6 +75,20 @@ def test_a_preview_is_taken_before_queued_finals(setup):
     assert started[preview] < min(started[i] for i in finals)
 
 
+def test_a_render_recorded_with_a_preset_name_runs_as_that_preset(setup):
+    """Renders recorded before presets were resolved on the way in name theirs; they still run, with
+    the preset's values. A render recorded now holds plain values."""
+    library, farm, station, style = setup
+    old = library.create_render("slow", {"preset": "fast", "delay": 0.0}, photo(), [])
+    farm.queue.enqueue(old.id)
+    new = farm.submit("slow", {"preset": "fast", "delay": 0.0}, photo(), [])
+    assert library.get_render(new).params == {"steps": 5, "delay": 0.0}
+    assert station().wait_idle(library, 30)
+    for render_id in (old.id, new):
+        render = library.get_render(render_id)
+        assert render.status == "done" and render.timings["steps"] == 5, render
+
+
 def test_bad_parameters_are_refused_before_anything_is_queued(setup):
     library, farm, station, style = setup
     with pytest.raises(ParameterError, match="colors must be between 2 and 64"):

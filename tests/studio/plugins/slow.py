@@ -6,7 +6,7 @@ import time
 import numpy as np
 
 from nst.params import Param
-from nst.plugin import Filter, FilterResult, Needs
+from nst.plugin import Filter, FilterResult, Needs, Preset
 from nst.progress import Progress
 
 
@@ -18,7 +18,8 @@ class Slow(Filter):
     needs = Needs(content=True, min_styles=0, max_styles=1)
     params = (Param("steps", "int", 200, "Steps.", min=1, max=100000),
               Param("delay", "float", 0.01, "Seconds a step.", min=0.0, max=10.0))
-    presets = {"long": {"steps": 500}, "fast": {"steps": 5}}  # "long" is the app's default preset
+    # "long" is the app's default preset; "fast" a quick preview, taken before queued finals
+    presets = {"long": {"steps": 500}, "fast": Preset({"steps": 5}, "A few steps.", preview=True)}
 
     def run(self, inputs, params, progress):
         started = time.perf_counter()

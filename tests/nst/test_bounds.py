@@ -1,0 +1,90 @@
+"""One source of bounds: each option's bounds are written once, in its Param declaration (nst/options.py),
+and the CLI, the app's widgets (built from a filter's Params) and Settings all follow it."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from nst import options, presets
+from nst.errors import ParameterError
+from nst.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+#: Settings fields checked by a declaration of the same name (``optimizer`` is the field ``method``).
+NUMBERS = [p for p in options.declared("transfer") + options.TEXTURE_FIXED
+           if p.kind in ("int", "float") and p.max is not None and p.name not in ("style_size", "final_steps")]
+
+
+@pytest.mark.parametrize("param", NUMBERS, ids=lambda p: p.name)
+def test_settings_take_the_declared_bounds(param):
+    base = Settings()
+    high = int(param.max) if param.kind == "int" else param.max
+    low = int(param.min) if param.kind == "int" else param.min
+    assert base.replace(**{param.name: high}).as_dict()[param.name] == high
+    assert base.replace(**{param.name: low}).as_dict()[param.name] == low
+    with pytest.raises(ParameterError, match=param.name):
+        base.replace(**{param.name: high + (1 if param.kind == "int" else param.max * 0.5 + 1)})
+    if param.min > 0:
+        with pytest.raises(ParameterError, match=param.name):
+            base.replace(**{param.name: low - (1 if param.kind == "int" else param.min * 0.5)})
+
+
+def test_the_steps_and_style_scale_bounds_agree_everywhere():
+    steps = options.STEPS
+    Settings(steps=int(steps.max))
+    with pytest.raises(ParameterError, match="steps must be between 1 and 20000"):
+        Settings(steps=int(steps.max) + 1)
+    with pytest.raises(ParameterError, match="style_scale must be between 0.1 and 4"):
+        Settings(style_scale=0.05)
+
+
+def test_every_preset_validates():
+    for name in presets.names():
+        for operation in presets.OPERATIONS:
+            presets.get(name, operation).validate()
+    tutorial = presets.get("tutorial", "texture")
+    assert tutorial.steps == 5000 and tutorial.optimizer.method == "adam"
+
+
+CHILD = textwrap.dedent("""
+    import contextlib, io, sys
+    from nst.errors import ParameterError
+    from nst.registry import Registry
+    from nst.settings import Settings
+    from studio.cli import build_parser
+
+    Settings(steps=30000)  # within the new bound
+    try:
+        Settings(steps=30001)
+        raise SystemExit("Settings took steps=30001")
+    except ParameterError:
+        pass
+    flt = Registry.discover([], entry_points=False).get("style_transfer")
+    steps = next(p for p in flt.params if p.name == "steps")  # the app's widget is built from this
+    assert steps.max == 30000, steps
+    help_text = io.StringIO()
+    with contextlib.redirect_stdout(help_text), contextlib.suppress(SystemExit):
+        build_parser().parse_args(["transfer", "--help"])
+    assert "between 1 and 30000" in " ".join(help_text.getvalue().split()), help_text.getvalue()
+    print("ok")
+""")
+
+
+def test_a_bound_changed_in_its_declaration_changes_it_everywhere(tmp_path):
+    """A copy of the code with the bound of ``steps`` changed in nst/options.py alone: Settings, the
+    filter's parameters (the app's widgets) and the CLI's help all take the new bound."""
+    for package in ("nst", "studio", "db", "plugins"):
+        shutil.copytree(ROOT / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
+    declarations = tmp_path / "nst" / "options.py"
+    text = declarations.read_text()
+    assert text.count("max=20000") == 1
+    declarations.write_text(text.replace("max=20000", "max=30000"))
+    done = subprocess.run([sys.executable, "-c", CHILD], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
