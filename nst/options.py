@@ -102,6 +102,7 @@ FIXED: tuple[Param, ...] = (
           hidden=True),
     Param("noise", "choice", "smooth", "The noise a texture starts from.", choices=NOISES, hidden=True),
     Param("history", "int", 20, "L-BFGS memory.", min=1, max=200, hidden=True),
+    Param("carry", "bool", False, "L-BFGS: each scale resumes the previous scale's curvature.", hidden=True),
     Param("patience", "int", 5, "Convergence is judged over this many steps.", min=1, max=10_000, hidden=True),
     Param("beta1", "float", 0.9, "Adam's beta_1.", min=0.0, max=0.999999, hidden=True),
     Param("beta2", "float", 0.999, "Adam's beta_2.", min=0.0, max=0.999999, hidden=True),

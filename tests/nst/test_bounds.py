@@ -88,3 +88,15 @@ def test_a_bound_changed_in_its_declaration_changes_it_everywhere(tmp_path):
     declarations.write_text(text.replace("max=20000", "max=30000"))
     done = subprocess.run([sys.executable, "-c", CHILD], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
+
+
+@pytest.mark.parametrize("operation", presets.OPERATIONS)
+def test_every_preset_survives_the_door_whole(operation):
+    """A preset becomes plain values at the registry and Settings again in the filter: no field may be
+    lost on the way (a Settings field with no declaration would silently fall back to its default)."""
+    for name in presets.names():
+        preset = presets.get(name, operation)
+        again = presets.settings_of(operation, presets.values_of(preset, operation))
+        differ = {k: (v, again.as_dict()[k]) for k, v in preset.as_dict().items()
+                  if again.as_dict()[k] != v and k not in ("size",) + (("square",) if operation == "texture" else ())}
+        assert not differ, f"{name} {operation}: {differ}"
