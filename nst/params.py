@@ -34,6 +34,8 @@ class Param:
     advanced: bool = False  # tucked away in the app unless asked for
     log: bool = False  # spans orders of magnitude (the app shows it in scientific notation)
     hidden: bool = False  # set by a filter's presets only: neither the app nor the CLI shows it
+    #: A number that means "not set", allowed besides min..max (style_size 0: the result's size decides).
+    unset: float | None = None
 
     def __post_init__(self) -> None:
         problems = declaration_problems(self)
@@ -60,12 +62,14 @@ class Param:
         if self.kind == "bool":
             return "true or false"
         if self.min is not None and self.max is not None:
-            return f"between {self.min:g} and {self.max:g}"
-        if self.min is not None:
-            return f"at least {self.min:g}"
-        if self.max is not None:
-            return f"at most {self.max:g}"
-        return "a number" if self.kind in ("float", "int") else "text"
+            bounds = f"between {self.min:g} and {self.max:g}"
+        elif self.min is not None:
+            bounds = f"at least {self.min:g}"
+        elif self.max is not None:
+            bounds = f"at most {self.max:g}"
+        else:
+            bounds = "a number" if self.kind in ("float", "int") else "text"
+        return bounds if self.unset is None else f"{self.unset:g} (not set) or {bounds}"
 
     def coerce(self, value: Any) -> Any:
         """A typed, checked value, or ParameterError naming this parameter and its bounds."""
@@ -105,6 +109,8 @@ class Param:
             if number != int(number):
                 raise fail("not a whole number")
             number = int(number)
+        if number == self.unset:
+            return number
         if (self.min is not None and number < self.min) or (self.max is not None and number > self.max):
             raise fail()
         return number
@@ -155,6 +161,8 @@ def declaration_problems(param: Param) -> list[str]:
         problems.append("a choice needs choices")
     if param.min is not None and param.max is not None and param.min > param.max:
         problems.append(f"min {param.min} is above max {param.max}")
+    if param.unset is not None and param.kind not in ("float", "int"):
+        problems.append("only a number can have an unset value")
     if param.kind in ("float", "int", "size") and param.step is not None and param.step <= 0:
         problems.append("step must be positive")
     if param.kind in ("int", "size") and param.step is not None and param.step != int(param.step):

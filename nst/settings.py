@@ -30,6 +30,8 @@ _BOUNDS["method"] = _BOUNDS.pop("optimizer")
 _OPTIMIZER_FIELDS = {f.name for f in dataclasses.fields(OptimizerSettings)}
 #: Fields whose 0 in the declarations stands for None here (nothing fixed).
 _NONE_AS_ZERO = ("style_size", "final_steps")
+for _name in _NONE_AS_ZERO:  # here None, not 0, means "not set": a number must be within the bounds
+    _BOUNDS[_name] = dataclasses.replace(_BOUNDS[_name], unset=None, default=_BOUNDS[_name].min)
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,6 @@ class Settings:
             if name in _NONE_AS_ZERO:
                 if value is None:
                     continue
-                check(value != 0, f"{name} must be None or {param.bounds_text()}, got 0.")
             _declared(param, value)
         sides = (self.width, self.height)
         check(sides == (None, None) or all(isinstance(v, int) and not isinstance(v, bool) for v in sides),
@@ -125,8 +126,6 @@ class Settings:
         check(isinstance(self.crop, tuple), f"crop must be a tuple of boxes, got {self.crop!r}.")
         for box in self.crop:
             check(box is None or box_problem(box) is None, f"crop box {box!r}: {box_problem(box)}")
-        check(self.style_size is None or self.style_size >= 32,
-              f"style_size must be at least 32 pixels, got {self.style_size!r}.")
         check(len(self.style_layers) > 0, "At least one style layer is needed.")
         for name in self.style_layers:
             check(name in LAYERS, f"Unknown layer {name!r}; choose from {', '.join(LAYERS)}.")

@@ -8,6 +8,7 @@ without any code here knowing them.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 import streamlit as st
@@ -85,6 +86,9 @@ def _widget(p: Param, key: str):
         return st.selectbox(label, list(p.choices), key=key, help=help_text)
     if p.kind == "text":
         return st.text_input(label, key=key, help=help_text)
+    if p.unset is not None:  # the widget also offers the number that means "not set"
+        p = replace(p, unset=None, min=None if p.min is None else min(p.min, p.unset),
+                    max=None if p.max is None else max(p.max, p.unset))
     bounded = p.min is not None and p.max is not None and math.isfinite(p.min) and math.isfinite(p.max)
     if p.kind == "int":
         if bounded and p.max - p.min <= 4096 and not p.log:

@@ -17,9 +17,10 @@ from nst.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
-#: Settings fields checked by a declaration of the same name (``optimizer`` is the field ``method``).
-NUMBERS = [p for p in options.declared("transfer") + options.TEXTURE_FIXED
-           if p.kind in ("int", "float") and p.max is not None and p.name not in ("style_size", "final_steps")]
+#: Settings fields checked by a declaration of the same name (``optimizer`` is the field ``method``): every
+#: bounded number of either operation, texture-only ones (``stroke_scale``) included.
+NUMBERS = list({p.name: p for p in options.declared("transfer") + options.declared("texture")
+                if p.kind in ("int", "float") and p.max is not None}.values())
 
 
 @pytest.mark.parametrize("param", NUMBERS, ids=lambda p: p.name)
@@ -34,6 +35,45 @@ def test_settings_take_the_declared_bounds(param):
     if param.min > 0:
         with pytest.raises(ParameterError, match=param.name):
             base.replace(**{param.name: low - (1 if param.kind == "int" else param.min * 0.5)})
+
+
+def test_the_numbers_checked_include_the_texture_only_and_the_unset_ones():
+    assert {"stroke_scale", "style_size", "final_steps", "steps"} <= {p.name for p in NUMBERS}
+
+
+@pytest.fixture(scope="module")
+def registry():
+    from nst.registry import Registry
+
+    return Registry.discover([], entry_points=False)
+
+
+def _photo_inputs():
+    from nst.plugin import RunInputs
+    from nst.targets import StyleInput
+    from tests.factories import make_painting, make_photo
+
+    return RunInputs(content=make_photo(), styles=[StyleInput.of(make_painting())], style_weights=[1.0])
+
+
+@pytest.mark.parametrize("name, low, high", [("style_size", 32, 2048), ("final_steps", 1, 1_000_000)])
+def test_a_number_whose_zero_means_not_set_is_zero_or_within_its_bounds_at_the_door(registry, name, low, high):
+    """``style_size`` and ``final_steps`` are 0 (not set) or within their declared bounds; the door refuses
+    the rest, whatever the preset, so the engine never receives them."""
+    from nst.settings import settings_of
+
+    for filter_id, operation in (("style_transfer", "transfer"), ("texture_synthesis", "texture")):
+        inputs = _photo_inputs()
+        for value in (0, low, high):
+            admitted = registry.admit(filter_id, inputs, {name: value, "preset": "fast"}).params
+            assert getattr(settings_of(operation, admitted), name) == (value or None)
+        for value in (low - 1, high + 1) if low > 1 else (high + 1, -1):
+            with pytest.raises(ParameterError, match=f"{name} must be 0 \\(not set\\) or between"):
+                registry.admit(filter_id, inputs, {name: value, "preset": "fast"})
+    with pytest.raises(ParameterError, match=name):
+        Settings(**{name: 0})  # in Settings, None (not 0) means not set
+    with pytest.raises(ParameterError, match=name):
+        Settings(**{name: low - 1})
 
 
 def test_the_steps_and_style_scale_bounds_agree_everywhere():
@@ -98,5 +138,5 @@ def test_every_preset_survives_the_door_whole(operation):
         preset = presets.get(name, operation)
         again = presets.settings_of(operation, presets.values_of(preset, operation))
         differ = {k: (v, again.as_dict()[k]) for k, v in preset.as_dict().items()
-                  if again.as_dict()[k] != v and k not in ("size",) + (("square",) if operation == "texture" else ())}
+                  if again.as_dict()[k] != v and (operation == "transfer" or k not in ("size", "square"))}
         assert not differ, f"{name} {operation}: {differ}"
