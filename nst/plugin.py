@@ -53,9 +53,17 @@ class Preset:
     preview: bool = False  # a quick preview: the render queue takes it before other renders
 
 
-def preset_of(declared: "Preset | Mapping[str, Any]") -> Preset:
-    """A filter's preset as a :class:`Preset` (a plain mapping of values is one without a description)."""
-    return declared if isinstance(declared, Preset) else Preset(dict(declared))
+#: A preset declared as a plain mapping under this name is a quick preview (as it was before
+#: :class:`Preset` could say so).
+PREVIEW_NAME = "fast"
+
+
+def preset_of(declared: "Preset | Mapping[str, Any]", name: str | None = None) -> Preset:
+    """A filter's preset named ``name`` as a :class:`Preset`: a plain mapping of values is one without a
+    description, a preview when it is named :data:`PREVIEW_NAME`."""
+    if isinstance(declared, Preset):
+        return declared
+    return Preset(dict(declared), preview=name == PREVIEW_NAME)
 
 
 @dataclass(frozen=True)

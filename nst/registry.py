@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import logging
 import math
 import os
 import sys
@@ -53,6 +54,8 @@ BUILTIN_DIR = Path(__file__).resolve().parent.parent / "plugins"
 ENV_VAR = "NST_PLUGIN_PATH"
 DISABLED_VAR = "NST_DISABLED_PLUGINS"
 ENTRY_POINT_GROUP = "nst.plugins"
+
+log = logging.getLogger(__name__)
 
 
 class PluginError(NSTError):
@@ -323,10 +326,20 @@ class Registry:
                     progress: ProgressCallback | None = None) -> FilterResult:
         """Run a filter with parameter values that came through :meth:`admit` (a render record's), as
         they are. A render recorded before presets were resolved on the way in names its preset: that
-        one is resolved and checked here."""
-        if PRESET_KEY in params:
-            params = self._resolved(self.get(filter_id), params)[0]
-        return self._execute(filter_id, inputs, dict(params), progress)
+        one is resolved and checked here. A record is as old as its render: a parameter the filter has
+        declared since then takes its default, and one it no longer declares is left out (and logged)."""
+        return self._execute(filter_id, inputs, self._as_declared_now(self.get(filter_id), params), progress)
+
+    def _as_declared_now(self, flt: Filter, params: Mapping[str, Any]) -> dict[str, Any]:
+        """A stored render's values under the filter's present declarations (see :meth:`run_checked`)."""
+        names = {p.name for p in flt.params}
+        gone = sorted(set(params) - names - {PRESET_KEY})
+        if gone:
+            log.warning("%s no longer declares %s; the stored value(s) are ignored.", flt.id, ", ".join(gone))
+        values = {k: v for k, v in params.items() if k not in gone}
+        if PRESET_KEY in values:
+            return self._resolved(flt, values)[0]
+        return {**{p.name: p.default for p in flt.params}, **values}
 
     def _execute(self, filter_id: str, inputs: RunInputs, checked: dict[str, Any],
                  progress: ProgressCallback | None) -> FilterResult:
@@ -362,7 +375,7 @@ class Registry:
         if name is not None:
             if name not in flt.presets:
                 raise ParameterError(f"{flt.id} has no preset {name!r}; choose from {', '.join(flt.presets) or 'none'}.")
-            preset = preset_of(flt.presets[name])
+            preset = preset_of(flt.presets[name], name)
             values, preview = {**preset.values, **values}, preset.preview
         return validate(flt.params, values), preview
 

@@ -44,6 +44,11 @@ class StyleInput:
     image: Image.Image
     pixel_digest: str
 
+    @property
+    def digest(self) -> str:
+        """The old name of :attr:`pixel_digest`, kept for plugins that read it."""
+        return self.pixel_digest
+
     @classmethod
     def of(cls, image: Image.Image | "StyleInput") -> "StyleInput":
         if isinstance(image, StyleInput):

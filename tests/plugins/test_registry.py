@@ -252,3 +252,62 @@ def test_a_probed_plugin_is_probed_again_only_when_it_changes(tmp_path, monkeypa
     (folder / "fine.py").write_text((folder / "fine.py").read_text() + "\n# changed\n")
     Registry.discover([folder], entry_points=False)
     assert len(calls) == 2
+
+
+ECHO = """
+    import numpy as np
+    from nst.params import Param
+    from nst.plugin import Filter, FilterResult, Needs
+
+    class Echo(Filter):
+        id = "echo"
+        name = "Echo"
+        needs = Needs(content=False, min_styles=1, max_styles=1)
+        params = (Param("amount", "float", 1.0, "How much.", min=0.0, max=1.0),
+                  Param("size", "int", 8, "Side.", min=1, max=64))
+        presets = {"fast": {"size": 4}, "full": {"size": 64}}
+
+        def run(self, inputs, params, progress):
+            values = dict(params)
+            values["old_digest"] = inputs.styles[0].digest  # the name plugins read before pixel_digest
+            return FilterResult(np.zeros((2, 2, 3), np.float32), metrics={"params": values})
+
+    FILTERS = [Echo()]
+"""
+
+
+def style_inputs():
+    return RunInputs(content=None, styles=[StyleInput.of(make_painting(48, 48))], style_weights=[1.0])
+
+
+def test_a_preset_named_fast_declared_as_a_plain_mapping_is_a_preview(plugin_dir):
+    plugin_dir.write("echo.py", ECHO)
+    registry = Registry.discover([plugin_dir], builtin=False, entry_points=False, probe=False)
+    assert registry.admit("echo", style_inputs(), {"preset": "fast"}).preview
+    assert not registry.admit("echo", style_inputs(), {"preset": "full"}).preview
+    assert not registry.admit("echo", style_inputs(), {"size": 4}).preview
+
+
+def test_a_plugin_reading_the_old_digest_name_still_runs(plugin_dir):
+    plugin_dir.write("echo.py", ECHO)
+    registry = Registry.discover([plugin_dir], builtin=False, entry_points=False, probe=False)
+    inputs = style_inputs()
+    result = registry.run("echo", inputs, {})
+    assert result.metrics["params"]["old_digest"] == inputs.styles[0].pixel_digest
+    with pytest.raises(AttributeError):
+        inputs.styles[0].digest = "other"  # read-only: pixel_digest is the one to set
+
+
+def test_a_stored_render_runs_under_the_filters_present_declarations(plugin_dir, caplog):
+    """A record older than a parameter runs with that parameter's default; a value the filter no longer
+    declares is left out, and logged."""
+    plugin_dir.write("echo.py", ECHO)
+    registry = Registry.discover([plugin_dir], builtin=False, entry_points=False, probe=False)
+    missing = registry.run_checked("echo", style_inputs(), {"size": 3}).metrics["params"]
+    assert {k: missing[k] for k in ("amount", "size")} == {"amount": 1.0, "size": 3}
+    with caplog.at_level("WARNING", logger="nst.registry"):
+        extra = registry.run_checked("echo", style_inputs(), {"amount": 0.5, "size": 3, "retired": 7}).metrics["params"]
+    assert set(extra) == {"amount", "size", "old_digest"} and extra["amount"] == 0.5
+    assert "retired" in caplog.text
+    named = registry.run_checked("echo", style_inputs(), {"preset": "fast", "retired": 7}).metrics["params"]
+    assert named["size"] == 4 and "retired" not in named
