@@ -24,6 +24,7 @@ from huey.consumer import Consumer
 
 from nst.errors import NSTError
 
+from .handoff import PICTURES
 from .queue import RenderQueue
 from .worker import RenderWorker, Warden
 
@@ -77,6 +78,7 @@ class Station:
     def start(self) -> "Station":
         if not self._started:
             self._started = True
+            PICTURES.open()  # submitters of this process may now leave decoded photos for these threads
             self.warden.start()
             self.consumer.start()
             if self.warm:
@@ -97,6 +99,7 @@ class Station:
         if self._started:
             self.consumer.shutdown_timeout = timeout
             self.consumer.stop(graceful=True)
+            PICTURES.close()
         self.warden.stop()
         self._started = False
 

@@ -66,13 +66,14 @@ class Farm:
         return prepare_image(data, name)
 
     def submit(self, filter_id: str, params: Mapping[str, Any], content: bytes | PreparedImage | None,
-               styles: Sequence[tuple[int, float]]) -> int:
+               styles: Sequence[tuple[int, float]], priority: int | None = None) -> int:
         """Check everything, record a queued render and queue it; returns the render id.
 
         The parameters go through the registry's door (:meth:`nst.registry.Registry.admit`) once, and
         the record keeps the checked values it lets through. The photo is decoded once, here or
-        already by :meth:`prepare_photo`; a worker of this process takes the decoded picture from
-        :mod:`studio.handoff`. Bad parameters or inputs raise here (ParameterError, ImageError),
+        already by :meth:`prepare_photo`; a render thread of this process takes the decoded picture
+        from :mod:`studio.handoff`. ``priority`` is the queue's (default: a preview's when the door
+        says the render is one). Bad parameters or inputs raise here (ParameterError, ImageError),
         before anything is recorded. When the queue cannot be reached the render stays recorded and
         queued, and is sent as soon as a worker's warden reaches the queue again.
         """
@@ -82,29 +83,34 @@ class Farm:
         inputs = RunInputs(content=photo.picture if photo is not None else None, styles=style_inputs,
                            style_weights=[w for _, w in styles])
         admitted = self.registry.admit(flt.id, inputs, params)
-        priority = priority_of(admitted.preview)
+        if priority is None:
+            priority = priority_of(admitted.preview)
         record = self.library.create_render(flt.id, admitted.params, photo, [(sid, w) for sid, w in styles],
                                             priority=priority)
         if photo is not None and photo.picture is not None:
-            PICTURES.put(photo.pixel_digest, photo.picture)
+            PICTURES.put(record.id, photo.picture)  # kept only when this process runs render threads
         try:
             self.queue.enqueue(record.id, priority)
         except QueueError as exc:
+            PICTURES.drop(record.id)  # sent later by a warden, perhaps to another process
             log.warning("Render %s recorded but not queued yet: %s", record.id, exc)
         return record.id
 
     def resubmit(self, render_id: int) -> int:
-        """Queue a new render with the same filter, parameters, photo and styles."""
+        """Queue a new render with the same filter, parameters, photo, styles and priority (its record
+        holds plain values, no preset name to tell a preview by)."""
         old = self.library.get_render(render_id)
         missing = [s.style_name for s in old.styles if s.style_id is None]
         if missing:
             raise ParameterError(f"The style {missing[0]!r} of render {render_id} has been deleted.")
         content = self.library.image_bytes(old.content_image_id) if old.content_image_id else None
-        return self.submit(old.filter_id, old.params, content, [(s.style_id, s.weight) for s in old.styles])
+        return self.submit(old.filter_id, old.params, content, [(s.style_id, s.weight) for s in old.styles],
+                           priority=old.priority)
 
     def cancel(self, render_id: int) -> None:
         """Drop a queued render, or ask a running one to stop (it keeps its best image so far)."""
         self.library.request_cancel(render_id)
+        PICTURES.drop(render_id)  # a queued render is cancelled now; a running one took its picture already
 
     def view(self, render_id: int) -> JobView:
         record = self.library.get_render(render_id)

@@ -247,6 +247,7 @@ class RenderWorker:
             record = self.library.start_render(render_id, owner)
         except NSTError as exc:  # cancelled, already taken, deleted: the message is stale
             log.info("Render %s skipped: %s", render_id, exc)
+            PICTURES.drop(render_id)
             return None
         cancel = threading.Event()
         with self._lock:
@@ -256,13 +257,14 @@ class RenderWorker:
                        on_stuck=self.on_stuck) as lease:
                 return self._run(record, owner, lease)
         finally:
+            PICTURES.drop(render_id)  # its picture, if the render ended before taking it
             with self._lock:
                 self._running.pop(render_id, None)
 
     def _run(self, record, owner: str, lease: Lease) -> str:
         started = time.perf_counter()
         try:
-            content = self._photo(record.content_image_id) if record.content_image_id else None
+            content = self._photo(record) if record.content_image_id else None
             missing = [s.style_name for s in record.styles if s.style_id is None]
             if missing:
                 raise ParameterError(f"The style {missing[0]!r} was deleted before the render started.")
@@ -297,12 +299,12 @@ class RenderWorker:
         store = lambda: self.library.finish_render(record.id, png, losses, timings, owner=owner)  # noqa: E731
         return self._end(record.id, owner, lease, store, "done")
 
-    def _photo(self, image_id: int):
+    def _photo(self, record):
         """The render's photo: the picture its submitter in this process decoded, else the stored image."""
-        picture = PICTURES.take(self.library.get_image(image_id).pixel_digest)
+        picture = PICTURES.take(record.id)
         if picture is not None:
             return picture
-        return images.load(self.library.image_bytes(image_id), "the photo")
+        return images.load(self.library.image_bytes(record.content_image_id), "the photo")
 
     def _end(self, render_id: int, owner: str, lease: Lease, store: Callable[[], Any], status: str,
              message: str | None = None) -> str:

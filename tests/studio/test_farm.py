@@ -285,3 +285,35 @@ def test_cancel_from_the_worker_stores_the_best_image_of_a_real_render(painting_
     assert record.losses["total"] == pytest.approx(best_loss, rel=1e-5)
     the_photo = np.asarray(images.load(photo()).resize(stored.shape[1::-1], Image.Resampling.LANCZOS), np.float32)
     assert np.abs(stored - the_photo).mean() > 2.0, "the painting's strokes are in it (on a 0-255 scale)"
+
+
+def test_a_rerun_of_a_preview_keeps_its_priority(setup):
+    from studio.queue import PREVIEW_PRIORITY
+
+    library, farm, station, style = setup
+    preview = farm.submit("slow", {"preset": "fast", "delay": 0.0}, photo(), [])
+    again = farm.resubmit(preview)
+    assert library.get_render(preview).priority == PREVIEW_PRIORITY
+    assert library.get_render(again).priority == PREVIEW_PRIORITY
+    final = farm.resubmit(farm.submit("slow", {"steps": 2, "delay": 0.0}, photo(), []))
+    assert library.get_render(final).priority == 0
+    assert farm.view(again).queue_position == 2 and farm.view(final).queue_position == 4
+
+
+def test_a_decoded_photo_is_left_only_for_render_threads_here_and_leaves_with_its_render(setup):
+    from studio.handoff import PICTURES
+
+    library, farm, station, style = setup
+    farm.submit("slow", {"steps": 2, "delay": 0.0}, photo(), [])
+    assert PICTURES.held == (0, 0), "no render thread in this process: nothing to leave"
+    running = farm.submit("slow", {"steps": 2000}, photo(), [])
+    worker = station()
+    wait_until(lambda: farm.view(running).status == "running")
+    waiting = farm.submit("slow", {"steps": 2, "delay": 0.0}, photo(), [])
+    assert PICTURES.held[0] == 1, "left for this process's render thread"
+    farm.cancel(waiting)
+    assert PICTURES.held == (0, 0), "a cancelled render's photo is dropped"
+    taken = farm.submit("slow", {"steps": 2, "delay": 0.0}, photo(), [])
+    farm.cancel(running)
+    assert worker.wait_idle(library, 30)
+    assert library.get_render(taken).status == "done" and PICTURES.held == (0, 0)
