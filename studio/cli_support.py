@@ -23,9 +23,9 @@ EXIT_INTERRUPTED = 130
 
 
 class ProgressBar:
-    """A render's progress on stderr: rich's live bar on a terminal (step of total, scale, size, loss,
-    elapsed time and the engine's own estimate of the time left), a plain line every few seconds
-    otherwise (a log, a pipe), and nothing when quiet."""
+    """A render's progress on stderr: rich's live bar on a terminal (filled by the engine's cost-weighted
+    fraction of the work; step of total, scale, size, loss, elapsed time and the engine's own estimate
+    of the time left), a plain line every few seconds otherwise (a log, a pipe), and nothing when quiet."""
 
     def __init__(self, stream=None, quiet: bool = False):
         self.stream = stream or sys.stderr
@@ -43,7 +43,9 @@ class ProgressBar:
         eta = f"eta {progress.eta:.0f}s" if progress.eta is not None else ""
         scale = f"scale {progress.scale + 1}/{progress.scales} {w}x{h}"
         if self.interactive:
-            self._live().update(self._task, completed=progress.step, total=max(progress.total, 1),
+            # the bar fills by the engine's fraction of the work (weighted by each scale's cost), not by
+            # steps, so the many cheap steps at the coarse scales do not run it ahead
+            self._live().update(self._task, completed=float(progress.fraction or 0.0), total=1.0,
                                 step=f"{progress.step}/{progress.total}", scale=scale, loss=loss, eta=eta)
             return
         now = time.perf_counter()

@@ -140,3 +140,17 @@ def test_the_progress_bar_shows_step_scale_loss_and_eta_and_is_silent_when_quiet
     quiet = stream_type()
     steps(ProgressBar(quiet, quiet=True))
     assert quiet.getvalue() == ""
+
+
+def test_the_live_bar_fills_by_the_engines_fraction_of_the_work_not_by_steps():
+    """Coarse scales take many cheap steps: at step 5 of 10 the work may be a tenth done."""
+    from nst.progress import Progress
+    from studio.cli_support import ProgressBar
+
+    bar = ProgressBar(_Terminal())
+    try:
+        bar(Progress(step=5, total=10, elapsed=1.0, scale=0, scales=3, size=(64, 48), losses={"total": 1.0},
+                     fraction=0.1))
+        assert bar._bar.tasks[0].percentage == pytest.approx(10.0)
+    finally:
+        bar.close()
