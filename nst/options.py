@@ -75,9 +75,6 @@ CROP = Param("crop", "text", "", f"Learn from a region of the style image only: 
              f"{CROP_EXAMPLE}; at least {MIN_CROP_SIDE} px a side). Several styles: one box for all, or one per "
              f"style separated by ';'. Empty: the whole image.", label="Crop box")
 
-COMMON: tuple[Param, ...] = (SIZE, STEPS, STYLE_WEIGHT, TV_WEIGHT, STYLE_SCALE, STYLE_LAYERS_OPTION, SEED,
-                             OPTIMIZER, LR, TOLERANCE, START_SIZE)
-
 TRANSFER: tuple[Param, ...] = (SIZE, STEPS, CONTENT_WEIGHT, STYLE_WEIGHT, TV_WEIGHT, STYLE_SCALE,
                                STYLE_LAYERS_OPTION, SEED, OPTIMIZER, LR, TOLERANCE, START_SIZE, PRESERVE_COLORS,
                                CONTENT_LAYER, INIT)

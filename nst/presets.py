@@ -15,7 +15,7 @@ from typing import Any, Mapping
 from .errors import ParameterError
 from .optimize import OptimizerSettings
 from .options import declared
-from .params import validate
+from .params import Param, validate, with_defaults
 from .settings import Settings, settings_of, values_of
 
 OPERATIONS = ("transfer", "texture")
@@ -84,3 +84,9 @@ def settings(operation: str, values: Mapping[str, Any] | None = None, name: str 
     checked: for the engine's own callers (benchmarks, tests), which run no filter."""
     given = {k: v for k, v in (values or {}).items() if v is not None}
     return settings_of(operation, validate(declared(operation), {**values_of(get(name, operation), operation), **given}))
+
+
+def params(operation: str) -> tuple[Param, ...]:
+    """Every option of ``operation``, with the default preset's values as their defaults: the built-in
+    filters' parameters (and, through them, the CLI's options and the app's widgets)."""
+    return tuple(with_defaults(declared(operation), values_of(get(DEFAULT, operation), operation)))

@@ -6,8 +6,7 @@ engine's preset values (:mod:`nst.presets`), declared here with their
 descriptions.
 """
 
-from nst import __version__, options, presets
-from nst.params import with_defaults
+from nst import __version__, presets
 from nst.plugin import Filter, FilterResult, Needs, Preset
 from nst.settings import layers_of, settings_of, values_of
 
@@ -21,8 +20,7 @@ class StyleTransfer(Filter):
                    "(several are blended by their weights).")
     version = __version__
     needs = Needs(content=True, min_styles=1, max_styles=4, vgg=True)
-    params = tuple(with_defaults(options.declared(OPERATION), values_of(presets.get(presets.DEFAULT, OPERATION),
-                                                                        OPERATION)))
+    params = presets.params(OPERATION)
     presets = {name: Preset(values_of(presets.get(name, OPERATION), OPERATION), presets.DESCRIPTIONS.get(name, ""),
                             preview=name == "fast")
                for name in presets.names()}

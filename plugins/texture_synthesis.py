@@ -7,8 +7,7 @@ presets are the engine's preset values (:mod:`nst.presets`), declared here with
 their descriptions.
 """
 
-from nst import __version__, crops, options, presets
-from nst.params import with_defaults
+from nst import __version__, crops, presets
 from nst.plugin import Filter, FilterResult, Needs, Preset
 from nst.settings import layers_of, settings_of, values_of
 
@@ -22,8 +21,7 @@ class TextureSynthesis(Filter):
                    "any size, a seamless tile by default, from the whole painting or a region of it.")
     version = __version__
     needs = Needs(content=False, min_styles=1, max_styles=4, vgg=True)
-    params = tuple(with_defaults(options.declared(OPERATION), values_of(presets.get(presets.DEFAULT, OPERATION),
-                                                                        OPERATION)))
+    params = presets.params(OPERATION)
     presets = {name: Preset(values_of(presets.get(name, OPERATION), OPERATION), presets.DESCRIPTIONS.get(name, ""),
                             preview=name == "fast")
                for name in presets.names()}

@@ -11,6 +11,7 @@ writes the best image so far.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 import threading
@@ -18,31 +19,54 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from nst import __version__, crops, images, options, presets
+from nst import __version__, crops, images
 from nst.errors import NSTError
-from nst.params import with_defaults
-from nst.settings import values_of
+from nst.plugin import Filter, preset_of
+from nst.presets import DEFAULT
+from nst.registry import BUILTIN_DIR, PRESET_KEY, Registry
+from nst.settings import settings_of
 
 from . import farm_cli, plugin_cli, styles_cli
 from .cli_support import (EXIT_INTERRUPTED, EXIT_USAGE, LibraryOpener, ProgressBar, add_param_options,
                           ctrl_c_cancels, load_style, make_engine, output_path, parse_blend)
+from .farm_cli import FILTER_OF
 
 
+@functools.cache
+def _builtins() -> Registry:
+    """The built-in filters behind ``transfer`` and ``texture``, loaded through the registry as the app
+    loads them (their files are named for their ids)."""
+    registry = Registry()
+    for filter_id in FILTER_OF.values():
+        registry.load_file(BUILTIN_DIR / f"{filter_id}.py", origin="builtin")
+    return registry
 
-PRESET_HELP = "Starting point for every other option. " + " ".join(
-    f"{name}: {presets.DESCRIPTIONS.get(name, '')}" for name in presets.names())
+
+def builtin(operation: str) -> Filter:
+    """The filter ``transfer`` or ``texture`` renders with."""
+    return _builtins().get(FILTER_OF[operation])
 
 
 def declared(operation: str):
-    """The options of ``transfer`` or ``texture``, with the default preset's values as defaults."""
-    return tuple(with_defaults(options.shown(operation), values_of(presets.get(presets.DEFAULT, operation), operation)))
+    """The options of ``transfer`` or ``texture``: the filter's parameters a user sets (with the default
+    preset's values as their defaults)."""
+    return tuple(p for p in builtin(operation).params if not p.hidden)
+
+
+def preset_help(operation: str) -> str:
+    flt = builtin(operation)
+    described = " ".join(f"{name}: {preset_of(value, name).description}" for name, value in flt.presets.items())
+    return f"Starting point for every other option. {described} (default {DEFAULT})"
 
 
 def _render(args: argparse.Namespace, operation: str) -> int:
     err = sys.stderr
     out = output_path(args.output)
-    values = {p.name: getattr(args, p.name) for p in options.shown(operation)}
-    settings = presets.settings(operation, values, args.preset or presets.DEFAULT)
+    values = {p.name: getattr(args, p.name) for p in declared(operation)}
+    given = {k: v for k, v in values.items() if v is not None}
+    # the preset resolved and every value checked by the registry, as for a render from the app
+    checked = _builtins().resolve(FILTER_OF[operation], {**given, PRESET_KEY: args.preset or DEFAULT})
+    settings = settings_of(operation, checked)
     blend = parse_blend(args.style_weights, len(args.styles))
     if args.queue:
         if args.snapshots:
@@ -109,8 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("content", help="the photo (a file)")
         sub.add_argument("styles", nargs="+", metavar="STYLE", help="style image file(s) or saved style name(s)")
         sub.add_argument("-o", "--output", required=True, help="where to write the result (.png, .jpg, .webp)")
-        sub.add_argument("--preset", choices=presets.names(), default=None,
-                         help=PRESET_HELP + f" (default {presets.DEFAULT})")
+        sub.add_argument("--preset", choices=list(builtin(operation).presets), default=None,
+                         help=preset_help(operation))
         sub.add_argument("--style-weights", default=None, metavar="W1,W2,...",
                          help="blend weights for several styles (default: equal)")
         add_param_options(sub, declared(operation))

@@ -154,3 +154,28 @@ def test_the_live_bar_fills_by_the_engines_fraction_of_the_work_not_by_steps():
         assert bar._bar.tasks[0].percentage == pytest.approx(10.0)
     finally:
         bar.close()
+
+
+def test_transfer_offers_the_filters_presets_and_resolves_them_at_the_registry(tmp_path, files, monkeypatch, capsys):
+    """The CLI renders with the built-in filter's presets, resolved by the registry's one resolution: a
+    preset the filter declares is offered (with its description) and its values reach the engine."""
+    from nst.errors import NSTError
+    from nst.plugin import Preset
+
+    flt = cli.builtin("transfer")
+    monkeypatch.setattr(flt, "presets", {**flt.presets, "thumb": Preset({"size": 96, "steps": 2}, "A thumbnail.")})
+    seen = []
+
+    class Engine:
+        def transfer(self, content, styles, settings, **kwargs):
+            seen.append(settings)
+            raise NSTError("seen")
+
+    monkeypatch.setattr(cli, "make_engine", lambda open_library: Engine())
+    photo, painting = files
+    args = ["transfer", str(photo), str(painting), "-o", str(tmp_path / "o.png"), "-q", "--preset", "thumb"]
+    assert cli.main([*args, "--seed", "4"]) == 2 and "error: seen" in capsys.readouterr().err
+    assert (seen[0].size, seen[0].steps, seen[0].seed) == (96, 2, 4)
+    with pytest.raises(SystemExit):
+        cli.main(["transfer", "--help"])
+    assert "thumb: A thumbnail." in " ".join(capsys.readouterr().out.split())
