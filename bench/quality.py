@@ -104,7 +104,10 @@ def variants(names: list[str], tries: list[str]) -> dict[str, Settings]:
         changes = {}
         for item in (_items(rest[0]) if rest and rest[0] else []):
             key, value = item.split("=", 1)
-            changes[key] = json.loads(value) if value[:1] in "0123456789-[{tfn\"." else value
+            try:
+                changes[key] = json.loads(value)
+            except ValueError:  # a bare word: a string
+                changes[key] = value
         chosen[label] = (TODAY if base == "today" else presets.get(base, "transfer")).replace(**changes)
     return chosen
 

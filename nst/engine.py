@@ -260,6 +260,7 @@ class Engine:
                     weight = settings.content_weight
                     if settings.normalize:
                         weight = weight / (float(np.mean(np.square(target))) + 1e-8)
+                        weight *= losses.content_balance(target, style_targets, settings.content_balance)
                     args += [backend.to_tensor(target), backend.to_tensor(weight)]
                 if wrap and size[0] * size[1] > UNTILED_MAX_PIXELS:
                     loss = tiling.TiledObjective(

@@ -127,3 +127,24 @@ def blend(gram_sets: Sequence[Mapping[str, np.ndarray]], weights: Sequence[float
         layer: sum(wi * np.asarray(grams[layer], dtype=np.float64) for wi, grams in zip(w, gram_sets)).astype(np.float32)
         for layer in layers
     }
+
+
+#: The energy ratio (see :func:`content_balance`) at which the balance leaves the content weight as it
+#: is: about that of a photo beside The Starry Night, the painting the defaults were tuned on.
+BALANCE_REFERENCE = 0.01
+
+
+def content_balance(content_target: np.ndarray, style_targets, power: float) -> float:
+    """A factor for the (normalised) content weight from the energy of the two targets.
+
+    Normalising each term by its target's magnitude makes the weights scale-free, and also forgets
+    that a painting with weak Gram matrices (pale, smooth) beside a photo with strong features
+    should leave more of the photo, as the raw objective of Gatys et al. does (content weight 5 on
+    the mean squared features, style weight 100 on the mean squared Gram matrices divided by their
+    channels squared, the reference implementation's defaults). The factor is that raw ratio over
+    BALANCE_REFERENCE, to ``power`` (0: 1)."""
+    if power <= 0:
+        return 1.0
+    content = 5.0 * float(np.mean(np.square(content_target, dtype=np.float64)))
+    style = sum(100.0 * float(np.mean(np.square(g, dtype=np.float64))) / g.shape[-1] ** 2 for g in style_targets)
+    return float((content / max(style, 1e-30) / BALANCE_REFERENCE) ** power)

@@ -95,6 +95,9 @@ FIXED: tuple[Param, ...] = (
     Param("normalize", "bool", True, "Each loss term relative to its target's magnitude.", hidden=True),
     Param("keep_detail", "bool", True, "Between scales, add back the photo's detail that upsampling loses.",
           hidden=True),
+    Param("content_balance", "float", 0.0, "The photo's weight grows where the painting's statistics are weak "
+          "beside the photo's features, to this power (0: the content weight as given).", min=0.0, max=2.0,
+          hidden=True),
     Param("balance_coarse", "bool", True, "Raw texture objectives: every style layer alike at coarse scales.",
           hidden=True),
     Param("noise", "choice", "smooth", "The noise a texture starts from.", choices=NOISES, hidden=True),

@@ -67,6 +67,9 @@ class Settings:
     coarse_steps: float = 1.5  # each coarser scale gets this many times the steps of the next
     final_steps: int | None = None  # a different budget for the final scale only (default: steps)
     keep_detail: bool = True  # between scales, add back the photo's fine detail that upsampling loses
+    # The photo's weight follows how strong the painting's statistics are beside the photo's features, to
+    # this power (0: the content weight as given). See nst.losses.content_balance.
+    content_balance: float = 0.0
     balance_coarse: bool = True  # textures with a raw objective: all style layers count alike at coarse scales
     optimizer: OptimizerSettings = field(default_factory=OptimizerSettings)
     # --- start and finish

@@ -89,3 +89,19 @@ def test_blend_mixes_by_normalised_weights():
 def test_bad_inputs_are_refused_clearly(call, message):
     with pytest.raises(ParameterError, match=message):
         call()
+
+
+def test_content_balance_follows_the_raw_energy_ratio_of_the_targets():
+    from nst.losses import BALANCE_REFERENCE, content_balance
+
+    rng = np.random.default_rng(0)
+    content = rng.random((1, 8, 8, 16)).astype(np.float32)
+    grams = [rng.random((c, c)).astype(np.float32) for c in (4, 8)]
+    assert content_balance(content, grams, 0.0) == 1.0
+    raw = 5 * np.mean(content.astype(np.float64) ** 2) / sum(100 * np.mean(g.astype(np.float64) ** 2) / g.shape[0] ** 2
+                                                             for g in grams)
+    assert content_balance(content, grams, 1.0) == pytest.approx(raw / BALANCE_REFERENCE, rel=1e-6)
+    # A painting with Gram matrices a quarter as strong leaves more of the photo: 4x the energy ratio,
+    # 2x the weight at power 0.5.
+    weak = [g / 2 for g in grams]
+    assert content_balance(content, weak, 0.5) == pytest.approx(2 * content_balance(content, grams, 0.5), rel=1e-6)
