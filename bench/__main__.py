@@ -134,7 +134,7 @@ def main(argv=None) -> int:
     parser.add_argument("--images", help="quality: folder of the photos and paintings (default ../shared/images)")
     parser.add_argument("--references", help="quality: folder of the reference results (default ../shared/references)")
     parser.add_argument("--pairs", help="quality: only these pairs (comma-separated, e.g. tubingen_scream)")
-    parser.add_argument("--variants", default="today,fast,quality",
+    parser.add_argument("--variants", default="today,fast,quality,best",
                         help="quality: presets to run (today = the quality preset before the schedule by cost)")
     parser.add_argument("--try", dest="try_", action="append", metavar="LABEL:BASE:KEY=VALUE,...",
                         help="quality: also run a variant of a preset, e.g. coarse:quality:coarse_steps=2")

@@ -44,4 +44,4 @@ def test_run_refuses_out_of_bounds_parameters_naming_them(tmp_path, capsys):
 def test_run_lists_a_filters_parameters(capsys):
     assert cli.main(["run", "style_transfer", "--list-params"]) == 0
     out = capsys.readouterr().out
-    assert "content_weight" in out and "between 32 and 2048" in out and "Presets (--preset NAME): quality, fast, tutorial" in out
+    assert "content_weight" in out and "between 32 and 2048" in out and "Presets (--preset NAME): quality, best, fast, tutorial" in out
