@@ -13,7 +13,7 @@ import nst.presets
 import nst.registry
 from nst.settings import Settings
 from tests.app.conftest import jpeg_bytes, png_bytes
-from tests.app.test_pages import add_style
+from tests.app.test_pages import add_style, stylize_page
 from tests.factories import make_painting, make_photo
 
 
@@ -65,14 +65,7 @@ def test_a_photo_is_decoded_once_and_its_parameters_checked_once_from_the_page_t
     counts = Counts(monkeypatch, photo)
     at = add_style(app().run(), png_bytes(make_painting(96, 96)), "Tiny Strokes")
     style = services.library().get_style("Tiny Strokes")
-    at.switch_page("ui/stylize.py").run()
-    at.file_uploader(key="stylize:uploads").set_value(("photo.jpg", photo, "image/jpeg"))
-    at.multiselect(key="stylize:styles").set_value([style.id])
-    at.run()
-    at.slider(key="stylize:style_transfer:size").set_value(64)
-    at.number_input(key="stylize:style_transfer:steps").set_value(2)
-    at.slider(key="stylize:style_transfer:start_size").set_value(64)
-    at.run()
+    stylize_page(at, style.id, photo, steps=2)
 
     counts.counting = True
     next(b for b in at.button if b.label.startswith("Paint 1 photo")).click().run()

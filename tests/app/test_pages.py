@@ -66,6 +66,20 @@ def add_style(at, data: bytes, name: str, filename: str = "painting.png"):
     return at
 
 
+def stylize_page(at, style_id: int, photo: bytes, **numbers):
+    """Open Stylize with one photo and one style, the style transfer at 64 px in one scale, and the
+    given number inputs set (e.g. ``steps=2``); the page is run and ready to paint."""
+    at.switch_page("ui/stylize.py").run()
+    at.file_uploader(key="stylize:uploads").set_value(("photo.jpg", photo, "image/jpeg"))
+    at.multiselect(key="stylize:styles").set_value([style_id])
+    at.run()
+    at.slider(key="stylize:style_transfer:size").set_value(64)
+    at.slider(key="stylize:style_transfer:start_size").set_value(64)
+    for name, value in numbers.items():
+        at.number_input(key=f"stylize:style_transfer:{name}").set_value(value)
+    return at.run()
+
+
 def test_adding_a_style_makes_it_appear_in_the_gallery(app):
     at = add_style(app().run(), png_bytes(make_painting(120, 90)), "Generated Waves")
     assert not at.exception
@@ -98,14 +112,7 @@ def test_stylizing_with_tiny_settings_puts_a_result_in_history(app):
 
     at = add_style(app().run(), png_bytes(make_painting(96, 96)), "Tiny Strokes")
     style = services.library().get_style("Tiny Strokes")
-    at.switch_page("ui/stylize.py").run()
-    at.file_uploader(key="stylize:uploads").set_value(("photo.jpg", jpeg_bytes(make_photo(96, 72)), "image/jpeg"))
-    at.multiselect(key="stylize:styles").set_value([style.id])
-    at.run()
-    at.slider(key="stylize:style_transfer:size").set_value(64)
-    at.number_input(key="stylize:style_transfer:steps").set_value(2)
-    at.slider(key="stylize:style_transfer:start_size").set_value(64)
-    at.run()
+    stylize_page(at, style.id, jpeg_bytes(make_photo(96, 72)), steps=2)
     next(b for b in at.button if b.label.startswith("Paint 1 photo")).click().run()
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
@@ -130,15 +137,8 @@ def test_the_cancel_button_stops_a_render_and_keeps_its_best_image(app):
 
     at = add_style(app().run(), png_bytes(make_painting(96, 96)), "Endless Strokes")
     style = services.library().get_style("Endless Strokes")
-    at.switch_page("ui/stylize.py").run()
-    at.file_uploader(key="stylize:uploads").set_value(("photo.jpg", jpeg_bytes(make_photo(96, 72)), "image/jpeg"))
-    at.multiselect(key="stylize:styles").set_value([style.id])
-    at.run()
-    at.slider(key="stylize:style_transfer:size").set_value(64)
-    at.slider(key="stylize:style_transfer:start_size").set_value(64)
-    at.number_input(key="stylize:style_transfer:steps").set_value(5000)
-    at.number_input(key="stylize:style_transfer:tolerance").set_value(0.0)  # never converges: only Cancel ends it
-    at.run()
+    # tolerance 0: never converges, so only Cancel ends it
+    stylize_page(at, style.id, jpeg_bytes(make_photo(96, 72)), steps=5000, tolerance=0.0)
     next(b for b in at.button if b.label.startswith("Paint 1 photo")).click().run()
     assert not at.exception and not at.error, at.exception or [e.value for e in at.error]
     (render_id,) = at.session_state["stylize:jobs"]
