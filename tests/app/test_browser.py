@@ -174,6 +174,8 @@ def test_gallery_upload_stylize_result(server, tmp_path):
         chosen = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Styles")
         expect(chosen).to_contain_text(f"{WAVE} — Katsushika Hokusai")
         expect(chosen).not_to_contain_text("Blue waves")
+        # the page's first run has ended before the upload starts another (it could cut the first one short)
+        expect(page.get_by_text("Upload a photo (or pick a recent one) to start.")).to_be_visible()
         page.locator("input[type=file]").first.set_input_files(str(photo))
         expect(page.get_by_text("photo.jpg")).to_be_visible()
         page.get_by_role("radio", name="Fast").click()

@@ -38,6 +38,9 @@ def test_a_small_seamless_texture_with_its_tiled_preview(server, tmp_path):
             expect(page.get_by_role("heading", name="Gallery")).to_be_visible()
             page.get_by_role("link", name="Texture").click()
             expect(page.get_by_role("heading", name="Texture")).to_be_visible()
+            # The page has run to its end (a style chosen, so the button is live) before anything is clicked:
+            # a click during the page's first run could interrupt it before the style choice reaches the browser.
+            expect(page.get_by_role("button", name="Synthesize")).to_be_enabled()
             def number(label):
                 return page.locator('[data-testid="stNumberInput"]').filter(has_text=label).locator("input")
 
