@@ -130,9 +130,10 @@ def test_load_on_redis_and_postgresql_with_two_workers(server_farm):
 
 
 def test_a_killed_worker_s_render_is_finished_by_another(sqlite_farm):
+    env = dict(sqlite_farm.env, NST_STALE_SECONDS="3")  # the shortest allowed: three missed heartbeats
     for name in ("w1", "w2"):
-        sqlite_farm.procs.worker(sqlite_farm.env, name)
-    render_id = sqlite_farm.submit_slow(steps=40, delay=0.1)
+        sqlite_farm.procs.worker(env, name)
+    render_id = sqlite_farm.submit_slow(steps=40, delay=0.05)
     sqlite_farm.wait(lambda: (sqlite_farm.library.get_render(render_id).progress or {}).get("step", 0) >= 5, 60,
                      "the render to run")
     first = sqlite_farm.library.get_render(render_id).owner
@@ -151,7 +152,7 @@ def test_a_second_app_process_leaves_a_running_render_alone(sqlite_farm):
     sqlite_farm.procs.worker(sqlite_farm.env, "w1")
     render_id = sqlite_farm.submit_slow(steps=60, delay=0.1)
     sqlite_farm.wait(lambda: sqlite_farm.library.get_render(render_id).status == "running", 60, "the render to run")
-    app = sqlite_farm.procs.python(APP_PROCESS, dict(sqlite_farm.env, NST_APP_WORKERS="1"), "app", APP, "5")
+    app = sqlite_farm.procs.python(APP_PROCESS, dict(sqlite_farm.env, NST_APP_WORKERS="1"), "app", APP, "2")
     assert app.wait(120) == 0, sqlite_farm.procs.logs()
     sqlite_farm.wait(lambda: sqlite_farm.ended([render_id]), 60, "the render to end")
     record = sqlite_farm.library.get_render(render_id)
@@ -218,7 +219,7 @@ def test_the_queue_drains_after_redis_restarts(tmp_path, monkeypatch):
                       f"redis://127.0.0.1:{port}/0")
     try:
         cluster.procs.worker(cluster.env, "w1")
-        busy = cluster.submit_slow(steps=40, delay=0.1)
+        busy = cluster.submit_slow(steps=20, delay=0.1)
         cluster.wait(lambda: cluster.library.get_render(busy).status == "running", 60, "the first render to run")
         style = cluster.style()
         photo = png_bytes(make_photo(64, 48))
