@@ -1,9 +1,10 @@
-"""The benchmark: ``python -m bench [transfer|texture|all|queue|quality|textures] --content PHOTO --style PAINTING``.
+"""The benchmark: ``python -m bench [transfer|texture|all|queue|quality|textures|steps] --content PHOTO --style PAINTING``.
 
 Prints a table per operation and writes JSON (and the result images) to
 ``bench/results/``. See :mod:`bench.compare` for what is run and measured,
-:mod:`bench.queue` for the render queue's costs, and :mod:`bench.textures`
-for seamless tiles and large textures.
+:mod:`bench.queue` for the render queue's costs, :mod:`bench.textures`
+for seamless tiles and large textures, :mod:`bench.quality` for the presets against the reference
+implementation, and :mod:`bench.steps` for the cost of a step by image size.
 """
 
 from __future__ import annotations
@@ -120,7 +121,7 @@ def bench_operation(operation: str, args, engine) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("operation", choices=("transfer", "texture", "all", "queue", "quality", "textures"),
+    parser.add_argument("operation", choices=("transfer", "texture", "all", "queue", "quality", "textures", "steps"),
                         nargs="?", default="all")
     parser.add_argument("--content", help="photo for the transfer (e.g. a 1024x768 JPEG)")
     parser.add_argument("--style", help="painting (style image)")
@@ -145,7 +146,16 @@ def main(argv=None) -> int:
     parser.add_argument("--texture-parts", default="seams,large", help="textures: seams, large, or both")
     parser.add_argument("--steps-2048", type=int, default=0,
                         help="textures: --steps for the 2048x2048 render (0: the preset's)")
+    parser.add_argument("--step-settings", default="default,intra1,inter1,xla",
+                        help="steps: thread and compiler settings to compare (default, intra1, inter1, xla)")
+    parser.add_argument("--step-rounds", type=int, default=3, help="steps: rounds of 6 steps per size")
     args = parser.parse_args(argv)
+    if args.operation == "steps":
+        from . import steps
+
+        args.out = args.out or RESULTS / time.strftime("steps-%Y%m%d-%H%M%S")
+        args.out.mkdir(parents=True, exist_ok=True)
+        return steps.run(args)
     if args.operation == "quality":
         from . import quality
 
