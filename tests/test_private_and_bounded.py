@@ -40,8 +40,11 @@ print("maxrss", int(peak.split()[1]) * 1024)
 
 
 def _png(width: int, height: int, color) -> bytes:
+    """A PNG of one colour; a palette image (one byte a pixel to compress, three when decoded)."""
     buffer = io.BytesIO()
-    Image.new("RGB", (width, height), color).save(buffer, "PNG", optimize=True)
+    image = Image.new("P", (width, height), 0)
+    image.putpalette(list(color) + [0] * 765)
+    image.save(buffer, "PNG", optimize=True)
     return buffer.getvalue()
 
 
