@@ -50,3 +50,14 @@ def app(fresh_app):
         return AppTest.from_file(APP, default_timeout=120)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def embedded_app(tmp_path_factory):
+    """The app as a user starts it (it paints in its own render thread), started once for the browser
+    tests that need no fresh library; each opens its own browser session on it. Its URL."""
+    from tests.app.browser import require_browser, running_app
+
+    require_browser()
+    with running_app(tmp_path_factory.mktemp("embedded-app"), "embedded") as url:
+        yield url

@@ -1,9 +1,9 @@
 """The real thing: `streamlit run` on a free port, driven by headless Chromium through Playwright.
 
-On a fresh data directory it opens the gallery (the seven paintings of the starter collection, with
-their artists), presses "Use" on The Great Wave, checks that Stylize has it selected, uploads a photo,
-paints it with tiny settings, waits for the result, finds it in the history and on the painting's
-gallery card. A screenshot of each step is saved in ``artifacts/browser/``.
+On an app started for the session it opens the gallery (the seven paintings of the starter
+collection, with their artists), presses "Use" on The Great Wave, checks that Stylize has it
+selected, uploads a photo, paints it with tiny settings, waits for the result, finds it in the
+history and on the painting's gallery card. A screenshot of each step is saved in ``artifacts/browser/``.
 
 Twice: once as a user starts it (the app paints in its own render thread), once as a farm
 (``NST_APP_WORKERS=0``: the app only submits, a separate ``python -m nst worker`` process paints,
@@ -15,128 +15,30 @@ skipped, unless ``NST_REQUIRE_BROWSER=1``.
 
 from __future__ import annotations
 
-import contextlib
-
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-from tests.app.conftest import ROOT, jpeg_bytes
+from tests.app.browser import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, Screenshots, require_browser, running_app
+from tests.app.conftest import jpeg_bytes
 from tests.factories import make_photo
 
-CHROMIUM = Path("/usr/bin/chromium")
 WAVE = "The Great Wave off Kanagawa"
 STARTER_COLLECTION = [
     ("The Starry Night", "Vincent van Gogh"), ("The Scream", "Edvard Munch"), ("Woman with a Hat", "Henri Matisse"),
     (WAVE, "Katsushika Hokusai"), ("Composition VII", "Wassily Kandinsky"),
     ("Udnie (Young American Girl, The Dance)", "Francis Picabia"), ("The Wreck of a Transport Ship", "J. M. W. Turner"),
 ]
-ARTIFACTS = ROOT / "artifacts" / "browser"
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
-
-
-class Screenshots:
-    """``shot(page, name, focus=None)`` saves a numbered full-page screenshot in ``folder``."""
-
-    def __init__(self, folder: Path):
-        self.folder, self.paths = folder, []
-
-    def __call__(self, page, name, focus=None):
-        if focus is not None:
-            focus.scroll_into_view_if_needed()
-        path = self.folder / f"{len(self.paths) + 1:02d}-{name}.png"
-        page.screenshot(path=str(path), full_page=True)
-        self.paths.append(path)
-
-    @contextlib.contextmanager
-    def on_failure(self, page):
-        """Leave a screenshot of the page as it was when a step failed (``failed-after-NN.png``)."""
-        try:
-            yield
-        except BaseException:
-            try:
-                page.screenshot(path=str(self.folder / f"failed-after-{len(self.paths):02d}.png"), full_page=True)
-            except Exception:  # noqa: BLE001 (the browser itself may be gone)
-                pass
-            raise
-
-
-def _require_browser():
-    problem = None
-    if not CHROMIUM.exists():
-        problem = f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError:
-            problem = "playwright is not installed"
-    if problem:
-        if os.environ.get("NST_REQUIRE_BROWSER") == "1":
-            pytest.fail(problem + " and NST_REQUIRE_BROWSER=1", pytrace=False)
-        pytest.skip(problem)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 @pytest.fixture(params=["embedded", "farm"])
 def server(request, tmp_path):
-    _require_browser()
-    port = _free_port()
-    env = dict(os.environ, NST_DATA_DIR=str(tmp_path / "data"), PYTHONPATH=str(ROOT))
-    for name in ("NST_DATABASE_URL", "NST_QUEUE_URL", "NST_QUEUE_NAME", "NST_APP_WORKERS"):
-        env.pop(name, None)
-    worker = None
-    if request.param == "farm":
-        env.update(NST_APP_WORKERS="0", NST_PLUGIN_PATH=str(ROOT / "tests" / "studio" / "plugins"))
-        (tmp_path / "data").mkdir()
-        worker = subprocess.Popen([sys.executable, "-m", "nst", "worker", "--name", "browser-test"], cwd=ROOT, env=env,
-                                  stdout=open(tmp_path / "worker.log", "w"), stderr=subprocess.STDOUT)
-    log = open(tmp_path / "streamlit.log", "w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url + "/_stcore/health", timeout=1) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        process.kill()
-        pytest.fail("streamlit did not start: " + (tmp_path / "streamlit.log").read_text()[-2000:])
-    yield request.param, url
-    for running in (process, worker):
-        if running is None:
-            continue
-        running.terminate()
-        try:
-            running.wait(20)
-        except subprocess.TimeoutExpired:
-            running.kill()
-    log.close()
-    output = (tmp_path / "streamlit.log").read_text()
-    assert "Traceback" not in output, output[-3000:]
-    if worker is not None:
-        output = (tmp_path / "worker.log").read_text()
-        assert "Traceback" not in output, output[-3000:]
+    """(mode, URL): the shared app as a user starts it, or a farm of a submitting app and a worker."""
+    require_browser()
+    if request.param == "embedded":
+        yield request.param, request.getfixturevalue("embedded_app")
+        return
+    with running_app(tmp_path, request.param) as url:
+        yield request.param, url
 
 
 def test_gallery_upload_stylize_result(server, tmp_path):
@@ -196,7 +98,7 @@ def test_gallery_upload_stylize_result(server, tmp_path):
         shot(page, "stylize-ready")
 
         page.get_by_role("button", name="Paint 1 photo").click()
-        expect(page.get_by_text("Render #1")).to_be_visible()
+        expect(page.get_by_text(re.compile(r"^Render #\d+"))).to_be_visible()
         shot(page, "stylize-running")
         result = page.get_by_text("Result", exact=True)
         expect(result).to_be_visible(timeout=180_000)
@@ -205,7 +107,7 @@ def test_gallery_upload_stylize_result(server, tmp_path):
         shot(page, "stylize-result", focus=page.get_by_role("button", name="Download PNG"))
 
         page.get_by_role("link", name="History").click()
-        expect(page.get_by_text(f"#1 · Style transfer with {WAVE}")).to_be_visible()
+        expect(page.get_by_text(re.compile(rf"^#\d+ · Style transfer with {re.escape(WAVE)}"))).to_be_visible()
         page.wait_for_timeout(500)
         shot(page, "history")
 

@@ -1,8 +1,8 @@
 """The Texture page in Chromium: a small seamless texture from a crop of a style, shown tiled 3x3.
 
-Uses the real app (``streamlit run``, its own render thread) through the ``server`` fixture of
-``test_browser``; screenshots go to ``artifacts/browser/texture/``. Tiny sizes: a 128x128 texture,
-one scale, a few steps.
+Uses the real app (``streamlit run``, its own render thread) through the ``embedded_app`` fixture
+(``tests/app/conftest.py``), started once for the session; screenshots go to ``artifacts/browser/texture/``.
+Tiny sizes: a 128x128 texture, one scale, a few steps.
 """
 
 from __future__ import annotations
@@ -11,18 +11,16 @@ import io
 import re
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from nst import images
-from tests.app.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, Screenshots, server  # noqa: F401 (a fixture)
+from tests.app.browser import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, Screenshots
 
 
-@pytest.mark.parametrize("server", ["embedded"], indirect=True)
-def test_a_small_seamless_texture_with_its_tiled_preview(server, tmp_path):
+def test_a_small_seamless_texture_with_its_tiled_preview(embedded_app, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
-    _, url = server
+    url = embedded_app
     expect.set_options(timeout=120_000)  # a busy machine: the app opens its library first
     artifacts = ARTIFACTS / "texture"
     artifacts.mkdir(parents=True, exist_ok=True)
@@ -64,7 +62,7 @@ def test_a_small_seamless_texture_with_its_tiled_preview(server, tmp_path):
             shot(page, "texture-ready")
 
             page.get_by_role("button", name="Synthesize").click()
-            expect(page.get_by_text("Render #1")).to_be_visible()
+            expect(page.get_by_text(re.compile(r"^Render #\d+"))).to_be_visible()
             expect(page.get_by_text("Result", exact=True)).to_be_visible(timeout=240_000)
             expect(page.get_by_text("Tiled 3 × 3").first).to_be_visible()
             download_button = page.get_by_role("button", name="Download PNG")

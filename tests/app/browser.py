@@ -1,0 +1,123 @@
+"""Driving the real app in Chromium: start ``streamlit run`` (and a worker), take screenshots.
+
+Shared by the browser tests (``test_browser*.py``) and the session's ``embedded_app`` fixture
+(``tests/app/conftest.py``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.app.conftest import ROOT
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = ROOT / "artifacts" / "browser"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+class Screenshots:
+    """``shot(page, name, focus=None)`` saves a numbered full-page screenshot in ``folder``."""
+
+    def __init__(self, folder: Path):
+        self.folder, self.paths = folder, []
+
+    def __call__(self, page, name, focus=None):
+        if focus is not None:
+            focus.scroll_into_view_if_needed()
+        path = self.folder / f"{len(self.paths) + 1:02d}-{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        self.paths.append(path)
+
+    @contextlib.contextmanager
+    def on_failure(self, page):
+        """Leave a screenshot of the page as it was when a step failed (``failed-after-NN.png``)."""
+        try:
+            yield
+        except BaseException:
+            try:
+                page.screenshot(path=str(self.folder / f"failed-after-{len(self.paths):02d}.png"), full_page=True)
+            except Exception:  # noqa: BLE001 (the browser itself may be gone)
+                pass
+            raise
+
+
+def require_browser():
+    problem = None
+    if not CHROMIUM.exists():
+        problem = f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            problem = "playwright is not installed"
+    if problem:
+        if os.environ.get("NST_REQUIRE_BROWSER") == "1":
+            pytest.fail(problem + " and NST_REQUIRE_BROWSER=1", pytrace=False)
+        pytest.skip(problem)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running_app(folder: Path, mode: str):
+    """``streamlit run`` on a free port with its own data directory in ``folder``; in ``farm`` mode the
+    app only submits and a ``python -m nst worker`` process beside it paints. Yields the app's URL; on
+    the way out, both logs must be free of tracebacks."""
+    port = free_port()
+    env = dict(os.environ, NST_DATA_DIR=str(folder / "data"), PYTHONPATH=str(ROOT))
+    for name in ("NST_DATABASE_URL", "NST_QUEUE_URL", "NST_QUEUE_NAME", "NST_APP_WORKERS"):
+        env.pop(name, None)
+    worker = None
+    if mode == "farm":
+        env.update(NST_APP_WORKERS="0", NST_PLUGIN_PATH=str(ROOT / "tests" / "studio" / "plugins"))
+        (folder / "data").mkdir()
+        worker = subprocess.Popen([sys.executable, "-m", "nst", "worker", "--name", "browser-test"], cwd=ROOT, env=env,
+                                  stdout=open(folder / "worker.log", "w"), stderr=subprocess.STDOUT)
+    log = open(folder / "streamlit.log", "w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"), "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=1) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        process.kill()
+        pytest.fail("streamlit did not start: " + (folder / "streamlit.log").read_text()[-2000:])
+    yield url
+    for running in (process, worker):
+        if running is None:
+            continue
+        running.terminate()
+        try:
+            running.wait(20)
+        except subprocess.TimeoutExpired:
+            running.kill()
+    log.close()
+    output = (folder / "streamlit.log").read_text()
+    assert "Traceback" not in output, output[-3000:]
+    if worker is not None:
+        output = (folder / "worker.log").read_text()
+        assert "Traceback" not in output, output[-3000:]
