@@ -65,6 +65,30 @@ def blended_stats(images: list[np.ndarray], weights: list[float]) -> tuple[np.nd
     return mean, second - np.outer(mean, mean)
 
 
+def tone_map(image: np.ndarray, paintings: list[np.ndarray], weights: list[float], bins: int = 64) -> np.ndarray:
+    """``image`` recoloured tone for tone: a pixel whose luminance is brighter than a fraction q of the
+    image's takes the mean colour of the paintings' pixels at the same fraction q of theirs (pooled by
+    ``weights``). The photo's light and shade stay in their order; every colour is the painting's, so
+    a bright sky takes the painting's brightest colours whatever its own hue. All (H, W, 3) in [0, 1]."""
+    luminance = rgb_to_yiq(image)[..., 0].ravel()
+    rank = np.empty(luminance.size)
+    rank[np.argsort(luminance, kind="stable")] = (np.arange(luminance.size) + 0.5) / luminance.size
+    pixels = np.concatenate([p.reshape(-1, 3) for p in paintings]).astype(np.float64)
+    mass = np.concatenate([np.full(p.shape[0] * p.shape[1], w / (p.shape[0] * p.shape[1]))
+                           for p, w in zip(paintings, weights)])
+    order = np.argsort(rgb_to_yiq(pixels.astype(np.float32))[:, 0], kind="stable")
+    pixels, mass = pixels[order], mass[order]
+    cumulative = (np.cumsum(mass) - mass / 2) / mass.sum()  # each painting pixel's own fraction q
+    which = np.minimum((cumulative * bins).astype(int), bins - 1)
+    total = np.bincount(which, weights=mass, minlength=bins)
+    filled = total > 0
+    centres = ((np.arange(bins) + 0.5) / bins)[filled]
+    means = np.stack([np.bincount(which, weights=mass * pixels[:, c], minlength=bins)[filled] / total[filled]
+                      for c in range(3)], axis=-1)
+    out = np.stack([np.interp(rank, centres, means[:, c]) for c in range(3)], axis=-1)
+    return np.clip(out.reshape(image.shape), 0.0, 1.0).astype(np.float32)
+
+
 def channel_stats(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-channel mean and standard deviation of an (H, W, 3) image."""
     flat = image.reshape(-1, image.shape[-1])

@@ -297,12 +297,16 @@ class Engine:
 
     def _initial(self, settings: Settings, size, style_inputs, content_image, texture: bool,
                  weights: Sequence[float] = (), wrap: bool = False) -> np.ndarray:
-        if not texture and (settings.init == "content" or (settings.init == "palette" and settings.preserve_colors)):
+        recoloured = settings.init in ("palette", "tones")
+        if not texture and (settings.init == "content" or (recoloured and settings.preserve_colors)):
             return images.to_array(images.resize(content_image, size))
-        if not texture and settings.init == "palette":  # the photo in the painting's colours
+        if not texture and recoloured:  # the photo in the painting's colours
             photo = images.to_array(images.resize(content_image, size))
             smalls = [images.to_array(images.thumbnail(s.image, 256)) for s in style_inputs]
-            mean, cov = colors.blended_stats(smalls, list(weights) or [1.0] * len(smalls))
+            blend = list(weights) or [1.0] * len(smalls)
+            if settings.init == "tones":
+                return colors.tone_map(photo, smalls, blend)
+            mean, cov = colors.blended_stats(smalls, blend)
             return colors.match_colors(photo, mean, cov)
         rng = np.random.default_rng(settings.seed)
         shape = (size[1], size[0], 3)

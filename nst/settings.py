@@ -73,7 +73,7 @@ class Settings:
     balance_coarse: bool = True  # textures with a raw objective: all style layers count alike at coarse scales
     optimizer: OptimizerSettings = field(default_factory=OptimizerSettings)
     # --- start and finish
-    init: str = "content"  # "content", "palette" (the photo in the painting's colours) or "noise" (textures: always)
+    init: str = "content"  # "content", "palette" or "tones" (the photo in the painting's colours), "noise" (textures)
     noise: str = "smooth"  # "smooth" or "matched" (the style's colour statistics), or "uniform" in [0, 1]
     seed: int = 0
     preserve_colors: bool = False  # keep the content's colours, transfer luminance only

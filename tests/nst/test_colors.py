@@ -41,5 +41,38 @@ def test_the_palette_start_takes_the_paintings_colours_unless_the_photos_are_kep
     assert np.abs(colors.color_stats(start)[0] - target).max() < np.abs(colors.color_stats(plain)[0] - target).max() / 2
     kept = engine._initial(Settings(init="palette", preserve_colors=True), (96, 72), style, photo, False, [1.0])
     assert np.array_equal(kept, plain)
-    with pytest.raises(Exception, match="init must be one of content, palette, noise"):
+    with pytest.raises(Exception, match="init must be one of content, palette, tones, noise"):
         Settings(init="sepia")
+
+
+def test_the_tones_start_gives_each_tone_of_the_photo_the_paintings_colour_of_the_same_brightness():
+    # a photo: a blue sky (bright) over dark ground; a painting: dark blue below, bright orange above
+    photo = np.zeros((40, 30, 3), np.float32)
+    photo[:20] = (0.45, 0.65, 0.95)
+    photo[20:] = np.linspace(0.05, 0.25, 20)[:, None, None]
+    painting = np.zeros((50, 50, 3), np.float32)
+    painting[:25], painting[25:] = (0.95, 0.55, 0.10), (0.05, 0.10, 0.35)
+    toned = colors.tone_map(photo, [painting], [1.0])
+    assert toned.shape == photo.shape and toned.dtype == np.float32
+    assert np.allclose(toned[:20].mean(axis=(0, 1)), (0.95, 0.55, 0.10), atol=0.1)  # the sky is the painting's
+    assert np.allclose(toned[30:].mean(axis=(0, 1)), (0.05, 0.10, 0.35), atol=0.05)
+    light = colors.rgb_to_yiq(toned)[..., 0]
+    assert light[:20].min() > light[20:].max()  # light and shade keep their order
+    # a blend pools the paintings by weight: mostly green, the sky takes the green painting's colour
+    green = np.full((20, 20, 3), (0.2, 0.8, 0.2), np.float32)
+    blended = colors.tone_map(photo, [painting, green], [0.1, 0.9])
+    assert np.allclose(blended[:20].mean(axis=(0, 1)), (0.2, 0.8, 0.2), atol=0.1)
+    assert np.allclose(colors.tone_map(photo, [painting, green], [1.0, 0.0]), toned, atol=1e-6)
+
+
+def test_the_tones_start_keeps_the_photos_colours_when_asked():
+    engine = Engine.__new__(Engine)
+    photo, painting = make_photo(96, 72), make_painting(80, 80, seed=3)
+    from nst.targets import StyleInput
+
+    style = [StyleInput.of(painting)]
+    plain = engine._initial(Settings(init="content"), (96, 72), style, photo, False, [1.0])
+    toned = engine._initial(Settings(init="tones"), (96, 72), style, photo, False, [1.0])
+    assert not np.allclose(toned, plain)
+    assert np.array_equal(engine._initial(Settings(init="tones", preserve_colors=True), (96, 72), style, photo,
+                                          False, [1.0]), plain)
