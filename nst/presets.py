@@ -25,15 +25,16 @@ DEFAULT = "quality"
 TEXTURE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1")
 _TUTORIAL_ADAM = dict(method="adam", beta1=0.99, beta2=0.999, epsilon=0.1, tolerance=0.0)
 
-_QUALITY_TRANSFER = Settings(size=512, steps=8, coarse_steps=1.5, content_weight=0.15, content_balance=0.35,
-                             tv_weight=0.0, init="palette", optimizer=OptimizerSettings(carry=True))
+_QUALITY_TRANSFER = Settings(size=512, steps=8, coarse_steps=1.5, content_weight=0.17, content_balance=0.35,
+                             tv_weight=0.0, init="tones", optimizer=OptimizerSettings(carry=True))
 
 PRESETS: dict[str, dict[str, Settings]] = {
     "quality": {
         # Transfer: coarse to fine over 5 scales, 8 L-BFGS steps at the final one and 1.5x more at each
         # coarser one (a coarse step costs a fraction of a fine one and moves the painting further), each
-        # scale resuming the last one's curvature; from the photo in the painting's colours; the photo's
-        # weight following the painting's strength (README, "Against the reference implementation").
+        # scale resuming the last one's curvature; from the photo in the painting's colours, tone for tone
+        # (a bright sky takes the painting's brightest colours); the photo's weight following the
+        # painting's strength (README, "Against the reference implementation").
         "transfer": _QUALITY_TRANSFER,
         # Textures: a 512x512 seamless tile; four style layers (with block5, the Gram matrices pin
         # the painting's layout and the "texture" is a copy), the painting's strokes at their own
