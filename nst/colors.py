@@ -71,8 +71,9 @@ def tone_map(image: np.ndarray, paintings: list[np.ndarray], weights: list[float
     ``weights``). The photo's light and shade stay in their order; every colour is the painting's, so
     a bright sky takes the painting's brightest colours whatever its own hue. All (H, W, 3) in [0, 1]."""
     luminance = rgb_to_yiq(image)[..., 0].ravel()
-    rank = np.empty(luminance.size)
-    rank[np.argsort(luminance, kind="stable")] = (np.arange(luminance.size) + 0.5) / luminance.size
+    # pixels of the same brightness share the middle rank of their group (a flat sky stays flat)
+    _, group, counts = np.unique(luminance, return_inverse=True, return_counts=True)
+    rank = ((np.cumsum(counts) - counts / 2) / luminance.size)[group.ravel()]
     pixels = np.concatenate([p.reshape(-1, 3) for p in paintings]).astype(np.float64)
     mass = np.concatenate([np.full(p.shape[0] * p.shape[1], w / (p.shape[0] * p.shape[1]))
                            for p, w in zip(paintings, weights)])

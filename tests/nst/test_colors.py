@@ -7,6 +7,7 @@ from nst import colors, images
 from nst.engine import Engine
 from nst.settings import Settings
 from tests.factories import make_painting, make_photo
+from tests.nst.quality import starry_night
 
 
 def test_match_colors_moves_mean_and_covariance_and_keeps_the_shapes():
@@ -63,6 +64,11 @@ def test_the_tones_start_gives_each_tone_of_the_photo_the_paintings_colour_of_th
     blended = colors.tone_map(photo, [painting, green], [0.1, 0.9])
     assert np.allclose(blended[:20].mean(axis=(0, 1)), (0.2, 0.8, 0.2), atol=0.1)
     assert np.allclose(colors.tone_map(photo, [painting, green], [1.0, 0.0]), toned, atol=1e-6)
+    # pixels of one brightness take one colour: a flat sky stays flat, whatever the painting
+    starry = images.to_array(starry_night())
+    flat = colors.tone_map(photo, [starry], [1.0])
+    assert np.ptp(flat[:20].reshape(-1, 3), axis=0).max() < 1e-6
+    assert np.ptp(colors.tone_map(np.full((8, 8, 3), 0.5, np.float32), [starry], [1.0]).reshape(-1, 3), axis=0).max() < 1e-6
 
 
 def test_the_tones_start_keeps_the_photos_colours_when_asked():
