@@ -209,6 +209,11 @@ def test_several_styles_blend_by_their_weights(engine, photo):
     assert style_distance(engine, mostly_second.image, other) < style_distance(engine, mostly_first.image, other)
     with pytest.raises(ParameterError, match="2 styles but 1"):
         engine.transfer(photo, [waves, other], TINY, style_weights=[1.0])
+    for weights in ([0.0, 0.0], [1.0, -0.5], [1.0, float("nan")]):  # refused before any start is painted
+        with pytest.raises(ParameterError, match="non-negative and not all zero"):
+            engine.transfer(photo, [waves, other], TINY.replace(init="tones"), style_weights=weights)
+    with pytest.raises(ParameterError, match="non-negative and not all zero"):
+        engine.texture([waves], TINY, style_weights=[0.0])
 
 
 @pytest.mark.parametrize("changes, message", [
