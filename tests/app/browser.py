@@ -1,6 +1,6 @@
 """Driving the real app in Chromium: start ``streamlit run`` (and a worker), take screenshots.
 
-Shared by the browser tests (``test_browser*.py``) and the session's ``embedded_app`` fixture
+Shared by the browser tests (``test_browser*.py``) and their ``embedded_app`` fixture
 (``tests/app/conftest.py``).
 """
 

@@ -52,10 +52,10 @@ def app(fresh_app):
     return make
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def embedded_app(tmp_path_factory):
-    """The app as a user starts it (it paints in its own render thread), started once for the browser
-    tests that need no fresh library; each opens its own browser session on it. Its URL."""
+    """The app as a user starts it (it paints in its own render thread), started once for the app's
+    browser tests, which need no fresh library; each opens its own browser session on it. Its URL."""
     from tests.app.browser import require_browser, running_app
 
     require_browser()

@@ -1,9 +1,10 @@
 """The real thing: `streamlit run` on a free port, driven by headless Chromium through Playwright.
 
-On an app started for the session it opens the gallery (the seven paintings of the starter
+On an app started once for the app's tests it opens the gallery (the seven paintings of the starter
 collection, with their artists), presses "Use" on The Great Wave, checks that Stylize has it
 selected, uploads a photo, paints it with tiny settings, waits for the result, finds it in the
-history and on the painting's gallery card. A screenshot of each step is saved in ``artifacts/browser/``.
+history and on the painting's gallery card. A screenshot of each step is saved in
+``artifacts/browser/``.
 
 Twice: once as a user starts it (the app paints in its own render thread), once as a farm
 (``NST_APP_WORKERS=0``: the app only submits, a separate ``python -m nst worker`` process paints,
@@ -113,7 +114,7 @@ def test_gallery_upload_stylize_result(server, tmp_path):
 
         page.get_by_role("link", name="Gallery").click()  # the card now shows what the style did to the photo
         expect(card(WAVE).get_by_text("The painting · your latest render")).to_be_visible()
-        expect(page.get_by_text("your latest render")).to_have_count(1)
+        expect(card("The Starry Night").get_by_text("The painting · a sample")).to_be_visible()  # not this one
         page.wait_for_timeout(800)
         shot(page, "gallery-with-result", focus=card(WAVE))
 

@@ -1,8 +1,8 @@
 """The Texture page in Chromium: a small seamless texture from a crop of a style, shown tiled 3x3.
 
 Uses the real app (``streamlit run``, its own render thread) through the ``embedded_app`` fixture
-(``tests/app/conftest.py``), started once for the session; screenshots go to ``artifacts/browser/texture/``.
-Tiny sizes: a 128x128 texture, one scale, a few steps.
+(``tests/app/conftest.py``), started once for the app's tests; screenshots go to
+``artifacts/browser/texture/``. Tiny sizes: a 128x128 texture, one scale, a few steps.
 """
 
 from __future__ import annotations

@@ -152,13 +152,13 @@ def test_a_render_whose_worker_went_silent_is_retried_once_then_failed(setup):
     library, farm, station, style = setup
     render_id = farm.submit("palette", {"size": 64}, photo(), [(style.id, 1.0)])
     library.start_render(render_id, "gone:1:w")  # a worker that died at once: no heartbeat ever again
-    warden = Warden(library, farm.queue, stale=1.0)
+    warden = Warden(library, farm.queue, stale=1.5)
     assert warden.sweep()["queued"] == []  # its owner is not silent for long enough yet
-    time.sleep(1.2)
+    time.sleep(1.7)
     assert warden.sweep()["queued"] == [render_id]
     assert library.get_render(render_id).status == "queued"
     library.start_render(render_id, "gone:2:w")  # and the retry dies too
-    time.sleep(1.2)
+    time.sleep(1.7)
     assert warden.sweep()["failed"] == [render_id]
     record = library.get_render(render_id)
     assert record.status == "failed" and "stopped answering" in record.error and record.attempts == 2

@@ -133,7 +133,7 @@ def test_a_killed_worker_s_render_is_finished_by_another(sqlite_farm):
     env = dict(sqlite_farm.env, NST_STALE_SECONDS="3")  # the shortest allowed: three missed heartbeats
     for name in ("w1", "w2"):
         sqlite_farm.procs.worker(env, name)
-    render_id = sqlite_farm.submit_slow(steps=40, delay=0.05)
+    render_id = sqlite_farm.submit_slow(steps=40, delay=0.1)
     sqlite_farm.wait(lambda: (sqlite_farm.library.get_render(render_id).progress or {}).get("step", 0) >= 5, 60,
                      "the render to run")
     first = sqlite_farm.library.get_render(render_id).owner
@@ -219,11 +219,12 @@ def test_the_queue_drains_after_redis_restarts(tmp_path, monkeypatch):
                       f"redis://127.0.0.1:{port}/0")
     try:
         cluster.procs.worker(cluster.env, "w1")
-        busy = cluster.submit_slow(steps=20, delay=0.1)
+        busy = cluster.submit_slow(steps=40, delay=0.1)
         cluster.wait(lambda: cluster.library.get_render(busy).status == "running", 60, "the first render to run")
         style = cluster.style()
         photo = png_bytes(make_photo(64, 48))
         waiting = [cluster.farm.submit("palette", {"size": 64}, photo, [(style, 1.0)]) for _ in range(4)]
+        assert cluster.library.get_render(busy).status == "running"  # so the four are still in the queue
         server.kill()  # the queue, with the four messages, is gone
         server.wait()
         server = start_redis()
