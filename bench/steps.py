@@ -7,7 +7,7 @@ This measures, at each scale of the ``quality`` transfer preset on a 512x384 pho
 * **bare**: a VGG19 forward and backward at that size, with the render's layers and a trivial loss;
 * **step**: a step of a real one-scale render (losses, gradient, L-BFGS, progress),
 
-and their cost per pixel relative to the final scale's. Each setting runs in a process of its own,
+and the step's cost per pixel relative to the final scale's. Each setting runs in a process of its own,
 since TensorFlow's thread pools are fixed when it starts:
 
 * ``default``: TensorFlow's own choice (both pools as wide as the machine);
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -42,7 +41,8 @@ SETTINGS = {
 
 
 def measure(xla: bool, rounds: int, steps: int) -> dict:
-    """In this process: per scale, the bare pass and our step in seconds (medians), and XLA's compile time."""
+    """In this process: per scale, the bare pass and our step in seconds (medians), and a one-step render's
+    time (with XLA, its compilation at that size)."""
     from nst import backend, images, presets
     from bench import compare
     from bench.samples import landscape
@@ -78,7 +78,8 @@ def measure(xla: bool, rounds: int, steps: int) -> dict:
 
 def child(name: str, rounds: int, steps: int) -> dict:
     environment, xla = SETTINGS[name]
-    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2", **environment)
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")}
+    env.update(PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2", **environment)
     command = [sys.executable, "-m", "bench.steps", "--child", name, "--rounds", str(rounds), "--steps", str(steps)]
     done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True)
     if done.returncode != 0:
@@ -106,9 +107,9 @@ def report(results: dict[str, dict]) -> str:
     lines += ["", "A quality render's steps at these costs (budgets " + "/".join(map(str, budgets)) + "):", ""]
     for n in names:
         seconds = sum(b * results[n]["seconds"][size]["step"] for b, size in zip(budgets, results[n]["seconds"]))
-        first = sum(results[n]["first_call_seconds"].values())
+        first_calls = sum(results[n]["first_call_seconds"].values())
         lines.append(f"* {n}: {seconds:.1f} s of steps; a one-step render at each size, the first there "
-                     f"(style targets, and with XLA the compilation): {first:.1f} s in all")
+                     f"(style targets, and with XLA the compilation): {first_calls:.1f} s in all")
     return "\n".join(lines)
 
 
@@ -121,6 +122,9 @@ def _budgets(count: int) -> list[int]:
 def run(args) -> int:
     chosen = [n.strip() for n in args.step_settings.split(",") if n.strip()]
     unknown = [n for n in chosen if n not in SETTINGS]
+    if not chosen:
+        print(f"error: --step-settings names none; choose from {', '.join(SETTINGS)}", file=sys.stderr)
+        return 2
     if unknown:
         print(f"error: unknown setting(s) {', '.join(unknown)}; choose from {', '.join(SETTINGS)}", file=sys.stderr)
         return 2
@@ -144,11 +148,7 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--steps", type=int, default=6)
     args = parser.parse_args(argv)
-    started = time.perf_counter()
-    result = measure(SETTINGS[args.child][1], args.rounds, args.steps)
-    result["wall_seconds"] = time.perf_counter() - started
-    result["median_step"] = statistics.median(r["step"] for r in result["seconds"].values())
-    print(json.dumps(result))
+    print(json.dumps(measure(SETTINGS[args.child][1], args.rounds, args.steps)))
     return 0
 
 
