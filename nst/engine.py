@@ -16,7 +16,6 @@ without a seam.
 
 from __future__ import annotations
 
-import math
 import threading
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
@@ -328,8 +327,7 @@ def _checked_weights(settings: Settings, styles: Sequence[StyleInput], style_wei
     weights = tuple(style_weights) if style_weights is not None else (1.0,) * len(styles)
     if len(weights) != len(styles):
         raise ParameterError(f"Got {len(styles)} styles but {len(weights)} style weights.")
-    if not all(math.isfinite(w) and w >= 0 for w in weights) or sum(weights) <= 0:
-        raise ParameterError("Blend weights must be non-negative and not all zero.")
+    losses.blend_weights(weights)  # refused here, before a start is painted with them
     if settings.tileable and not texture:
         raise ParameterError("tileable is an option of textures only.")
     return weights

@@ -109,16 +109,21 @@ def tv_loss(image, wrap: bool = False):
     return ops.mean(ops.square(dx)) + ops.mean(ops.square(dy))
 
 
+def blend_weights(weights: Sequence[float]) -> np.ndarray:
+    """Blend weights checked (finite, non-negative, not all zero) and normalised to sum to 1."""
+    w = np.asarray(weights, dtype=np.float64)
+    if not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
+        raise ParameterError("Blend weights must be non-negative and not all zero.")
+    return w / w.sum()
+
+
 def blend(gram_sets: Sequence[Mapping[str, np.ndarray]], weights: Sequence[float]) -> dict[str, np.ndarray]:
     """Mix several styles' Gram matrices, layer by layer, by (normalised) weights."""
     if not gram_sets:
         raise ParameterError("Blending needs at least one style.")
     if len(weights) != len(gram_sets):
         raise ParameterError(f"Got {len(gram_sets)} styles but {len(weights)} blend weights.")
-    w = np.asarray(weights, dtype=np.float64)
-    if not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
-        raise ParameterError("Blend weights must be non-negative and not all zero.")
-    w = w / w.sum()
+    w = blend_weights(weights)
     layers = list(gram_sets[0])
     for grams in gram_sets[1:]:
         if list(grams) != layers:
