@@ -47,7 +47,8 @@ TV_WEIGHT = Param("tv_weight", "float", 0.0, "Total-variation weight: higher is 
 STYLE_SCALE = Param("style_scale", "float", 1.0, "Size of the style's strokes: the style image is resized to the "
                     "result's size times this.", min=0.1, max=4.0, step=0.05)
 STYLE_LAYERS_OPTION = Param("style_layers", "text", ",".join(STYLE_LAYERS),
-                            "Comma-separated VGG19 layers for the style loss.", advanced=True)
+                            "Comma-separated VGG19 layers for the style loss, each with an optional "
+                            "weight after a colon (block3_conv1:2 counts that layer twice).", advanced=True)
 SEED = Param("seed", "int", 0, "Random seed (noise start); the same seed gives the same image.", min=0,
              max=2**31 - 1, advanced=True)
 OPTIMIZER = Param("optimizer", "choice", "lbfgs", "L-BFGS (fast, the default) or Adam (the tutorial's).",

@@ -149,15 +149,44 @@ def _declared(param: Param, value: Any) -> None:
     param.coerce(value)
 
 
-def layers_of(text: str) -> tuple[str, ...]:
-    """The style layers named in the ``style_layers`` option (comma-separated), checked."""
-    layers = tuple(name.strip() for name in text.split(",") if name.strip())
-    unknown = [name for name in layers if name not in LAYERS]
-    if unknown or not layers:
-        raise ParameterError(f"style_layers must be a comma-separated list of {', '.join(LAYERS)}; got {text!r}.")
+def layers_of(text: str) -> tuple[tuple[str, ...], tuple[float, ...]]:
+    """The style layers named in the ``style_layers`` option and their weights, checked: comma-separated
+    layer names, each with an optional weight after a colon (``block3_conv1:2``; 1 when not given)."""
+    layers, weights = [], []
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        name, colon, weight = (piece.strip() for piece in item.partition(":"))
+        if name not in LAYERS:
+            raise ParameterError(f"style_layers must be a comma-separated list of {', '.join(LAYERS)}, each "
+                                 f"with an optional weight (block3_conv1:2); {name[:60]!r} is not one of them.")
+        try:
+            value = float(weight) if colon else 1.0
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and value >= 0):
+            raise ParameterError(f"The weight of style layer {name} must be a number of at least 0; "
+                                 f"got {weight[:60]!r}.")
+        layers.append(name)
+        weights.append(value)
+    if not layers:
+        shown = text if len(text) <= 60 else text[:60] + "..."
+        raise ParameterError(f"style_layers must name at least one of {', '.join(LAYERS)}; got {shown!r}.")
     if len(set(layers)) != len(layers):
         raise ParameterError("Style layers must not repeat.")
-    return layers
+    if sum(weights) <= 0:
+        raise ParameterError("Style layer weights must not all be zero.")
+    return tuple(layers), tuple(weights)
+
+
+def layers_text(layers: tuple[str, ...], weights: tuple[float, ...]) -> str:
+    """The ``style_layers`` option's text for layers and their weights (a weight of 1 is not written;
+    the others as :func:`layers_of` reads them back exactly)."""
+    def number(weight: float) -> str:
+        short = f"{weight:g}"
+        return short if float(short) == weight else repr(float(weight))
+
+    return ",".join(name if weight == 1 else f"{name}:{number(weight)}" for name, weight in zip(layers, weights))
 
 
 def settings_of(operation: str, values: Mapping[str, Any]) -> Settings:
@@ -165,8 +194,7 @@ def settings_of(operation: str, values: Mapping[str, Any]) -> Settings:
     :func:`nst.params.validate` returns them): they are not checked again."""
     fields = {k: v for k, v in values.items() if k not in ("style_layers", "optimizer", "size", "crop")}
     fields["method"] = values["optimizer"]
-    layers = layers_of(values["style_layers"])
-    fields["style_layers"], fields["style_layer_weights"] = layers, (1.0,) * len(layers)
+    fields["style_layers"], fields["style_layer_weights"] = layers_of(values["style_layers"])
     for name in _NONE_AS_ZERO:
         fields[name] = fields[name] or None
     if operation == "texture":  # its width and height rule (its long side, ``size``, is not used)
@@ -181,7 +209,7 @@ def settings_of(operation: str, values: Mapping[str, Any]) -> Settings:
 def values_of(settings: Settings, operation: str) -> dict[str, Any]:
     """A Settings' values under the names of the operation's options (every one of them)."""
     data = settings.as_dict()
-    data["style_layers"] = ",".join(data["style_layers"])
+    data["style_layers"] = layers_text(settings.style_layers, settings.style_layer_weights)
     data["optimizer"] = data.pop("method")
     for name in _NONE_AS_ZERO:
         data[name] = data[name] or 0

@@ -85,6 +85,44 @@ def test_the_steps_and_style_scale_bounds_agree_everywhere():
         Settings(style_scale=0.05)
 
 
+def test_style_layers_take_optional_weights_and_read_back_exactly():
+    from nst.settings import layers_of, layers_text
+
+    assert layers_of(" block1_conv1 , block3_conv1:2,block5_conv1 : 0.5,") == (
+        ("block1_conv1", "block3_conv1", "block5_conv1"), (1.0, 2.0, 0.5))
+    assert layers_text(("block1_conv1", "block3_conv1", "block5_conv1"), (1.0, 2.0, 0.5)) == \
+        "block1_conv1,block3_conv1:2,block5_conv1:0.5"
+    odd = (1 / 3, 1e-7, 0.0)
+    assert layers_of(layers_text(("block1_conv1", "block2_conv1", "block3_conv1"), odd))[1] == odd
+
+
+@pytest.mark.parametrize("text, message", [
+    ("block9_conv1", "'block9_conv1' is not one of them"),
+    ("block1_conv1:2:3", "weight of style layer block1_conv1 must be a number"),
+    ("block1_conv1:", "weight of style layer block1_conv1 must be a number"),
+    ("block1_conv1:heavy", "weight of style layer block1_conv1 must be a number"),
+    ("block1_conv1:-1", "weight of style layer block1_conv1 must be a number of at least 0"),
+    ("block1_conv1:nan", "must be a number"), ("block1_conv1:inf", "must be a number"),
+    ("block1_conv1:1e400", "must be a number"),
+    ("block1_conv1:0,block2_conv1:0", "must not all be zero"),
+    ("block1_conv1,block1_conv1:2", "must not repeat"),
+    (" , ", "must name at least one"),
+])
+def test_bad_style_layers_are_refused_at_the_door(registry, text, message):
+    for filter_id in ("style_transfer", "texture_synthesis"):
+        with pytest.raises(ParameterError, match=message):
+            registry.admit(filter_id, _photo_inputs(), {"style_layers": text, "preset": "fast"})
+
+
+def test_the_layer_weights_given_at_the_door_reach_the_render(registry):
+    from nst.settings import settings_of
+
+    admitted = registry.admit("style_transfer", _photo_inputs(),
+                              {"style_layers": "block2_conv1:3,block4_conv1", "preset": "fast"}).params
+    settings = settings_of("transfer", admitted)
+    assert (settings.style_layers, settings.style_layer_weights) == (("block2_conv1", "block4_conv1"), (3.0, 1.0))
+
+
 def test_every_preset_validates():
     for name in presets.names():
         for operation in presets.OPERATIONS:
