@@ -25,15 +25,20 @@ DEFAULT = "quality"
 TEXTURE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1")
 _TUTORIAL_ADAM = dict(method="adam", beta1=0.99, beta2=0.999, epsilon=0.1, tolerance=0.0)
 
-_QUALITY_TRANSFER = Settings(size=512, steps=8, coarse_steps=1.5, content_weight=0.17, content_balance=0.35,
-                             tv_weight=0.0, init="tones", optimizer=OptimizerSettings(carry=True))
+#: The style layers' weights of the quality transfer: block3 and block4 (the painting's strokes and
+#: motifs) count twice, block5 (its larger forms, which fight the photo's layout) half.
+QUALITY_LAYER_WEIGHTS = (1.0, 1.0, 2.0, 2.0, 0.5)
+_QUALITY_TRANSFER = Settings(size=512, steps=8, coarse_steps=1.45, content_weight=0.14, content_balance=0.35,
+                             style_layer_weights=QUALITY_LAYER_WEIGHTS, tv_weight=0.0, init="tones",
+                             optimizer=OptimizerSettings(carry=True))
 
 PRESETS: dict[str, dict[str, Settings]] = {
     "quality": {
-        # Transfer: coarse to fine over 5 scales, 8 L-BFGS steps at the final one and 1.5x more at each
+        # Transfer: coarse to fine over 5 scales, 8 L-BFGS steps at the final one and 1.45x more at each
         # coarser one (a coarse step costs a fraction of a fine one and moves the painting further), each
         # scale resuming the last one's curvature; from the photo in the painting's colours, tone for tone
-        # (a bright sky takes the painting's brightest colours); the photo's weight following the
+        # (a bright sky takes the painting's brightest colours); the painting's strokes and motifs
+        # (block3, block4) weighed over its large forms (block5); the photo's weight following the
         # painting's strength (README, "Against the reference implementation").
         "transfer": _QUALITY_TRANSFER,
         # Textures: a 512x512 seamless tile; four style layers (with block5, the Gram matrices pin
@@ -46,9 +51,11 @@ PRESETS: dict[str, dict[str, Settings]] = {
     },
     "best": {
         # Twice the steps at every coarser scale (the two coarsest then stop on convergence) and 10 at the
-        # final one, from the photo itself: about twice the quality preset's time for the strongest painting.
+        # final one, from the photo itself, the style layers weighed as quality's: about twice the quality
+        # preset's time for the strongest painting.
         "transfer": Settings(size=512, steps=10, coarse_steps=2.0, content_weight=0.1, tv_weight=0.0,
-                             keep_detail=False, optimizer=OptimizerSettings(carry=True)),
+                             style_layer_weights=QUALITY_LAYER_WEIGHTS, keep_detail=False,
+                             optimizer=OptimizerSettings(carry=True)),
         "texture": Settings(width=512, height=512, tileable=True, style_layers=TEXTURE_LAYERS,
                             style_layer_weights=(1.0,) * 4, start_size=128, steps=10, coarse_steps=1.5,
                             init="noise", noise="smooth", optimizer=OptimizerSettings(history=40)),
