@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from dataclasses import InitVar, dataclass, field
 from typing import Any, Mapping
 
@@ -32,6 +33,11 @@ _OPTIMIZER_FIELDS = {f.name for f in dataclasses.fields(OptimizerSettings)}
 _NONE_AS_ZERO = ("style_size", "final_steps")
 for _name in _NONE_AS_ZERO:  # here None, not 0, means "not set": a number must be within the bounds
     _BOUNDS[_name] = dataclasses.replace(_BOUNDS[_name], unset=None, default=_BOUNDS[_name].min)
+
+#: A style layer's largest weight, as for the other weights (options.py): their sum stays finite.
+MAX_LAYER_WEIGHT = 1e12
+#: A layer weight as the option's text may give it: plain decimal digits, a point, an exponent.
+_WEIGHT = re.compile(r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -137,6 +143,7 @@ class Settings:
               f"{len(self.style_layers)} style layers need as many weights, got {len(self.style_layer_weights)}.")
         for w in self.style_layer_weights:
             finite("A style layer weight", w)
+            check(w <= MAX_LAYER_WEIGHT, f"A style layer weight must be at most {MAX_LAYER_WEIGHT:g}, got {w!r}.")
         check(sum(self.style_layer_weights) > 0, "Style layer weights must not all be zero.")
 
 
@@ -160,13 +167,10 @@ def layers_of(text: str) -> tuple[tuple[str, ...], tuple[float, ...]]:
         if name not in LAYERS:
             raise ParameterError(f"style_layers must be a comma-separated list of {', '.join(LAYERS)}, each "
                                  f"with an optional weight (block3_conv1:2); {name[:60]!r} is not one of them.")
-        try:
-            value = float(weight) if colon else 1.0
-        except ValueError:
-            value = math.nan
-        if not (math.isfinite(value) and value >= 0):
-            raise ParameterError(f"The weight of style layer {name} must be a number of at least 0; "
-                                 f"got {weight[:60]!r}.")
+        value = float(weight) if colon and _WEIGHT.fullmatch(weight) else None if colon else 1.0
+        if value is None or not 0 < value <= MAX_LAYER_WEIGHT:
+            raise ParameterError(f"The weight of style layer {name} must be a number above 0 and at most "
+                                 f"{MAX_LAYER_WEIGHT:g} (leave a layer out to turn it off); got {weight[:60]!r}.")
         layers.append(name)
         weights.append(value)
     if not layers:
@@ -174,8 +178,6 @@ def layers_of(text: str) -> tuple[tuple[str, ...], tuple[float, ...]]:
         raise ParameterError(f"style_layers must name at least one of {', '.join(LAYERS)}; got {shown!r}.")
     if len(set(layers)) != len(layers):
         raise ParameterError("Style layers must not repeat.")
-    if sum(weights) <= 0:
-        raise ParameterError("Style layer weights must not all be zero.")
     return tuple(layers), tuple(weights)
 
 
