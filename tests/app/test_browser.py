@@ -68,9 +68,11 @@ def test_gallery_upload_stylize_result(server, tmp_path):
         page.wait_for_timeout(500)
         shot(page, "gallery")
 
-        def card(name):  # the innermost block holding the style's name and its buttons
+        def card(name):  # the innermost block holding the style's name and its one Use button
+            use = page.get_by_role("button", name="Use")
+            # (a block with a second Use button is the grid, matched while the card is still drawing)
             return page.locator("div").filter(has=page.get_by_text(name, exact=True)).filter(
-                has=page.get_by_role("button", name="Use")).last
+                has=use).filter(has_not=use.nth(1)).last
 
         card(WAVE).get_by_role("button", name="Use").click()
         expect(page.get_by_role("heading", name="Stylize")).to_be_visible()
