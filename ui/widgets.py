@@ -148,6 +148,9 @@ def style_picker(styles: list, key: str, *, multiple: bool, default_ids: list[in
     if multiple:
         if key not in st.session_state:
             st.session_state[key] = defaults[:1] or options[:1]
+        # Given to the browser on every run, not only the first: a run cut short (a preset clicked while
+        # the page's first run was going) could leave the box showing nothing while a style was chosen.
+        st.session_state[key] = [i for i in st.session_state[key] if i in by_id]
         chosen = st.multiselect(label + "s", options, key=key, format_func=lambda i: style_label(by_id[i]),
                                 max_selections=4, placeholder="Choose one or more styles")
     else:

@@ -36,13 +36,15 @@ def test_a_small_seamless_texture_with_its_tiled_preview(embedded_app, tmp_path)
             expect(page.get_by_role("heading", name="Gallery")).to_be_visible()
             page.get_by_role("link", name="Texture").click()
             expect(page.get_by_role("heading", name="Texture")).to_be_visible()
-            # The page has run to its end (a style chosen, so the button is live) before anything is clicked:
-            # a click during the page's first run could interrupt it before the style choice reaches the browser.
-            expect(page.get_by_role("button", name="Synthesize")).to_be_enabled()
             def number(label):
                 return page.locator('[data-testid="stNumberInput"]').filter(has_text=label).locator("input")
 
+            # A preset clicked as soon as it shows, while the page's first run may still be going: the run it
+            # cuts short must not leave the style box showing nothing while a style is chosen.
             page.get_by_role("radio", name="Fast").click()
+            styles = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Styles")
+            expect(page.get_by_role("button", name="Synthesize")).to_be_enabled()
+            expect(styles).to_contain_text(" — ")
             expect(number("Steps")).to_have_value("30")  # the preset is applied before anything is edited
             expect(number("Width (px)")).to_have_value("256")
             for label, value in (("Width (px)", "128"), ("Height (px)", "128"), ("Steps", "3")):
