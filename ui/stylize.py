@@ -45,7 +45,7 @@ with inputs_col:
     st.subheader("2 · Styles")
     usage = library.style_usage()
     styles = by_recent_use(styles, usage)  # in use first; paintings before generated patterns
-    chosen = style_picker(styles, "stylize:styles", multiple=True, default_ids=[styles[0].id],
+    chosen = style_picker(styles, "stylize:styles", default_ids=[styles[0].id],
                           chosen_ids=st.session_state.pop("stylize:preselect", None))
     thumbnails_row(library, chosen)
     weights = blend_weights(chosen, "stylize:blend")

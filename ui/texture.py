@@ -94,7 +94,7 @@ with settings_col:
     takes_crop = any(p.name == "crop" and p.kind == "text" for p in flt.params)
 with style_col:
     st.subheader("1 · Styles")
-    chosen = style_picker(styles, "texture:styles", multiple=True,
+    chosen = style_picker(styles, "texture:styles",
                           default_ids=st.session_state.pop("texture:preselect", None))
     thumbnails_row(library, chosen)
     weights = blend_weights(chosen, "texture:blend")

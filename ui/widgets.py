@@ -135,29 +135,23 @@ def style_label(style) -> str:
     return f"{style.name} — {style.artist}" if style.artist else style.name
 
 
-def style_picker(styles: list, key: str, *, multiple: bool, default_ids: list[int] | None = None,
-                 label: str = "Style", chosen_ids: list[int] | None = None) -> list:
-    """Choose saved styles (by name, in the order given). ``default_ids`` apply when nothing is chosen yet;
-    ``chosen_ids`` (a style picked on another page) replace the current choice."""
+def style_picker(styles: list, key: str, *, default_ids: list[int] | None = None,
+                 chosen_ids: list[int] | None = None) -> list:
+    """Choose up to four saved styles (by name, in the order given). ``default_ids`` apply when nothing is
+    chosen yet; ``chosen_ids`` (a style picked on another page) replace the current choice."""
     by_id = {s.id: s for s in styles}
     options = list(by_id)
     defaults = [i for i in (default_ids or []) if i in by_id]
     chosen_ids = [i for i in (chosen_ids or []) if i in by_id]
     if chosen_ids:
-        st.session_state[key] = chosen_ids[:4] if multiple else chosen_ids[0]
-    if multiple:
-        if key not in st.session_state:
-            st.session_state[key] = defaults[:1] or options[:1]
-        # Given to the browser on every run, not only the first: a run cut short (a preset clicked while
-        # the page's first run was going) could leave the box showing nothing while a style was chosen.
-        st.session_state[key] = [i for i in st.session_state[key] if i in by_id]
-        chosen = st.multiselect(label + "s", options, key=key, format_func=lambda i: style_label(by_id[i]),
-                                max_selections=4, placeholder="Choose one or more styles")
-    else:
-        if key not in st.session_state and options:
-            st.session_state[key] = defaults[0] if defaults else options[0]
-        one = st.selectbox(label, options, key=key, format_func=lambda i: style_label(by_id[i]))
-        chosen = [one] if one is not None else []
+        st.session_state[key] = chosen_ids[:4]
+    if key not in st.session_state:
+        st.session_state[key] = defaults[:1] or options[:1]
+    # Given to the browser on every run, not only the first: a run cut short (a preset clicked while
+    # the page's first run was going) could leave the box showing nothing while a style was chosen.
+    st.session_state[key] = [i for i in st.session_state[key] if i in by_id]
+    chosen = st.multiselect("Styles", options, key=key, format_func=lambda i: style_label(by_id[i]),
+                            max_selections=4, placeholder="Choose one or more styles")
     return [by_id[i] for i in chosen]
 
 
