@@ -30,6 +30,8 @@ class Screenshots:
 
     def __init__(self, folder: Path):
         self.folder, self.paths = folder, []
+        for old in folder.glob("*.png"):  # an earlier run's, a failure's among them, would pass for this one's
+            old.unlink()
 
     def __call__(self, page, name, focus=None):
         if focus is not None:
@@ -81,43 +83,44 @@ def running_app(folder: Path, mode: str):
     env = dict(os.environ, NST_DATA_DIR=str(folder / "data"), PYTHONPATH=str(ROOT))
     for name in ("NST_DATABASE_URL", "NST_QUEUE_URL", "NST_QUEUE_NAME", "NST_APP_WORKERS"):
         env.pop(name, None)
-    worker = None
-    if mode == "farm":
-        env.update(NST_APP_WORKERS="0", NST_PLUGIN_PATH=str(ROOT / "tests" / "studio" / "plugins"))
-        (folder / "data").mkdir()
-        worker = subprocess.Popen([sys.executable, "-m", "nst", "worker", "--name", "browser-test"], cwd=ROOT, env=env,
-                                  stdout=open(folder / "worker.log", "w"), stderr=subprocess.STDOUT)
-    log = open(folder / "streamlit.log", "w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url + "/_stcore/health", timeout=1) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        process.kill()
-        pytest.fail("streamlit did not start: " + (folder / "streamlit.log").read_text()[-2000:])
-    yield url
-    for running in (process, worker):
-        if running is None:
-            continue
-        running.terminate()
-        try:
-            running.wait(20)
-        except subprocess.TimeoutExpired:
-            running.kill()
-    log.close()
+    processes, logs = [], []
+    try:
+        if mode == "farm":
+            env.update(NST_APP_WORKERS="0", NST_PLUGIN_PATH=str(ROOT / "tests" / "studio" / "plugins"))
+            (folder / "data").mkdir()
+            logs.append(open(folder / "worker.log", "w"))
+            processes.append(subprocess.Popen([sys.executable, "-m", "nst", "worker", "--name", "browser-test"],
+                                              cwd=ROOT, env=env, stdout=logs[-1], stderr=subprocess.STDOUT))
+        logs.append(open(folder / "streamlit.log", "w"))
+        processes.append(subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"), "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
+             "--server.fileWatcherType", "none"],
+            cwd=ROOT, env=env, stdout=logs[-1], stderr=subprocess.STDOUT,
+        ))
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(url + "/_stcore/health", timeout=1) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            pytest.fail("streamlit did not start: " + (folder / "streamlit.log").read_text()[-2000:])
+        yield url
+    finally:  # the app and its worker stop, and their logs close, whatever happened
+        for running in processes:
+            running.terminate()
+            try:
+                running.wait(20)
+            except subprocess.TimeoutExpired:
+                running.kill()
+        for log in logs:
+            log.close()
     output = (folder / "streamlit.log").read_text()
     assert "Traceback" not in output, output[-3000:]
-    if worker is not None:
+    if mode == "farm":
         output = (folder / "worker.log").read_text()
         assert "Traceback" not in output, output[-3000:]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -73,7 +74,7 @@ def test_a_small_seamless_texture_with_its_tiled_preview(embedded_app, tmp_path)
             shot(page, "texture-result", focus=page.get_by_text("Tiled 3 × 3").first)
             with page.expect_download() as info:
                 download_button.click()
-            tile = Image.open(io.BytesIO(open(info.value.path(), "rb").read()))
+            tile = Image.open(io.BytesIO(Path(info.value.path()).read_bytes()))
         browser.close()
 
     assert tile.size == (128, 128)
