@@ -29,6 +29,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 from nst import config
+from nst.files import private_file
 
 from .errors import LibraryError
 
@@ -70,6 +71,7 @@ def create_db_engine(url: str | URL | None = None) -> Engine:
             folder = Path(database).expanduser().resolve().parent
             if not folder.is_dir():
                 raise LibraryError(f"Cannot create the style library {database}: the folder {folder} does not exist.")
+            private_file(Path(database).expanduser())  # 0600 from the start; its -wal and -shm files follow it
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
         _configure_sqlite(engine)
         return engine

@@ -14,13 +14,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from . import files
 from .errors import NSTError
 
 APP_DIR_NAME = "nst-gallery"
 
 
 def data_dir() -> Path:
-    """The folder for the database, renders and other state (created on demand)."""
+    """The folder for the database, renders and other state (created on demand, private: 0700)."""
     explicit = os.environ.get("NST_DATA_DIR")
     if explicit:
         path = Path(explicit).expanduser()
@@ -28,7 +29,7 @@ def data_dir() -> Path:
         base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
         path = Path(base).expanduser() / APP_DIR_NAME
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        files.private_dir(path)  # 0700: other users of this machine see none of its photos and queue
     except FileExistsError:
         raise NSTError(f"The data directory {path} is a file, not a folder (NST_DATA_DIR).") from None
     except OSError as exc:

@@ -28,7 +28,7 @@ from typing import Callable
 from huey import PriorityRedisHuey, SqliteHuey
 from huey.api import Huey
 
-from nst import config
+from nst import config, files
 from nst.errors import NSTError
 
 ENV_VAR = "NST_QUEUE_URL"
@@ -79,7 +79,7 @@ def _make_huey(url: str) -> Huey:
         path = Path(url[len("sqlite:///"):]).expanduser()
         if not path.parent.is_dir():
             raise QueueError(f"Cannot create the render queue {path}: the folder {path.parent} does not exist.")
-        return SqliteHuey(name, filename=str(path), results=False, timeout=30)
+        return SqliteHuey(name, filename=str(files.private_file(path)), results=False, timeout=30)  # 0600
     raise QueueError(f"{describe(url)!r} is not a render queue URL (use redis://host:6379/0 or sqlite:///path).")
 
 
