@@ -11,10 +11,11 @@ back a silent worker's render) is :mod:`db.leases`.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Text, and_, case, cast, func, or_, select, update
+from sqlalchemy.orm import Session, aliased
 
 from . import records, validation
 from .errors import LibraryError, RenderNotFoundError
@@ -58,7 +59,7 @@ class Renders:
             raise LibraryError(f"A render needs a filter id (text of 1 to 120 characters), not {filter_id!r}.")
         if status not in ("queued", "running"):
             raise LibraryError(f'A new render is "queued" or "running", not {status!r}.')
-        params = validation.to_json_object(params or {}, "A render's parameters", optional=False)
+        params = validation.bounded_json_object(params or {}, "A render's parameters", validation.MAX_PARAMS_JSON)
         weights = []
         for entry in styles:
             try:
@@ -89,6 +90,27 @@ class Renders:
             return records.render_record(render)
 
         return self.unit_of_work.write(work)
+
+    def refuse_oversized(self, render_id: int, limit: int = validation.MAX_PARAMS_JSON) -> str | None:
+        """Fail a queued render whose stored parameters are longer than ``limit`` characters of JSON, without
+        reading them (only a row written into the database by other means can hold such); returns the
+        reason, or None when they fit (the usual answer, from one read of their length)."""
+        length = func.length(cast(Render.params, Text))
+        size = self.unit_of_work.read(lambda s: s.scalar(select(length).where(Render.id == render_id)))
+        if size is None or size <= limit:
+            return None
+        reason = (f"The render's stored parameters take {size:,} characters, more than the {limit:,} a render "
+                  f"may have; they were not read.")
+
+        def work(s: Session) -> bool:
+            events = s.scalar(select(Render.events).where(Render.id == render_id, Render.status == "queued")
+                              .with_for_update())
+            result = s.execute(update(Render).where(Render.id == render_id, Render.status == "queued").values(
+                status="failed", finished_at=utcnow(), error=reason, owner=None, preview=None,
+                events=[*(events if isinstance(events, list) else []), event("failed", reason)]))
+            return result.rowcount > 0
+
+        return reason if self.unit_of_work.write(work) else None
 
     def update_progress(self, render_id: int, progress: dict) -> bool:
         """Store the latest progress of a queued or running render; False if it has already ended."""
@@ -197,6 +219,51 @@ class Renders:
         stmt = (select(Image).join(recent, recent.c.image_id == Image.id)
                 .order_by(recent.c.last_used.desc(), Image.id.desc()))
         return self.unit_of_work.read(lambda s: [records.image_record(image) for image in s.scalars(stmt)])
+
+    def live(self, render_id: int) -> LiveRender:
+        """What a live view of one render shows, in one statement whatever the queue's length: its
+        status and progress (not its parameters or story), its preview only while it runs, and its
+        place in the queue while it waits (a count of the queued renders ahead of it)."""
+        me, ahead = Render, aliased(Render)
+        # the queue's order (:meth:`queued`): higher priority first, then oldest, then lowest id
+        ahead_count = (select(func.count()).select_from(ahead)
+                       .where(ahead.status == "queued",
+                              or_(ahead.priority > me.priority,
+                                  and_(ahead.priority == me.priority,
+                                       or_(ahead.created_at < me.created_at,
+                                           and_(ahead.created_at == me.created_at, ahead.id < me.id)))))
+                       .correlate(me).scalar_subquery())
+        stmt = select(me.status, me.filter_id, me.progress, me.timings, me.losses, me.result_image_id, me.error,
+                      me.owner, me.attempts, me.cancel_requested,
+                      case((me.status == "running", me.preview), else_=None),
+                      case((me.status == "queued", ahead_count + 1), else_=None)).where(me.id == render_id)
+        row = self.unit_of_work.read(lambda s: s.execute(stmt).one_or_none())
+        if row is None:
+            raise RenderNotFoundError(f"No render with id {render_id}.")
+        (status, filter_id, progress, timings, losses, result_image_id, error, owner, attempts, cancel,
+         preview, position) = row
+        return LiveRender(render_id, status, filter_id, progress, timings, losses, result_image_id, error, owner,
+                          attempts or 0, bool(cancel), bytes(preview) if preview is not None else None,
+                          int(position) if position is not None else None)
+
+
+@dataclass(frozen=True)
+class LiveRender:
+    """One render as a live view reads it (:meth:`Renders.live`); JSON fields are fresh from the row."""
+
+    id: int
+    status: str
+    filter_id: str
+    progress: dict[str, Any] | None
+    timings: dict[str, Any] | None
+    losses: dict[str, Any] | None
+    result_image_id: int | None
+    error: str | None
+    owner: str | None
+    attempts: int
+    cancel_requested: bool
+    preview: bytes | None  # the latest preview JPEG, while it runs
+    queue_position: int | None  # 1 for the next to run, while it is queued
 
 
 def find_render(session: Session, render_id: int, lock: bool = False) -> Render:

@@ -113,22 +113,19 @@ class Farm:
         PICTURES.drop(render_id)  # a queued render is cancelled now; a running one took its picture already
 
     def view(self, render_id: int) -> JobView:
-        record = self.library.get_render(render_id)
-        position = None
-        if record.status == "queued":
-            queued = [r.id for r in self.library.queued_renders()]
-            position = queued.index(render_id) + 1 if render_id in queued else None
+        """One render as a live panel shows it: one statement, one row, whatever the queue's length (its
+        place in the queue is a count; its parameters are not read, its preview only while it runs)."""
+        record = self.library.renders.live(render_id)
         stored = record.progress or {}
         timings = record.timings or {}
         done = record.status == "done"
-        preview = self.library.render_preview(render_id) if record.status == "running" else None
         eta = stored.get("eta") if record.status == "running" else None
         return JobView(
             render_id, record.status, record.filter_id, int(stored.get("step", 0)), int(stored.get("total", 0)),
             1.0 if done else float(stored.get("fraction", 0.0)),
             float(timings.get("seconds", stored.get("elapsed", 0.0))), eta,
-            dict(record.losses or stored.get("losses", {})), preview,
-            record.result_image_id, record.error, position, record.owner, record.attempts,
+            dict(record.losses or stored.get("losses", {})), record.preview,
+            record.result_image_id, record.error, record.queue_position, record.owner, record.attempts,
             record.cancel_requested,
         )
 
