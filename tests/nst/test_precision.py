@@ -59,8 +59,15 @@ def test_an_unknown_precision_is_refused():
 
 
 def test_the_real_cpu_is_read():
-    with open("/proc/cpuinfo", encoding="ascii", errors="ignore") as handle:
-        assert backend.cpu_has_bf16() == backend.bf16_in_cpuinfo(handle.read())
+    """What /proc/cpuinfo says, read by the backend, against the processor's own answer to CPUID, as
+    numpy's dispatcher reads it (a machine with AMX has AVX512-BF16 as well)."""
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__ as features
+    except ImportError:  # numpy 1.x
+        from numpy.core._multiarray_umath import __cpu_features__ as features
+    if "AVX512BF16" not in features:
+        pytest.skip("this numpy does not report AVX512-BF16")
+    assert backend.cpu_has_bf16() == features["AVX512BF16"]
 
 
 def test_both_paths_compute_nearly_the_same_style_targets(engine, other_precision_engine, painting):
