@@ -139,7 +139,9 @@ def test_the_app_started_with_the_readme_command_answers_on_127_0_0_1_only(tmp_p
         else:
             pytest.fail("the app did not answer on 127.0.0.1")
         assert _listening(port) == {"0100007F"}, "listening on 127.0.0.1 and nothing else"
-        for address in _other_addresses():
+        others = _other_addresses()
+        assert others, "no address of this machine other than loopback to try the app on"
+        for address in others:
             with pytest.raises(OSError):
                 socket.create_connection((address, port), timeout=2).close()
     finally:

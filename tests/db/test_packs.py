@@ -59,15 +59,18 @@ def test_export_some_by_name(stocked, tmp_path):
 
 def test_conflicts(stocked, tmp_path):
     pack = export_pack(stocked, ["Starry Night", "The Scream"], tmp_path / "p.zip")
+    scream_first = export_pack(stocked, ["The Scream", "Starry Night"], tmp_path / "scream-first.zip")
     before = stocked.stats()
     report = import_pack(stocked, pack)
     assert report.skipped == ("Starry Night", "The Scream") and not report.added
     assert stocked.stats() == before
 
     stocked.delete_style("The Scream")
+    # The Scream is written first, then Starry Night's conflict stops the import midway: all or nothing.
     with pytest.raises(DuplicateStyleError, match='"Starry Night" is already in the library'):
-        import_pack(stocked, pack, on_conflict="error")
+        import_pack(stocked, scream_first, on_conflict="error")
     assert stocked.stats().styles == before.styles - 1, "nothing imported: The Scream is not back"
+    assert "The Scream" not in [s.name for s in stocked.list_styles()]
 
     report = import_pack(stocked, pack, on_conflict="rename")
     assert report.renamed == (("Starry Night", "Starry Night (2)"),) and set(report.added) == {
