@@ -11,7 +11,7 @@ module name (``nst_plugins.<origin>.<name>``), so two folders may both have a
 Files whose names start with ``_`` are skipped. A plugin that fails to import
 (a syntax error, an exception), declares something invalid, or reuses a
 filter id is recorded as failed with its reason; the others load as usual.
-A plugin file from outside the built-in folder is first imported in a child
+Every plugin file, the built-in folder's too, is first imported in a child
 process, so one that ends the interpreter or hangs at import is reported
 instead of ending the host (:mod:`nst.plugin_probe`).
 
@@ -54,6 +54,9 @@ BUILTIN_DIR = Path(__file__).resolve().parent.parent / "plugins"
 ENV_VAR = "NST_PLUGIN_PATH"
 DISABLED_VAR = "NST_DISABLED_PLUGINS"
 ENTRY_POINT_GROUP = "nst.plugins"
+#: The plugin files the project ships in :data:`BUILTIN_DIR` (labelled "builtin"; any other file there is
+#: labelled "plugins/"). Every one of them is probed all the same.
+SHIPPED = frozenset({"example_palette.py", "starter_collection.py", "style_transfer.py", "texture_synthesis.py"})
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +70,7 @@ class PluginInfo:
     """One plugin source (a file or an entry point) and what became of it."""
 
     id: str  # the file's stem or the entry point's name; styles' source is "plugin:<id>"
-    origin: str  # "builtin", "folder" or "entry point"
+    origin: str  # "builtin" (shipped), "plugins/" (added to the built-in folder), "folder" or "entry point"
     location: str  # a path, or "module:object" for an entry point
     status: str = "loaded"  # "loaded", "failed" or "disabled" (named in NST_DISABLED_PLUGINS)
     error: str = ""  # why it failed (one line), when it did
@@ -121,8 +124,8 @@ class Registry:
     def discover(cls, folders: Iterable[Path] | None = None, *, builtin: bool = True,
                  entry_points: bool = True, probe: bool = True) -> "Registry":
         """A registry loaded from the built-in folder, ``folders`` (default: ``NST_PLUGIN_PATH``)
-        and the ``nst.plugins`` entry points. With ``probe``, a plugin file from outside the built-in
-        folder is first imported in a child process (:mod:`nst.plugin_probe`)."""
+        and the ``nst.plugins`` entry points. With ``probe``, every plugin file (the built-in folder's
+        too) is first imported in a child process (:mod:`nst.plugin_probe`), one child per folder."""
         registry = cls()
         registry.probe = probe
         if builtin:
@@ -140,27 +143,42 @@ class Registry:
             self.plugins.append(PluginInfo(id=folder.name or str(folder), origin=origin, location=str(folder),
                                            status="failed", error=f"{folder} is not a folder"))
             return
-        for path in sorted(folder.glob("*.py")):
-            if path.name.startswith("_"):
-                continue
-            self.load_file(path, origin)
+        paths = [path for path in sorted(folder.glob("*.py")) if not path.name.startswith("_")]
+        verdicts: dict[Path, Any] = {}
+        if self.probe:  # the folder's files in one child: one Python start, not one per file
+            from .plugin_probe import probe_files
 
-    def load_file(self, path: Path, origin: str = "folder") -> PluginInfo:
+            wanted = [path for path in paths if path.stem not in disabled_ids()]
+            verdicts = dict(zip(wanted, probe_files([(_module_name(path, _label(path, origin)), path)
+                                                     for path in wanted])))
+        for path in paths:
+            self.load_file(path, origin, probed=verdicts.get(path))
+
+    def load_file(self, path: Path, origin: str = "folder", *, probed: Any = None) -> PluginInfo:
+        """Load one plugin file. With :attr:`probe`, it is first tried in a child process (``probed``: that
+        trial's :class:`~nst.plugin_probe.Probed`, when the caller has it) and the host imports the bytes
+        the trial judged. A file in the built-in folder that the project does not ship is labelled
+        ``plugins/``, not ``builtin``."""
+        origin = _label(path, origin)
         info = PluginInfo(id=path.stem, origin=origin, location=str(path))
         if self._skip_disabled(info):
             return info
-        if self.probe and origin != "builtin":
+        module_name = _module_name(path, origin)
+        if self.probe and probed is None:
             from .plugin_probe import probe_file
 
-            problem = probe_file(path)
-            if problem is not None:
-                info.status, info.error = "failed", problem
-                self.plugins.append(info)
-                return info
-        folder_key = hashlib.sha1(str(path.parent.resolve()).encode()).hexdigest()[:8]
-        module_name = f"nst_plugins.{_slug(origin)}_{folder_key}.{_slug(path.stem)}"
+            probed = probe_file(path, module_name)
+        if probed is not None and not probed.ok:
+            info.status, info.error, info.details = "failed", probed.problem, probed.details
+            self.plugins.append(info)
+            return info
         try:
-            spec = importlib.util.spec_from_file_location(module_name, path)
+            if probed is not None:
+                from .plugin_probe import spec_for
+
+                spec = spec_for(module_name, path, probed.source)
+            else:
+                spec = importlib.util.spec_from_file_location(module_name, path)
             if spec is None or spec.loader is None:
                 raise ImportError(f"cannot load {path}")
             module = importlib.util.module_from_spec(spec)
@@ -425,6 +443,19 @@ def _safely(check: Callable[[Any], list[str]], item: Any) -> list[str]:
         return check(item)
     except Exception as exc:  # noqa: BLE001
         return [f"cannot be inspected ({type(exc).__name__}: {exc})"]
+
+
+def _label(path: Path, origin: str) -> str:
+    """``builtin`` only for a file the project ships; another file dropped into that folder is ``plugins/``."""
+    if origin == "builtin" and (path.name not in SHIPPED or path.parent.resolve() != BUILTIN_DIR):
+        return "plugins/"
+    return origin
+
+
+def _module_name(path: Path, origin: str) -> str:
+    """A plugin's own module name: two folders may both have a ``blur.py``."""
+    folder_key = hashlib.sha1(str(path.parent.resolve()).encode()).hexdigest()[:8]
+    return f"nst_plugins.{_slug(origin)}_{folder_key}.{_slug(path.stem)}"
 
 
 def _slug(text: str) -> str:

@@ -240,18 +240,19 @@ def test_a_plugin_that_hangs_at_import_is_given_up_on(tmp_path, monkeypatch):
 def test_a_probed_plugin_is_probed_again_only_when_it_changes(tmp_path, monkeypatch):
     import nst.plugin_probe
 
-    calls = []
-    real_run = nst.plugin_probe.subprocess.run
-    monkeypatch.setattr(nst.plugin_probe.subprocess, "run", lambda *a, **k: calls.append(1) or real_run(*a, **k))
+    probed = []
+    real_run = nst.plugin_probe._run_child
+    monkeypatch.setattr(nst.plugin_probe, "_run_child",
+                        lambda files, limit: probed.extend(Path(p).name for _, p, _ in files) or real_run(files, limit))
     folder = tmp_path / "plugins"
     folder.mkdir()
     (folder / "fine.py").write_text(textwrap.dedent(INVERT))
     Registry.discover([folder], entry_points=False)
     Registry.discover([folder], entry_points=False)
-    assert len(calls) == 1
+    assert probed.count("fine.py") == 1
     (folder / "fine.py").write_text((folder / "fine.py").read_text() + "\n# changed\n")
     Registry.discover([folder], entry_points=False)
-    assert len(calls) == 2
+    assert probed.count("fine.py") == 2
 
 
 ECHO = """
