@@ -130,7 +130,7 @@ def main(argv=None) -> int:
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0", help="queue: the Redis server to measure")
     parser.add_argument("--latency-renders", type=int, default=40, help="queue: renders per latency row")
     parser.add_argument("--rounds", type=int, default=3, help="queue: 512-px renders each way")
-    parser.add_argument("--parts", default="latency,cancel,throughput,render",
+    parser.add_argument("--parts", default="latency,cancel,throughput,render,panel",
                         help="queue: which measurements (comma-separated)")
     parser.add_argument("--images", help="quality: folder of the photos and paintings (default ../shared/images)")
     parser.add_argument("--references", help="quality: folder of the reference results (default ../shared/references)")

@@ -8,6 +8,9 @@
   two cores of a small machine do not hide how the farm scales.
 * **The cost the queue adds to a real render**: the default 512-px transfer run in this process, and
   the same render handed through the queue to a warm worker process, alternately, in the same run.
+* **A refresh of the live panel** with thousands of renders queued: what the panel reads each second
+  for the renders it shows (their views, each with its place in the queue), against reading the list
+  of every queued record for each of them, as the panel did before.
 """
 
 from __future__ import annotations
@@ -211,6 +214,45 @@ def render_cost(folder: Path, content: Path, style: Path, rounds: int) -> dict:
         farm.close()
 
 
+def panel(folder: Path, queued: int, shown: int, refreshes: int) -> dict:
+    """Seconds of one refresh of the live panel's reads for ``shown`` renders at the back of a queue of
+    ``queued`` (a SQLite library), now and the way it read before (every queued record, for each)."""
+    farm = Farm(folder, None)
+    try:
+        library, photo = farm.library, _photo_bytes()
+        ids = [library.create_render("bench_wait", {"seconds": 0.0}, photo, []).id for _ in range(queued)]
+        watched = ids[-shown:]  # the last ones: each has the whole queue ahead of it
+
+        def now() -> list:
+            return [farm.client.view(render_id) for render_id in watched]
+
+        def before() -> list:  # the record of each, and the list of every queued record for its place
+            views = []
+            for render_id in watched:
+                record = library.get_render(render_id)
+                order = [r.id for r in library.queued_renders()]
+                views.append((record, order.index(render_id) + 1))
+            return views
+
+        assert [v.queue_position for v in now()] == [p for _, p in before()] == list(range(queued - shown + 1,
+                                                                                            queued + 1))
+
+        def timed(read, rounds: int) -> list[float]:
+            read()  # warm: the statements compiled, the pages of the database file cached
+            seconds = []
+            for _ in range(rounds):
+                started = time.perf_counter()
+                read()
+                seconds.append(time.perf_counter() - started)
+            return seconds
+
+        fast, slow = timed(now, refreshes), timed(before, max(3, refreshes // 10))
+        return {"queued": queued, "shown": shown, "median": statistics.median(fast), "max": max(fast),
+                "before_median": statistics.median(slow), "refreshes": refreshes}
+    finally:
+        farm.close()
+
+
 def _redis_answers(url: str) -> bool:
     import redis
 
@@ -242,6 +284,10 @@ def run(args) -> int:
     for workers in (1, 2, 4) if "throughput" in parts else ():
         print(f"[queue] throughput with {workers} worker(s)...", flush=True)
         result["throughput"].append(throughput(work / f"throughput-{workers}", workers, 8 * workers, 1.0))
+    if "panel" in parts:
+        for queued in (200, 2000):
+            print(f"[queue] a refresh of the live panel, 5 renders shown, {queued} queued...", flush=True)
+            result.setdefault("panel", []).append(panel(work / f"panel-{queued}", queued, 5, 50))
     if "render" in parts and args.content and args.style:
         print("[queue] a default 512-px transfer here and through the queue...", flush=True)
         result["render"] = render_cost(work / "render", Path(args.content), Path(args.style), args.rounds)
@@ -268,6 +314,14 @@ def report(result: dict) -> str:
     for row in result["throughput"]:
         lines.append(f"| {row['workers']} | {row['renders']} | {row['seconds']:.1f} | {row['per_second']:.2f} | "
                      f"{row['ideal_per_second']:.2f} |")
+    if result.get("panel"):
+        lines += ["", "A refresh of the live panel (what it reads each second for the renders it shows; a SQLite "
+                  "library; the renders shown are the last in the queue):", "",
+                  "| renders queued | shown | one refresh, median | max | before: every queued record for each |",
+                  "|---:|---:|---:|---:|---:|"]
+        for row in result["panel"]:
+            lines.append(f"| {row['queued']} | {row['shown']} | {1000 * row['median']:.1f} ms | "
+                         f"{1000 * row['max']:.1f} ms | {1000 * row['before_median']:.0f} ms |")
     render = result.get("render")
     if render:
         rounds = len(render["in_process"])

@@ -14,8 +14,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import Text, and_, case, cast, func, or_, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import Text, and_, bindparam, case, cast, func, or_, select, update
+from sqlalchemy.orm import Session
 
 from . import records, validation
 from .errors import LibraryError, RenderNotFoundError
@@ -224,20 +224,7 @@ class Renders:
         """What a live view of one render shows, in one statement whatever the queue's length: its
         status and progress (not its parameters or story), its preview only while it runs, and its
         place in the queue while it waits (a count of the queued renders ahead of it)."""
-        me, ahead = Render, aliased(Render)
-        # the queue's order (:meth:`queued`): higher priority first, then oldest, then lowest id
-        ahead_count = (select(func.count()).select_from(ahead)
-                       .where(ahead.status == "queued",
-                              or_(ahead.priority > me.priority,
-                                  and_(ahead.priority == me.priority,
-                                       or_(ahead.created_at < me.created_at,
-                                           and_(ahead.created_at == me.created_at, ahead.id < me.id)))))
-                       .correlate(me).scalar_subquery())
-        stmt = select(me.status, me.filter_id, me.progress, me.timings, me.losses, me.result_image_id, me.error,
-                      me.owner, me.attempts, me.cancel_requested,
-                      case((me.status == "running", me.preview), else_=None),
-                      case((me.status == "queued", ahead_count + 1), else_=None)).where(me.id == render_id)
-        row = self.unit_of_work.read(lambda s: s.execute(stmt).one_or_none())
+        row = self.unit_of_work.read(lambda s: s.execute(_LIVE, {"render_id": render_id}).one_or_none())
         if row is None:
             raise RenderNotFoundError(f"No render with id {render_id}.")
         (status, filter_id, progress, timings, losses, result_image_id, error, owner, attempts, cancel,
@@ -264,6 +251,28 @@ class LiveRender:
     cancel_requested: bool
     preview: bytes | None  # the latest preview JPEG, while it runs
     queue_position: int | None  # 1 for the next to run, while it is queued
+
+
+def _live_statement():
+    """:meth:`Renders.live`'s statement, built once (building it costs more than running it)."""
+    me = Render.__table__
+    ahead = me.alias("ahead")
+    # the queue's order (:meth:`Renders.queued`): higher priority first, then the oldest, then the lowest id
+    ahead_count = (select(func.count()).select_from(ahead)
+                   .where(ahead.c.status == "queued",
+                          or_(ahead.c.priority > me.c.priority,
+                              and_(ahead.c.priority == me.c.priority,
+                                   or_(ahead.c.created_at < me.c.created_at,
+                                       and_(ahead.c.created_at == me.c.created_at, ahead.c.id < me.c.id)))))
+                   .correlate(me).scalar_subquery())
+    return select(me.c.status, me.c.filter_id, me.c.progress, me.c.timings, me.c.losses, me.c.result_image_id,
+                  me.c.error, me.c.owner, me.c.attempts, me.c.cancel_requested,
+                  case((me.c.status == "running", me.c.preview), else_=None),
+                  case((me.c.status == "queued", ahead_count + 1), else_=None),
+                  ).where(me.c.id == bindparam("render_id"))
+
+
+_LIVE = _live_statement()
 
 
 def find_render(session: Session, render_id: int, lock: bool = False) -> Render:
