@@ -4,6 +4,8 @@
 is active, so the rest of the page (and the other pages) stay responsive.
 Every tab, on any app process, reads the same render records (which the
 render's worker updates about once a second), so all show the same state.
+A refresh reads one row per render shown (:meth:`studio.farm.Farm.view`: its
+place in the queue is a count), however long the queue is.
 """
 
 from __future__ import annotations
@@ -57,11 +59,13 @@ def tiled_preview(data: bytes, repeats: int = 3, tile_side: int = 512) -> bytes:
     return images.encode(images.tile(one, repeats, repeats), "JPEG", quality=90)
 
 
-def download_buttons(library, image_id: int, stem: str, key: str) -> None:
-    """PNG (the stored bytes, as rendered) and JPEG (encoded once, then cached)."""
+def download_buttons(library, image_id: int, stem: str, key: str, data: bytes | None = None) -> None:
+    """PNG (the stored bytes, as rendered; ``data`` when the caller has read them) and JPEG (encoded once,
+    then cached)."""
     left, right = st.columns(2)
     with left:
-        st.download_button("Download PNG", library.image_bytes(image_id), file_name=f"{stem}.png",
+        st.download_button("Download PNG", data if data is not None else library.image_bytes(image_id),
+                           file_name=f"{stem}.png",
                            mime="image/png", key=f"{key}:png", icon=":material/download:")
     with right:
         st.download_button("Download JPEG", _as_jpeg(library.get_image(image_id).sha256, image_id),
@@ -161,7 +165,7 @@ def _one_job(render_id: int, original: bytes | None, tiled: bool = False) -> boo
                     st.image(tiled_preview(picture), caption="Tiled 3 × 3", width="stretch")
         if view.result_image_id is not None and not view.active:
             st.caption(" · ".join(part for part in (_losses_text(view.losses), _seconds(view.elapsed)) if part))
-            download_buttons(library, view.result_image_id, f"render-{render_id}", f"dl:{render_id}")
+            download_buttons(library, view.result_image_id, f"render-{render_id}", f"dl:{render_id}", picture)
     return view.active
 
 
