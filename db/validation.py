@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import unicodedata
@@ -17,6 +18,9 @@ MAX_YEAR = 40
 MAX_CREDIT = 2_000
 #: Deepest nesting of JSON data (parameters, metrics) the library keeps.
 MAX_JSON_DEPTH = 20
+#: Longest a render's parameters may be, as the JSON text the library stores (characters). A text parameter
+#: is at most 1,000 characters unless its filter says otherwise (nst.params); this leaves room for many.
+MAX_PARAMS_JSON = 64 * 1024
 _PLUGIN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,100}$")
 
 
@@ -179,3 +183,12 @@ def to_json_object(value: Any, what: str, optional: bool = True) -> dict | None:
     if not isinstance(value, dict):
         raise LibraryError(f"{what} must be a dict, not {type(value).__name__}.")
     return to_json(value, what)
+
+
+def bounded_json_object(value: Any, what: str, limit: int) -> dict:
+    """``value`` as plain JSON data (see :func:`to_json`) whose stored text is at most ``limit`` characters."""
+    data = to_json_object(value, what, optional=False)
+    size = len(json.dumps(data))  # as the database column stores it (ASCII, escapes included)
+    if size > limit:
+        raise LibraryError(f"{what} take {size:,} characters; at most {limit:,} are kept.")
+    return data
