@@ -265,8 +265,9 @@ def painting_farm(tmp_path, monkeypatch, engine):
 
 @pytest.mark.slow
 def test_cancel_from_the_worker_stores_the_best_image_of_a_real_render(painting_farm, monkeypatch):
-    """Cancel through the render's record (as the app's button does) right after a step that made the image
-    worse: the worker stops there and stores the best image seen, not the last one."""
+    """Cancel through the render's record (as the app's button does) right after a step that partly made up
+    for a worse one (better than the step before it, still worse than the best): the worker stops there
+    and stores the best image seen, neither the last one nor the last improving one."""
     from nst import images
     from studio.worker import Lease
 
@@ -279,7 +280,8 @@ def test_cancel_from_the_worker_stores_the_best_image_of_a_real_render(painting_
         seen.append((progress.losses["total"], progress.image.copy()))
         report(lease, progress)
         losses = [loss for loss, _ in seen]
-        if not cancelled_at and len(losses) >= 3 and losses[-1] > min(losses):
+        recovered = len(losses) >= 3 and min(losses) < losses[-1] < losses[-2]
+        if not cancelled_at and (recovered or len(losses) >= 40):  # at 40 steps the test fails below
             cancelled_at.append(progress.step)
             farm.cancel(lease.render_id)
             lease.cancel.wait(30)  # hold this step until the heartbeat has read the cancel from the record
@@ -294,7 +296,7 @@ def test_cancel_from_the_worker_stores_the_best_image_of_a_real_render(painting_
     assert record.status == "cancelled" and record.timings["stopped"] == ["cancelled"]
     assert record.timings["steps"] == len(seen) == cancelled_at[0]
     best_loss, best_preview = min(seen, key=lambda s: s[0])
-    assert seen[-1][0] > best_loss, "the last step was not the best"
+    assert best_loss < seen[-1][0] < seen[-2][0], "cancelled right after a partial recovery"
     stored = np.asarray(images.load(library.image_bytes(record.result_image_id), as_input=False))
     np.testing.assert_array_equal(stored, np.asarray(images.to_pil(best_preview)))
     assert record.losses["total"] == pytest.approx(best_loss, rel=1e-5)
