@@ -28,6 +28,7 @@ from typing import Any, Callable, Iterable
 from sqlalchemy.orm import Session
 
 from nst.errors import NSTError
+from nst.files import write_atomic
 from nst.images import open_checked
 from nst.progress import is_cancelled
 
@@ -110,16 +111,17 @@ def export_pack(library: Library, style_ids_or_names: Iterable[StyleRef] | None,
         entries.append(_manifest_entry(style, member))
     manifest = {"format": FORMAT, "version": VERSION,
                 "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "styles": entries}
-    partial = path.with_name(f".{path.name}.part")
-    try:
-        with zipfile.ZipFile(partial, "w") as archive:
+
+    def write(handle) -> None:
+        with zipfile.ZipFile(handle, "w") as archive:
             archive.writestr(MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False),
                              compress_type=zipfile.ZIP_DEFLATED)
             for member, data in files.items():
                 archive.writestr(member, data, compress_type=zipfile.ZIP_STORED)  # images are compressed already
-        partial.replace(path)
+
+    try:
+        write_atomic(path, write)  # through a new file beside it: never through a link
     except OSError as exc:
-        partial.unlink(missing_ok=True)
         raise PackError(f"Cannot write {path} ({exc.strerror or exc}).") from None
     return path
 

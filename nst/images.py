@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import math
+import struct
 import warnings
 from pathlib import Path
 from typing import BinaryIO, Union
@@ -19,6 +20,7 @@ from typing import BinaryIO, Union
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from . import files
 from .errors import ImageError
 
 #: Smallest accepted side, in pixels.
@@ -33,6 +35,16 @@ READ_FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF")
 MAX_JPEG_SCANS = 100
 #: Largest image file read, in bytes.
 MAX_FILE_BYTES = 200 * 1024 * 1024
+#: A PNG's chunks besides its pixels (text, colour profile, private data...): at most this many, counted
+#: before any is parsed (each costs the decoder a step: a million empty ones cost 2.4 s of CPU).
+MAX_PNG_EXTRA_CHUNKS = 1_000
+#: ... and at most this many bytes in all (a printer's colour profile can be a few MB; text is far less).
+MAX_PNG_EXTRA_BYTES = 4 * 1024 * 1024
+#: Chunks of pixel data (IDAT, an animation's fcTL and fdAT): an encoder writes one per 8 KiB or so, so
+#: this is 800 MB at that rate; a million empty ones cost 0.7 s.
+MAX_PNG_DATA_CHUNKS = 100_000
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_DATA_CHUNKS = (b"IDAT", b"fcTL", b"fdAT")
 #: Formats we write.
 SAVE_FORMATS = {"png": "PNG", "jpg": "JPEG", "jpeg": "JPEG", "webp": "WEBP"}
 
@@ -85,6 +97,7 @@ def open_checked(source: Source, name: str | None = None, *, as_input: bool = Tr
             stream = io.BytesIO(bytes(source))
         else:
             stream = source
+        _check_png_chunks(stream, label)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -114,6 +127,40 @@ def open_checked(source: Source, name: str | None = None, *, as_input: bool = Tr
         raise ImageError(f"{label} is {width}x{height}: one side is more than {MAX_ASPECT} times the other; "
                          f"crop it to at most {MAX_ASPECT}:1.")
     return image
+
+
+def _check_png_chunks(stream: BinaryIO, label: str) -> None:
+    """Refuse a PNG with too many chunks, or too many bytes of chunks, besides its pixels. Only the
+    8-byte chunk headers are read (from the stream's position, which is restored); not a PNG: nothing."""
+    if not stream.seekable():
+        return
+    start = stream.tell()
+    try:
+        if stream.read(8) != _PNG_SIGNATURE:
+            return
+        extra = extra_bytes = data = 0
+        while True:
+            header = stream.read(8)
+            if len(header) < 8:
+                return  # truncated: the decoder says so
+            length, kind = struct.unpack(">I4s", header)
+            if kind == b"IEND":
+                return
+            if kind in _PNG_DATA_CHUNKS:
+                data += 1
+                if data > MAX_PNG_DATA_CHUNKS:
+                    raise ImageError(f"{label} is a PNG of more than {MAX_PNG_DATA_CHUNKS:,} chunks of pixel data; "
+                                     f"save it again with an ordinary encoder.")
+            else:
+                extra += 1
+                extra_bytes += length
+                if extra > MAX_PNG_EXTRA_CHUNKS or extra_bytes > MAX_PNG_EXTRA_BYTES:
+                    raise ImageError(f"{label} is a PNG with more than {MAX_PNG_EXTRA_CHUNKS:,} chunks or "
+                                     f"{MAX_PNG_EXTRA_BYTES // (1024 * 1024)} MB besides its pixels (text, colour "
+                                     f"profile, private data); save it again without them.")
+            stream.seek(length + 4, io.SEEK_CUR)  # the chunk's data and its CRC
+    finally:
+        stream.seek(start)
 
 
 def normalize(image: Image.Image, label: str = "the image") -> Image.Image:
@@ -289,17 +336,14 @@ def encode(array_or_image: np.ndarray | Image.Image, fmt: str = "PNG", quality: 
 
 
 def save(array_or_image: np.ndarray | Image.Image, path: Path | str) -> Path:
-    """Write an image; the format follows the file's suffix. The write is atomic."""
+    """Write an image; the format follows the file's suffix. The write is atomic and follows no link."""
     path = Path(path).expanduser()
     data = encode(array_or_image, format_for(path))
     if not path.parent.exists():
         raise ImageError(f"Cannot write {path}: the folder {path.parent} does not exist.")
-    tmp = path.with_name(f".{path.name}.part")
     try:
-        tmp.write_bytes(data)
-        tmp.replace(path)
+        files.write_atomic(path, data)  # through a new file beside it: never through a link
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise ImageError(f"Cannot write {path} ({exc.strerror or exc}).") from None
     return path
 
