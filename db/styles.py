@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from . import gram_store, records, validation
 from .errors import DuplicateStyleError, LibraryError, StyleNotFoundError
+from .ids import is_id, parse_id
 from .images import Images
 from .ingest import PreparedImage, Source, prepare_image
 from .models import Image, Render, RenderStyle, Style, Tag, style_tags, utcnow
@@ -309,13 +310,13 @@ def find_style(session: Session, id_or_name: StyleRef) -> Style:
     if isinstance(id_or_name, bool) or not isinstance(id_or_name, (int, str)):
         raise StyleNotFoundError(f"{id_or_name!r} is not a style id or name.")
     if isinstance(id_or_name, int):
-        style = session.get(Style, id_or_name)
+        style = session.get(Style, id_or_name) if is_id(id_or_name) else None  # 2**63 would overflow the column
         if style is None:
             raise StyleNotFoundError(f"No style with id {id_or_name}.")
         return style
     style = session.scalar(select(Style).where(Style.name_key == validation.fold(id_or_name)))
-    if style is None and id_or_name.strip().isdigit():
-        style = session.get(Style, int(id_or_name.strip()))
+    if style is None and parse_id(id_or_name) is not None:
+        style = session.get(Style, parse_id(id_or_name))
     if style is None:
         raise StyleNotFoundError(f'No style named "{" ".join(id_or_name.split())}".')
     return style

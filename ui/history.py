@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import streamlit as st
 
@@ -20,6 +21,18 @@ def _event_line(entry: dict) -> str:
     who = f" on {entry['owner']}" if entry.get("owner") else ""
     why = f": {entry['detail']}" if entry.get("detail") else ""
     return f"{when}  {entry.get('event', '?')}{who}{why}"
+
+
+def _field(stored, key: str):
+    """One value of a stored JSON object (None when the object is missing or not an object)."""
+    return stored.get(key) if isinstance(stored, dict) else None
+
+
+def _number(value, spec: str) -> str:
+    """``value`` formatted, or "" when it is not a finite number (a NaN loss is stored as null)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return ""
+    return format(value, spec)
 
 
 st.title("History")
@@ -63,10 +76,10 @@ for render in renders:
                                for s in render.styles) or "no style"
             when = render.created_at.strftime("%Y-%m-%d %H:%M")
             st.markdown(f"**#{render.id} · {md(filter_names.get(render.filter_id, render.filter_id))}** with {styles}")
-            seconds = (render.timings or {}).get("seconds")
+            seconds = _number(_field(render.timings, "seconds"), ".1f")
+            loss = _number(_field(render.losses, "total"), ".4g")
             st.caption(f"{when} UTC · {STATUS_TEXT.get(render.status, render.status)}"
-                       + (f" · {seconds:.1f} s" if isinstance(seconds, (int, float)) else "")
-                       + (f" · loss {render.losses['total']:.4g}" if render.losses and "total" in render.losses else ""))
+                       + (f" · {seconds} s" if seconds else "") + (f" · loss {loss}" if loss else ""))
             if render.error:
                 st.error(md(render.error))
             if st.session_state.get("history:open") == render.id:

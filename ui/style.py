@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import streamlit as st
 
+from db.ids import parse_id
 from nst.errors import NSTError
 from ui import services
 from ui.pages import GALLERY, STYLIZE, TEXTURE
 from ui.text import md
 
 library = services.library()
-style_id = st.session_state.get("style:id") or st.query_params.get("id")
-try:
-    style = library.get_style(int(style_id)) if style_id is not None else None
-except (NSTError, ValueError):
-    style = None
+asked = st.session_state.get("style:id") or st.query_params.get("id")  # a link's ?id= is anything typed
+style = None
+if asked is not None:
+    if parse_id(asked) is None:
+        st.error(f"“{md(str(asked)[:40])}” is not a style number.", icon=":material/error:")
+    else:
+        try:
+            style = library.get_style(parse_id(asked))
+        except NSTError as exc:
+            st.error(md(exc), icon=":material/error:")
 if style is None:
     st.title("Style")
     st.info("Choose a style in the gallery to see it here.", icon=":material/photo_library:")
