@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from nst import images, presets
+from nst.files import write_atomic
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -195,8 +196,8 @@ def main(argv=None) -> int:
         texts.append(result.pop("text"))
         output[operation] = result
         print("\n" + texts[-1] + "\n", flush=True)
-    (args.out / "bench.json").write_text(json.dumps(output, indent=2))
-    (args.out / "bench.md").write_text("\n\n".join(texts) + "\n")
+    write_atomic(args.out / "bench.json", json.dumps(output, indent=2).encode())
+    write_atomic(args.out / "bench.md", ("\n\n".join(texts) + "\n").encode())
     print(f"Wrote {args.out / 'bench.json'} and the result images.")
     return 0
 

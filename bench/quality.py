@@ -41,6 +41,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from nst import images, presets
+from nst.files import write_atomic
 from nst.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -193,15 +194,16 @@ def run(args) -> int:
             print(f"{pair} {name}: gram {row[name]['gram']:.3f} (reference {row['reference']['gram']:.3f}), "
                   f"content {row[name]['content']:.3f} (reference {row['reference']['content']:.3f}), "
                   f"{seconds:.1f} s, steps {result.scale_steps} {result.stop_reasons}", flush=True)
-        _strip(pictures).save(out / f"{pair}.jpg", quality=90)
+        strip = _strip(pictures)
+        write_atomic(out / f"{pair}.jpg", lambda handle: strip.save(handle, "JPEG", quality=90))
         rows.append(row)
     startup = startup_seconds()
     text = report(rows, list(chosen), startup, engine)
     print("\n" + text, flush=True)
-    (out / "quality.md").write_text(text + "\n")
-    (out / "quality.json").write_text(json.dumps({"rows": rows, "startup_seconds": startup,
-                                                  "settings": {k: v.as_dict() for k, v in chosen.items()}},
-                                                 indent=2, default=str))
+    write_atomic(out / "quality.md", (text + "\n").encode())
+    write_atomic(out / "quality.json", json.dumps({"rows": rows, "startup_seconds": startup,
+                                                   "settings": {k: v.as_dict() for k, v in chosen.items()}},
+                                                  indent=2, default=str).encode())
     print(f"Wrote {out / 'quality.md'} and the side-by-side images ({out}/<pair>.jpg).")
     return 0
 

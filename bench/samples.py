@@ -91,12 +91,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scene", type=Path, help="also save the generated landscape here")
     args = parser.parse_args(argv)
 
-    from nst import presets
+    from nst import images, presets
     from nst.engine import Engine
+    from nst.files import write_atomic
 
     scene = landscape()
     if args.scene:
-        scene.save(args.scene)
+        images.save(scene, args.scene)
     engine = Engine()
     settings = presets.get("quality", "transfer").replace(size=args.size)
     out = FOLDER / "samples"
@@ -107,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         with Image.open(painting) as style:
             result = engine.transfer(scene, style.convert("RGB"), settings)
-        result.to_pil().save(out / painting.name, "JPEG", quality=85, optimize=True)
+        picture = result.to_pil()
+        write_atomic(out / painting.name, lambda handle: picture.save(handle, "JPEG", quality=85, optimize=True))
         print(f"{painting.name}: {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
     return 0
 

@@ -28,6 +28,8 @@ import sys
 import time
 from pathlib import Path
 
+from nst.files import write_atomic
+
 ROOT = Path(__file__).resolve().parent.parent
 PAINTING = ROOT / "plugins" / "starter_collection" / "starry-night.jpg"
 PHOTO_SIZE = (512, 384)
@@ -134,8 +136,8 @@ def run(args) -> int:
         results[name] = child(name, args.step_rounds, 6)
     text = report(results)
     print("\n" + text)
-    (args.out / "steps.json").write_text(json.dumps(results, indent=2))
-    (args.out / "steps.md").write_text(text + "\n")
+    write_atomic(args.out / "steps.json", json.dumps(results, indent=2).encode())
+    write_atomic(args.out / "steps.md", (text + "\n").encode())
     print(f"Wrote {args.out / 'steps.md'}.")
     return 0
 

@@ -23,6 +23,8 @@ import sys
 import time
 from pathlib import Path
 
+from nst.files import write_atomic
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 STARTER = ROOT / "plugins" / "starter_collection"
@@ -73,7 +75,7 @@ def seams(paintings: list[Path], size: int, out: Path, log=print) -> list[dict]:
             row[label] = round(images.wrap_ratio(result.image), 3)
             row[f"{label}_seconds"] = round(seconds, 1)
             images.save(result.image, out / f"{path.stem}-{label}.png")
-            images.tile(result.image, 2, 2).save(out / f"{path.stem}-{label}-2x2.png")
+            images.save(images.tile(result.image, 2, 2), out / f"{path.stem}-{label}-2x2.png")
             log(f"  {path.stem}: {label} seam/inside {row[label]:.3f} ({seconds:.0f} s)", flush=True)
         rows.append(row)
     return rows
@@ -106,7 +108,7 @@ def large(style: Path, out: Path, sizes: list[str], steps_2048: int, log=print) 
         row = command_run(style, size, target, extra)
         picture = images.load(target, as_input=False)
         row["seam"] = round(images.wrap_ratio(images.to_array(picture)), 3)
-        images.tile(images.thumbnail(picture, 1024), 2, 2).save(out / f"{style.stem}-{size}-2x2.png")
+        images.save(images.tile(images.thumbnail(picture, 1024), 2, 2), out / f"{style.stem}-{size}-2x2.png")
         rows.append({"size": size, **row})
         log(f"    {row['seconds']} s, peak RSS {row['peak_rss_mb']} MB, seam/inside {row['seam']}", flush=True)
     return rows
@@ -157,8 +159,8 @@ def run(args) -> int:
         large_rows = large(starry, out, ["1024x1024", "2048x2048"], args.steps_2048)
     text = report(seam_rows, large_rows, folder)
     print("\n" + text)
-    (out / "textures.json").write_text(json.dumps({"seams": seam_rows, "large": large_rows}, indent=2))
-    (out / "textures.md").write_text(text + "\n")
+    write_atomic(out / "textures.json", json.dumps({"seams": seam_rows, "large": large_rows}, indent=2).encode())
+    write_atomic(out / "textures.md", (text + "\n").encode())
     print(f"Wrote {out / 'textures.md'} and the textures (each also tiled 2x2).")
     if seam_rows and max(row["tileable"] for row in seam_rows) > LIMIT:
         return 1
