@@ -6,8 +6,10 @@ two workers never both run it), then proves it is alive with a heartbeat
 about once a second, which also stores the latest progress and preview and
 tells it whether Cancel was pressed. A render whose owner has been silent
 longer than the stale limit is taken back by whoever notices: queued again
-once (the render's events say so), then failed with the reason. A render
-whose owner is alive is never touched. Heartbeats and the stale limit are
+once (the render's events say so), then failed with the reason; a worker
+process's supervisor that saw it exit takes its renders back the same way at
+once (:meth:`RenderLeases.recover_owned_by`). A render whose owner is alive
+is never touched. Heartbeats and the stale limit are
 measured on the database server's clock when it has one (PostgreSQL), so
 workers whose clocks disagree do not take each other's renders.
 
@@ -75,8 +77,9 @@ class RenderLeases:
                   preview: bytes | None = None) -> str:
         """The owner is alive: store its latest progress and preview.
 
-        Returns ``"cancel"`` when Cancel was pressed, ``"lost"`` when the render is no longer
-        this owner's (taken back, or ended), else ``"ok"``.
+        Returns ``"cancel"`` when Cancel was pressed, ``"ended"`` when this owner ended the render
+        already (its result was stored), ``"lost"`` when the render is no longer this owner's (taken
+        back, or ended by someone else), else ``"ok"``.
         """
         values: dict[str, Any] = {}
         if progress is not None:
@@ -89,7 +92,7 @@ class RenderLeases:
             result = s.execute(update(Render).where(Render.id == render_id, Render.owner == owner,
                                                     Render.status == "running").values(**values))
             if result.rowcount == 0:
-                return "lost"
+                return "ended" if _ended_by(s, render_id, owner) else "lost"
             return "cancel" if s.scalar(select(Render.cancel_requested).where(Render.id == render_id)) else "ok"
 
         return self.unit_of_work.write(work)
@@ -144,18 +147,25 @@ class RenderLeases:
             for render in s.scalars(stmt):
                 silent = (now - render.heartbeat_at).total_seconds()
                 why = f"its worker {render.owner or '(unknown)'} was silent for {silent:.0f} s"
-                if render.cancel_requested:
-                    render.status, render.finished_at = "cancelled", utcnow()
-                    add_event(render, event("cancelled", why))
-                elif (render.attempts or 0) < max_attempts:
-                    _requeue(render, event("retried", why))
-                else:
-                    render.status, render.finished_at = "failed", utcnow()
-                    render.error = (f"The render was started {render.attempts} times and each time its worker "
-                                    f"stopped answering (last: {why}).")
-                    render.owner, render.preview = None, None
-                    add_event(render, event("failed", why))
-                taken.append(Recovered(render.id, render.status, render.priority or 0))
+                taken.append(_take_back(render, why, max_attempts))
+            s.flush()
+            return taken
+
+        return self.unit_of_work.write(work)
+
+    def recover_owned_by(self, prefix: str, reason: str, max_attempts: int = MAX_ATTEMPTS) -> list[Recovered]:
+        """Take back the running renders whose owner starts with ``prefix`` (``host:pid:`` of a worker
+        process its supervisor saw exit), at once and as :meth:`recover_stale` does: retried once, then
+        failed; ``reason`` goes into their events."""
+        if not prefix:
+            raise LibraryError("Taking back renders needs the owner's prefix.")
+
+        def work(s: Session) -> list[Recovered]:
+            stmt = (select(Render).where(Render.status == "running",
+                                         Render.owner.startswith(prefix, autoescape=True))
+                    .order_by(Render.id).with_for_update(skip_locked=True))
+            taken = [_take_back(render, f"its worker {render.owner} {reason}", max_attempts)
+                     for render in s.scalars(stmt)]
             s.flush()
             return taken
 
@@ -178,6 +188,32 @@ class RenderLeases:
         """The JPEG of a running render's latest preview, if it has one."""
         value = self.unit_of_work.read(lambda s: s.scalar(select(Render.preview).where(Render.id == render_id)))
         return bytes(value) if value is not None else None
+
+
+def _take_back(render: Render, why: str, max_attempts: int) -> Recovered:
+    """A running render whose worker is gone: cancelled if Cancel was pressed, else queued again while
+    it has attempts left, else failed with ``why``."""
+    if render.cancel_requested:
+        render.status, render.finished_at = "cancelled", utcnow()
+        add_event(render, event("cancelled", why))
+    elif (render.attempts or 0) < max_attempts:
+        _requeue(render, event("retried", why))
+    else:
+        render.status, render.finished_at = "failed", utcnow()
+        render.error = (f"The render was started {render.attempts} times and each time its worker "
+                        f"stopped answering (last: {why}).")
+        render.owner, render.preview = None, None
+        add_event(render, event("failed", why))
+    return Recovered(render.id, render.status, render.priority or 0)
+
+
+def _ended_by(s: Session, render_id: int, owner: str) -> bool:
+    """Whether ``owner`` itself ended the render (its last event is an ending that names ``owner``)."""
+    row = s.execute(select(Render.status, Render.events).where(Render.id == render_id)).first()
+    if row is None or row.status not in ("done", "failed", "cancelled") or not row.events:
+        return False
+    last = row.events[-1]
+    return isinstance(last, dict) and last.get("event") == row.status and last.get("owner") == owner
 
 
 def _requeue(render: Render, entry: dict[str, Any]) -> None:

@@ -151,6 +151,7 @@ class Library:
     request_cancel = _Delegate("leases", RenderLeases.request_cancel)
     release_render = _Delegate("leases", RenderLeases.release_render)
     recover_stale = _Delegate("leases", RenderLeases.recover_stale)
+    recover_owned_by = _Delegate("leases", RenderLeases.recover_owned_by)
     renders_to_enqueue = _Delegate("leases", RenderLeases.renders_to_enqueue)
     mark_enqueued = _Delegate("leases", RenderLeases.mark_enqueued)
     render_preview = _Delegate("leases", RenderLeases.render_preview)

@@ -5,7 +5,9 @@ A :class:`Station` is one process's consuming side: the queue with a
 that many worker threads, and a :class:`~studio.worker.Warden`. The app
 starts one with ``NST_APP_WORKERS`` threads (default 1; 0 means the app only
 submits). ``python -m nst worker`` runs one per process; ``--workers N``
-starts N such processes (each loads the engine once) and restarts any that dies.
+starts N such processes (each loads the engine once) and restarts any that dies,
+after queueing its running render again. A queue that stops answering is one
+log line per process when it goes and one when it is back (:mod:`studio.outage`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -20,11 +23,12 @@ import time
 import weakref
 from typing import Any, Callable
 
-from huey.consumer import Consumer
+from huey.consumer import Consumer, Scheduler, Worker
 
 from nst.errors import NSTError
 
 from .handoff import PICTURES
+from .outage import Outage, reason
 from .queue import RenderQueue
 from .worker import RenderWorker, Warden
 
@@ -46,8 +50,57 @@ def app_workers() -> int:
     return value
 
 
+class _QueueWorker(Worker):
+    """huey's worker thread, whose failed reads of the queue go to the process's
+    :class:`~studio.outage.Outage`: one line when the queue goes, one when it is back (huey logged a
+    traceback at every try, ten a second). A message that is not a render is dropped by the queue
+    itself (:mod:`studio.queue`)."""
+
+    outage: Outage
+
+    def loop(self, now=None) -> None:
+        try:
+            task = self.huey.dequeue()
+        except Exception as exc:  # noqa: BLE001 - redis, sqlite3: the queue is away; try again shortly
+            self.outage.failed(exc)
+            self.sleep()
+            return
+        self.outage.ok()
+        if task is None:
+            if not self.huey.storage.blocking:
+                self.sleep()
+            return
+        self.delay = self.default_delay
+        self.task_count += 1
+        try:
+            self.huey.execute(task, now)
+        except Exception:  # noqa: BLE001 - a bug in a handler; the next message is taken all the same
+            log.exception("A render message could not be handled")
+
+
+class _NoScheduler(Scheduler):
+    """Renders are never scheduled for later, so nothing reads huey's schedule (huey's scheduler read it
+    every second and logged a traceback each time the queue was away)."""
+
+    def loop(self, now=None) -> None:
+        self.stop_flag.wait(self.interval)
+
+
 class _QuietConsumer(Consumer):
-    """huey's consumer without signal handlers (the app's process owns its signals)."""
+    """huey's consumer without signal handlers (the app's process owns its signals), whose worker threads
+    report a queue outage in two lines (:class:`_QueueWorker`)."""
+
+    worker_class = _QueueWorker
+    scheduler_class = _NoScheduler
+
+    def __init__(self, huey, *, outage: Outage, **options):
+        self.outage = outage  # before huey's constructor creates the workers
+        super().__init__(huey, **options)
+
+    def _create_worker(self) -> _QueueWorker:
+        worker = super()._create_worker()
+        worker.outage = self.outage
+        return worker
 
     def _set_signal_handlers(self) -> None:
         pass
@@ -65,9 +118,12 @@ class Station:
         self.worker = RenderWorker(library, registry, engine_provider, name=name, queue=self.queue,
                                    analysis_plan=analysis_plan)
         self.queue.handler = self.worker.run
-        self.warden = Warden(library, self.queue)
+        #: Whether the queue answers, as this process's consumer threads and warden last saw it.
+        self.outage = Outage(f"The render queue at {self.queue.description}", log)
+        self.warden = Warden(library, self.queue, outage=self.outage)
         self.threads = threads
-        self.consumer = _QuietConsumer(self.queue.huey, workers=threads, periodic=False, initial_delay=0.05,
+        self.consumer = _QuietConsumer(self.queue.huey, outage=self.outage, workers=threads, periodic=False,
+                                       initial_delay=0.05,
                                        backoff=1.5, max_delay=MAX_POLL_SECONDS, check_worker_health=False,
                                        shutdown_timeout=30)
         self.worker.on_stuck = self._add_worker_thread
@@ -150,6 +206,38 @@ def run_one(name: str, warm: bool, analyse: bool = True) -> int:
     return 0
 
 
+def release_renders_of(pid: int, how: str) -> list[int]:
+    """A worker process of this machine exited: its running renders are taken back now (retried once,
+    then failed, as the warden does with a silent worker's), not after the stale limit; their messages
+    are sent again at once (else by a warden). Returns the ids taken back; [] if the library is away."""
+    from db import open_library
+
+    prefix = f"{socket.gethostname()}:{pid}:"  # studio.worker.owner_name
+    try:
+        library = open_library()
+        try:
+            taken = library.recover_owned_by(prefix, f"(process {pid}) {how}")
+            if any(t.status == "queued" for t in taken):
+                queue = RenderQueue()
+                try:
+                    for t in taken:
+                        if t.status == "queued":
+                            queue.enqueue(t.render_id, t.priority)
+                            library.mark_enqueued([t.render_id])
+                finally:
+                    queue.close()
+        finally:
+            library.close()
+    except Exception as exc:  # noqa: BLE001 - the library or the queue is away: the wardens take them back
+        print(f"the renders of worker process {pid} are left to the wardens: {reason(exc)}", file=sys.stderr,
+              flush=True)
+        return []
+    for t in taken:
+        print(f"render {t.render_id} of worker process {pid} taken back: now {t.status}", file=sys.stderr,
+              flush=True)
+    return [t.render_id for t in taken]
+
+
 def run_many(count: int, warm: bool, analyse: bool = True) -> int:
     """``python -m nst worker --workers N``: N worker processes, each restarted if it dies."""
     probe = RenderQueue()
@@ -174,6 +262,7 @@ def run_many(count: int, warm: bool, analyse: bool = True) -> int:
             if child.poll() is not None:
                 print(f"worker w{index} exited with status {child.returncode}; starting it again",
                       file=sys.stderr, flush=True)
+                release_renders_of(child.pid, f"exited with status {child.returncode}")
                 children[index] = start(index)
     for child in children.values():
         if child.poll() is None:

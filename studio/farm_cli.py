@@ -66,9 +66,20 @@ def render_on_farm(args: argparse.Namespace, operation: str, values: dict, out: 
     render_id = farm.submit(FILTER_OF[operation], params, content, list(zip(style_ids, blend)))
     err = sys.stderr
     if not args.quiet:
-        err.write(f"Render {render_id} queued on {farm.queue.description}.\n")
+        err.write(announcement(farm, render_id) + "\n")
     record = watch(farm, render_id, err, quiet=args.quiet)
     return _report(farm, record, out)
+
+
+def announcement(farm, render_id: int) -> str:
+    """What became of a render just submitted: queued, or (the queue did not answer, and the submit said
+    so) recorded and waiting for the queue; never "queued" right after "not queued yet"."""
+    try:
+        farm.queue.check()
+    except NSTError:
+        return (f"Render {render_id} is recorded, not queued yet: a worker sends it to the queue at "
+                f"{farm.queue.description} when that answers again.")
+    return f"Render {render_id} queued on {farm.queue.description}."
 
 
 def watch(farm, render_id: int, stream, quiet: bool = False):

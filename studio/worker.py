@@ -36,6 +36,7 @@ from nst.targets import StyleInput
 
 from .analysis import analyse_plugin_styles, default_plan
 from .handoff import PICTURES
+from .outage import Outage, reason
 from .queue import QueueError, RenderQueue
 
 log = logging.getLogger(__name__)
@@ -115,8 +116,14 @@ class Lease:
         return self
 
     def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """No more heartbeats: called before the render's result is stored, so that no heartbeat races
+        the result's write (one landing after it found the render ended and took it for taken back)."""
         self._done.set()
-        self._thread.join(10)
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(10)
 
     def report(self, progress: Progress) -> None:
         """The filter's progress callback: kept here, written by the next heartbeat."""
@@ -126,12 +133,20 @@ class Lease:
             self._serial += 1
 
     def _beat(self) -> None:
+        beats = Outage(f"The library (for the heartbeat of render {self.render_id})", log)
         while not self._done.wait(HEARTBEAT_SECONDS):
             try:
                 self.beat_once()
+            except Exception as exc:  # noqa: BLE001 - a database hiccup; the next beat tries again
+                beats.failed(exc)
+            else:
+                beats.ok()
+            # The clock is watched whatever the heartbeat does: a library that is down must not let a
+            # render run past its time limit.
+            try:
                 self._watch_the_clock()
-            except Exception:  # noqa: BLE001 - a database hiccup; the next beat tries again
-                log.warning("Heartbeat of render %s failed", self.render_id, exc_info=True)
+            except Exception:  # noqa: BLE001 - a bug here must not end the heartbeat thread
+                log.exception("Render %s: watching its time limit failed", self.render_id)
 
     @property
     def limit_message(self) -> str:
@@ -148,9 +163,13 @@ class Lease:
             log.error("Render %s did not stop %g s after its time limit; giving up on it", self.render_id,
                       STOP_GRACE_SECONDS)
             self.lost = True
-            self.library.fail_render(self.render_id, self.limit_message + " Its filter did not stop when asked; "
-                                     "the worker went on without it.", self.owner)
             self._done.set()
+            try:
+                self.library.fail_render(self.render_id, self.limit_message + " Its filter did not stop when "
+                                         "asked; the worker went on without it.", self.owner)
+            except Exception as exc:  # noqa: BLE001 - the library is away: the warden takes it back later
+                log.warning("Render %s could not be marked failed (%s); the warden will take it back",
+                            self.render_id, reason(exc))
             if self.on_stuck is not None:
                 self.on_stuck()
 
@@ -167,6 +186,8 @@ class Lease:
         if answer == "cancel" and not self.cancel_requested:
             self.cancel_requested = True
             self.cancel.set()
+        elif answer == "ended" and not self.lost:
+            self._done.set()  # this worker stored its result already: nothing to say, nothing to beat
         elif answer == "lost" and not self.lost:
             log.warning("Render %s was taken back from %s; stopping it", self.render_id, self.owner)
             self.lost = True
@@ -285,6 +306,9 @@ class RenderWorker:
             store = lambda: self.library.fail_render(record.id, lease.limit_message, owner, png)  # noqa: E731
             return self._end(record.id, owner, lease, store, "failed", lease.limit_message)
         if result.cancelled and not lease.cancel_requested and self._stopping.is_set():
+            lease.stop()
+            if lease.lost:
+                return "lost"
             if self.library.release_render(record.id, owner, "its worker was shutting down"):
                 self._send_again(record.id)
             return "released"
@@ -308,6 +332,7 @@ class RenderWorker:
 
     def _end(self, render_id: int, owner: str, lease: Lease, store: Callable[[], Any], status: str,
              message: str | None = None) -> str:
+        lease.stop()  # before the result is stored: a heartbeat after it would find the render ended
         if lease.lost:
             return "lost"
         if message:
@@ -340,9 +365,12 @@ class Warden:
     """Takes back renders from silent workers and re-sends lost messages; a thread per consuming process."""
 
     def __init__(self, library, queue: RenderQueue, *, stale: float | None = None, every: float = SWEEP_SECONDS,
-                 orphan_after: float = ORPHAN_SECONDS):
+                 orphan_after: float = ORPHAN_SECONDS, outage: Outage | None = None):
         self.library = library
         self.queue = queue
+        #: The queue's state as this process sees it (shared with its consumer threads): one line per outage.
+        self.outage = outage or Outage(f"The render queue at {queue.description}", log)
+        self._sweeps = Outage("The library (for the warden's sweep)", log)
         self.stale = stale if stale is not None else stale_seconds()
         self.every = every
         self.orphan_after = orphan_after
@@ -362,8 +390,11 @@ class Warden:
         while True:
             try:
                 self.sweep()
-            except Exception:  # noqa: BLE001 - the database or the queue is away; sweep again later
-                log.warning("The warden's sweep failed", exc_info=True)
+            except Exception as exc:  # noqa: BLE001 - the database is away; sweep again later
+                log.debug("The warden's sweep failed", exc_info=True)
+                self._sweeps.failed(exc)
+            else:
+                self._sweeps.ok()
             if self._stop.wait(self.every):
                 return
 
@@ -377,16 +408,17 @@ class Warden:
         if candidates:
             try:
                 waiting = self.queue.pending_ids()
-            except QueueError as exc:
-                log.info("Lost messages not re-sent now: %s", exc)
+            except QueueError as exc:  # lost messages are sent when it is back
+                self.outage.failed(exc)
                 return report
+            self.outage.ok()
             for record in candidates:
                 if record.id in waiting:
                     continue
                 try:
                     self.queue.enqueue(record.id, record.priority)
                 except QueueError as exc:
-                    log.info("Lost messages not re-sent now: %s", exc)
+                    self.outage.failed(exc)
                     break
                 self.library.mark_enqueued([record.id])
                 report["resent"].append(record.id)
