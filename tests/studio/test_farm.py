@@ -281,14 +281,15 @@ def test_cancel_from_the_worker_stores_the_best_image_of_a_real_render(painting_
         report(lease, progress)
         losses = [loss for loss, _ in seen]
         recovered = len(losses) >= 3 and min(losses) < losses[-1] < losses[-2]
-        if not cancelled_at and (recovered or len(losses) >= 40):  # at 40 steps the test fails below
+        if not cancelled_at and (recovered or len(losses) >= 60):  # at 60 steps the test fails below
             cancelled_at.append(progress.step)
             farm.cancel(lease.render_id)
             lease.cancel.wait(30)  # hold this step until the heartbeat has read the cancel from the record
 
     monkeypatch.setattr(Lease, "report", watched)
-    # Adam with a large step goes up now and then; and it never converges: only Cancel ends this render.
-    params = {"size": 64, "start_size": 64, "steps": 5000, "optimizer": "adam", "lr": 0.2, "tolerance": 0.0}
+    # Adam with a large step goes up now and then (here down to step 39, up, and partly back at step 44);
+    # and it never converges: only Cancel ends this render.
+    params = {"size": 64, "start_size": 64, "steps": 5000, "optimizer": "adam", "lr": 0.3, "tolerance": 0.0}
     render_id = farm.submit("style_transfer", params, photo(), [(style.id, 1.0)])
     station.start()
     wait_until(lambda: library.get_render(render_id).status not in ("queued", "running"), timeout=120)
@@ -297,6 +298,7 @@ def test_cancel_from_the_worker_stores_the_best_image_of_a_real_render(painting_
     assert record.timings["steps"] == len(seen) == cancelled_at[0]
     best_loss, best_preview = min(seen, key=lambda s: s[0])
     assert best_loss < seen[-1][0] < seen[-2][0], "cancelled right after a partial recovery"
+    assert best_loss < seen[0][0], "the best image is not the starting one"
     stored = np.asarray(images.load(library.image_bytes(record.result_image_id), as_input=False))
     np.testing.assert_array_equal(stored, np.asarray(images.to_pil(best_preview)))
     assert record.losses["total"] == pytest.approx(best_loss, rel=1e-5)
