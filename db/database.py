@@ -16,6 +16,9 @@ failing when a read snapshot cannot be upgraded.
 lock: ``BEGIN IMMEDIATE`` on SQLite, a transaction-scoped advisory lock on
 PostgreSQL, so two processes starting at once on a new database both succeed.
 
+A new SQLite library file is created 0600 before SQLite opens it (:func:`nst.files.private_file`);
+SQLite gives its ``-wal`` and ``-shm`` files the same permissions.
+
 ``sqlite://`` (in memory) works for quick experiments in a single thread only:
 each thread would see its own empty database.
 """
