@@ -33,7 +33,7 @@ _CREATE = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) |
 def _create_exclusive(folder: Path, name: str, mode: int) -> tuple[int, Path]:
     """A new file with a random name derived from ``name`` in ``folder``, opened for writing."""
     for _ in range(100):
-        tmp = folder / f".{name}.{secrets.token_hex(6)}.part"
+        tmp = folder / f".{name[:40]}.{secrets.token_hex(6)}.part"  # short enough for any name of 255 bytes
         try:
             return os.open(tmp, _CREATE, mode), tmp
         except FileExistsError:

@@ -96,6 +96,14 @@ def test_a_failed_write_leaves_the_target_and_no_temporary_file(tmp_path):
     assert target.read_bytes() == b"old" and sorted(p.name for p in tmp_path.iterdir()) == ["kept.bin"]
 
 
+def test_a_file_with_a_name_of_255_bytes_can_be_written(tmp_path):
+    from nst.files import write_atomic
+
+    name = "é" * 125 + "x.png"  # 255 bytes in UTF-8, the longest name a file can have
+    write_atomic(tmp_path / name, b"data")
+    assert [p.name for p in tmp_path.iterdir()] == [name]
+
+
 # --------------------------------------------------------------------------- private files
 
 
