@@ -10,7 +10,9 @@ process, another machine) decodes the stored image, its one decode.
 A picture leaves when its render is taken, finished, failed or cancelled here;
 one nobody takes (its render ran elsewhere, or was claimed before the picture
 was left) leaves when it is older than ``max_age`` seconds or when the pictures
-kept pass ``max_bytes``, oldest first. Missing a picture only costs a decode.
+kept pass ``max_bytes`` or ``max_count``, oldest first: a click that submits
+twenty photos leaves at most a few of them here, never twenty full-size
+decodes. Missing a picture only costs a decode of the stored image.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from PIL import Image
 MAX_BYTES = 160 * 1024 * 1024
 #: Seconds a picture is kept for a render that has not started.
 MAX_AGE = 300.0
+#: Pictures kept at most, whatever their size (a render thread takes one at a time).
+MAX_PICTURES = 8
 
 
 def picture_bytes(picture: Image.Image) -> int:
@@ -34,12 +38,13 @@ def picture_bytes(picture: Image.Image) -> int:
 
 
 class Handoff:
-    """Decoded pictures by render id, each taken once, bounded in bytes and age; thread-safe."""
+    """Decoded pictures by render id, each taken once, bounded in bytes, count and age; thread-safe."""
 
     def __init__(self, max_bytes: int = MAX_BYTES, max_age: float = MAX_AGE,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, max_count: int = MAX_PICTURES):
         self.max_bytes = max_bytes
         self.max_age = max_age
+        self.max_count = max_count
         self.clock = clock
         self._pictures: OrderedDict[int, tuple[float, int, Image.Image]] = OrderedDict()
         self._bytes = 0
@@ -74,7 +79,7 @@ class Handoff:
         or larger than the bound)."""
         size = picture_bytes(picture)
         with self._lock:
-            if not self._takers or size > self.max_bytes:
+            if not self._takers or size > self.max_bytes or self.max_count < 1:
                 return False
             self._remove(render_id)
             self._pictures[render_id] = (self.clock(), size, picture)
@@ -111,7 +116,7 @@ class Handoff:
         oldest = self.clock() - self.max_age
         while self._pictures:
             render_id, (left, _, _) = next(iter(self._pictures.items()))
-            if self._bytes <= self.max_bytes and left >= oldest:
+            if self._bytes <= self.max_bytes and len(self._pictures) <= self.max_count and left >= oldest:
                 break
             self._remove(render_id)
 

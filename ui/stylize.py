@@ -11,9 +11,59 @@ from ui.job_panel import download_all, job_panel
 from ui.style_choice import by_recent_use
 from ui.text import md
 from ui.widgets import (blend_weights, filter_label, param_widgets, preset_picker, style_picker,
-                        styles_and_filters, thumbnails_row)
+                        styles_and_filters, thumbnails_row, values_complete)
 
 PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff"]
+#: Photos one click of Paint takes. They are decoded, checked and queued one at a time, so the page
+#: holds one decoded photo at once, whatever the count (a render decodes its photo again if the
+#: handoff to this process's render threads did not keep it: :mod:`studio.handoff`).
+MAX_PHOTOS = 20
+#: Megabytes per uploaded file: ``server.maxUploadSize`` in .streamlit/config.toml, the library's own limit.
+UPLOAD_MB = st.get_option("server.maxUploadSize")
+
+
+def too_many_text(count: int) -> str:
+    return (f"{count} photos are chosen; Paint takes at most {MAX_PHOTOS} at a time. Remove "
+            f"{count - MAX_PHOTOS}, paint these, then add the others.")
+
+
+def chosen_photos(uploads, recent, library):
+    """(name, bytes) of each chosen photo, read one at a time."""
+    for upload in uploads or []:
+        yield upload.name, upload.getvalue()
+    for record in recent:
+        yield f"recent photo {record.width}x{record.height}", library.image_bytes(record.id)
+
+
+def paint(count: int, photos, uploads, filter_id: str, values: dict, styles: list) -> tuple[list, dict]:
+    """Queue one render per photo, one photo at a time: each is decoded on its way into the library,
+    submitted, and let go before the next is read. The uploads' headers are checked first (format,
+    declared size: nothing is decoded), so an upload that is not a usable image queues nothing.
+    Returns the render ids and each one's original as a small JPEG; a failure is shown on the page."""
+    ids, originals = [], {}
+    if count > MAX_PHOTOS:  # the button is disabled then; a click that raced the change stops here
+        st.error(too_many_text(count), icon=":material/error:")
+        return ids, originals
+    farm = services.farm()
+    try:
+        for upload in uploads or []:
+            images.open_checked(upload.getvalue(), upload.name).close()
+        for name, data in photos:
+            try:
+                photo = farm.prepare_photo(data, name)
+                render_id = farm.submit(filter_id, values, photo, styles)
+            except NSTError:
+                if ids:  # the renders queued before this photo stay queued, and the page says so
+                    st.warning(f"{len(ids)} photo{'s were' if len(ids) != 1 else ' was'} queued before "
+                               f"{md(name)}; the photos after it were not.", icon=":material/warning:")
+                raise
+            ids.append(render_id)
+            originals[render_id] = images.encode(images.thumbnail(photo.picture, 720), "JPEG")
+            del photo, data  # the decoded photo goes before the next is read
+    except NSTError as exc:
+        st.error(md(exc), icon=":material/error:")
+    return ids, originals
+
 
 st.title("Stylize")
 library = services.library()
@@ -29,8 +79,10 @@ renders_slot = st.container()  # the renders, above the form, once there are any
 inputs_col, settings_col = st.columns([1, 1], gap="large")
 with inputs_col:
     st.subheader("1 · Photos")
-    uploads = st.file_uploader("Upload one or more photos", type=PHOTO_TYPES, accept_multiple_files=True,
-                               key="stylize:uploads")
+    uploads = st.file_uploader(f"Upload one or more photos (up to {MAX_PHOTOS} per click)", type=PHOTO_TYPES,
+                               accept_multiple_files=True, key="stylize:uploads",
+                               help=f"Up to {MAX_PHOTOS} photos per click of Paint, each at most {UPLOAD_MB} MB "
+                                    "and 50 megapixels.")
     recent = library.recent_content_images(limit=8)
     picked_recent = []
     if recent:
@@ -61,29 +113,22 @@ with settings_col:
     if flt.needs.vgg and not weights_ok:
         st.error(weights_message, icon=":material/error:")
     photos_count = len(uploads or []) + len(picked_recent)
+    too_many = photos_count > MAX_PHOTOS
+    if too_many:
+        st.error(too_many_text(photos_count), icon=":material/error:")
     run = st.button(f"Paint {photos_count} photo{'s' if photos_count != 1 else ''}" if photos_count else "Paint",
                     type="primary", icon=":material/brush:", width="stretch",
-                    disabled=(flt.needs.vgg and not weights_ok) or not photos_count or len(chosen) < flt.needs.min_styles)
+                    disabled=(flt.needs.vgg and not weights_ok) or not photos_count or too_many
+                    or len(chosen) < flt.needs.min_styles or not values_complete(flt, values))
     if not photos_count:
         st.caption("Upload a photo (or pick a recent one) to start.")
 
 if run:
-    farm = services.farm()
-    photos: list[tuple[str, bytes]] = [(f.name, f.getvalue()) for f in uploads or []]
-    photos += [(f"recent photo {r.width}x{r.height}", library.image_bytes(r.id)) for r in picked_recent]
-    try:
-        # each photo read and decoded once, here, on its way into the library; one bad upload queues nothing
-        prepared = [farm.prepare_photo(data, name) for name, data in photos]
-        ids, originals = [], {}
-        for photo in prepared:
-            render_id = farm.submit(flt.id, values, photo, [(s.id, w) for s, w in zip(chosen, weights)])
-            ids.append(render_id)
-            originals[render_id] = images.encode(images.thumbnail(photo.picture, 720), "JPEG")
-        st.session_state["stylize:jobs"] = ids
+    queued, originals = paint(photos_count, chosen_photos(uploads, picked_recent, library), uploads,
+                              flt.id, values, [(s.id, w) for s, w in zip(chosen, weights)])
+    if queued:
+        st.session_state["stylize:jobs"] = queued
         st.session_state["stylize:originals"] = originals
-    except NSTError as exc:
-        st.error(md(exc), icon=":material/error:")
-
 
 if st.session_state.get("stylize:jobs"):
     with renders_slot:
