@@ -111,7 +111,7 @@ def test_a_render_its_worker_finished_is_not_called_taken_back(farm, monkeypatch
     render_id = the_farm.submit("slow", {"steps": 3, "delay": 0.0}, photo(), [])
     caplog.set_level(logging.INFO)
     station(Wrapped(library, finish_render=finish_render))
-    wait_until(lambda: not library.get_render(render_id).active, 30, "the render to end")
+    wait_until(lambda: answers, 30, "the render to end and the late heartbeat to be answered")
     assert library.get_render(render_id).status == "done"
     assert beating_at_store == [False], "the heartbeat was still running when the result was stored"
     assert answers == ["ended"]
