@@ -15,7 +15,7 @@ from ui import services
 from ui.job_panel import job_panel
 from ui.text import md
 from ui.widgets import (blend_weights, filter_label, param_widgets, preset_picker, style_picker,
-                        styles_and_filters, thumbnails_row)
+                        styles_and_filters, thumbnails_row, values_complete)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -102,13 +102,15 @@ with style_col:
 with settings_col:
     prefix = f"texture:{flt.id}"
     preset_picker(flt, prefix)
-    values = param_widgets(flt, prefix, hidden=("crop",) if takes_crop else ())
+    hidden = ("crop",) if takes_crop else ()
+    values = param_widgets(flt, prefix, hidden=hidden)
     if takes_crop:
         values["crop"] = crops.format_boxes(boxes) if any(boxes) else ""
     if flt.needs.vgg and not weights_ok:
         st.error(weights_message, icon=":material/error:")
     run = st.button("Synthesize", type="primary", icon=":material/texture:", width="stretch",
-                    disabled=(flt.needs.vgg and not weights_ok) or len(chosen) < flt.needs.min_styles)
+                    disabled=(flt.needs.vgg and not weights_ok) or len(chosen) < flt.needs.min_styles
+                    or not values_complete(flt, values, hidden))
 
 if run:
     try:

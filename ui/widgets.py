@@ -13,6 +13,7 @@ from typing import Any
 
 import streamlit as st
 
+from nst.errors import NSTError
 from nst.params import Param, parse_size
 from nst.plugin import Filter, preset_of
 from ui.pages import ADD_STYLE
@@ -25,39 +26,115 @@ def _key(prefix: str, name: str) -> str:
     return f"{prefix}:{name}"
 
 
+# What is submitted is what is shown. Streamlit tells the browser a keyed widget's value only in a run
+# that assigned it through st.session_state (SessionState.register_widget: value_changed); in any other
+# run it assumes the browser still holds the value from an earlier run, and the element goes out with no
+# value, so a browser that never mounted that earlier element draws the widget at the element's default:
+# for a number input or slider built without ``value=``, its minimum. The browser then sends that
+# minimum back with the next rerun (an upload, Paint), and a value from the browser outranks the one the
+# server kept. Seeding the keys only while they were missing therefore broke whenever the browser missed
+# the run that seeded them, which a loaded server makes common:
+# - a run cut short by a rerun (a photo uploaded during the page's first run): the element whose sending
+#   raised the RerunException never leaves, and elements still waiting in the outgoing queue are dropped
+#   when the next run starts (ForwardMsgQueue.clear on SCRIPT_STARTED);
+# - a page left through a run that is itself cut short (passing quickly through the Gallery): the
+#   clean-up of widgets not drawn runs only after a completed run (ScriptRunner._on_script_finished skips
+#   _remove_stale_widgets for an interrupted one), so the page's values stay on the server under the
+#   widget ids, nothing is seeded on the way back, and every widget mounts at its minimum.
+# So a page's parameter values live in one plain session_state entry per filter (never a widget's, so
+# Streamlit never cleans it up: the preset and values are kept across pages too), copied into each
+# widget's key right before the widget is drawn, on every run, and updated from the widget by its
+# on_change callback (callbacks run before the page's script). Every run then hands every value to the
+# browser, and the values submitted are the ones the browser was last given.
+_MISSING = object()
+
+
+def _form_key(prefix: str) -> str:
+    return _key(prefix, "__form")
+
+
+def _declared(flt: Filter) -> dict[str, Param]:
+    return {p.name: p for p in flt.params if not p.hidden}
+
+
+def _default_preset(flt: Filter) -> str | None:
+    names = list(flt.presets)
+    return ("quality" if "quality" in names else names[0]) if names else None
+
+
 def _preset_values(flt: Filter, name: str | None) -> dict[str, Any]:
     return dict(preset_of(flt.presets[name]).values) if name in flt.presets else {}
 
 
-def _apply_preset(flt: Filter, prefix: str) -> None:
-    chosen = st.session_state.get(_key(prefix, "__preset"))
-    declared = {p.name: p for p in flt.params if not p.hidden}
-    for name, value in _preset_values(flt, chosen).items():
-        if name in declared:
-            st.session_state[_key(prefix, name)] = declared[name].coerce(value)
-            if declared[name].kind == "size":
-                _set_sides(_key(prefix, name))
+def _checked(p: Param, value: Any) -> Any:
+    """``value`` as ``p`` declares it, or _MISSING when it does not fit (a plugin reloaded with other bounds)."""
+    try:
+        return p.coerce(value)
+    except (NSTError, TypeError, ValueError):
+        return _MISSING
 
 
-def _set_sides(key: str) -> None:
-    """A size parameter is two widgets (width, height) under ``key``: set them from its value."""
-    st.session_state[key + ":width"], st.session_state[key + ":height"] = parse_size(st.session_state[key])
+def form(flt: Filter, prefix: str) -> dict[str, Any]:
+    """The page's parameter values for ``flt`` under ``prefix``, the one place the widgets take them from:
+    ``{"preset": name or None, "values": {param: value}}``. Created from the default preset on the first
+    visit; each run keeps what still fits the filter's declarations and fills the rest from the preset."""
+    key = _form_key(prefix)
+    stored = st.session_state.get(key) or {}
+    preset = stored.get("preset")
+    if preset not in flt.presets:
+        preset = _default_preset(flt)
+    chosen, kept = _preset_values(flt, preset), stored.get("values") or {}
+    values = {}
+    for p in _declared(flt).values():
+        value = _checked(p, kept[p.name]) if p.name in kept else _MISSING
+        if value is _MISSING:
+            value = _checked(p, chosen.get(p.name, p.default))
+        values[p.name] = p.default if value is _MISSING else value
+    current = {"preset": preset, "values": values}
+    if current != stored:
+        st.session_state[key] = current
+    return current
 
 
-def _size_widget(p: Param, key: str) -> str:
-    if key + ":width" not in st.session_state:
-        _set_sides(key)
+def _choose_preset(flt: Filter, prefix: str) -> None:
+    """on_change of the preset row: its values replace the page's (the widgets show them on this run)."""
+    stored = st.session_state.get(_form_key(prefix))
+    name = st.session_state.get(_key(prefix, "__preset"))
+    if stored is None or name not in flt.presets:
+        return
+    values = dict(stored["values"])
+    declared = _declared(flt)
+    for param, value in _preset_values(flt, name).items():
+        if param in declared and (checked := _checked(declared[param], value)) is not _MISSING:
+            values[param] = checked
+    st.session_state[_form_key(prefix)] = {"preset": name, "values": values}
+
+
+def _remember(p: Param, prefix: str, key: str) -> None:
+    """on_change of a parameter's widget: its value becomes the page's value."""
+    stored = st.session_state.get(_form_key(prefix))
+    if stored is None:
+        return
+    raw = (st.session_state[key + ":width"], st.session_state[key + ":height"]) if p.kind == "size" \
+        else st.session_state[key]
+    value = _checked(p, raw)
+    if value is not _MISSING:  # otherwise the widget is set back to the page's value on this run
+        st.session_state[_form_key(prefix)] = {**stored, "values": {**stored["values"], p.name: value}}
+
+
+def _size_widget(p: Param, key: str, value: str, on_change: dict) -> None:
+    """A size parameter is two widgets (width, height) under ``key``."""
+    st.session_state[key + ":width"], st.session_state[key + ":height"] = parse_size(value)
     low = None if p.min is None else int(p.min)
     high = None if p.max is None else int(p.max)
     step = int(p.step or 1)
     left, right = st.columns(2)
     with left:
-        width = st.number_input("Width (px)", min_value=low, max_value=high, step=step, key=key + ":width",
-                                help=p.help or None)
+        st.number_input("Width (px)", min_value=low, max_value=high, step=step, key=key + ":width",
+                        help=p.help or None, **on_change)
     with right:
-        height = st.number_input("Height (px)", min_value=low, max_value=high, step=step, key=key + ":height")
-    st.session_state[key] = p.coerce((int(width), int(height)))
-    return st.session_state[key]
+        st.number_input("Height (px)", min_value=low, max_value=high, step=step, key=key + ":height",
+                        **on_change)
 
 
 def preset_picker(flt: Filter, prefix: str) -> str | None:
@@ -67,68 +144,75 @@ def preset_picker(flt: Filter, prefix: str) -> str | None:
         return None
     names = list(flt.presets)
     key = _key(prefix, "__preset")
-    if key not in st.session_state:
-        st.session_state[key] = "quality" if "quality" in names else names[0]
+    chosen = form(flt, prefix)["preset"]
+    st.session_state[key] = chosen  # given to the browser on every run (see above)
     descriptions = {n: preset_of(flt.presets[n]).description for n in names}
     help_text = " ".join(f"**{n}**: {text}" for n, text in descriptions.items() if text) or None
-    st.segmented_control("Preset", names, key=key, on_change=_apply_preset, args=(flt, prefix),
+    st.segmented_control("Preset", names, key=key, on_change=_choose_preset, args=(flt, prefix),
                          format_func=lambda n: n.capitalize(), help=help_text, required=True)
-    return st.session_state[key]
+    return chosen
 
 
-def _widget(p: Param, key: str):
+def _widget(p: Param, prefix: str, value: Any) -> None:
+    """The widget of one parameter, showing ``value``: set into its key first, on every run (see above)."""
+    key = _key(prefix, p.name)
     label, help_text = p.title, p.help or None
+    on_change = {"on_change": _remember, "args": (p, prefix, key)}
     if p.kind == "size":
-        return _size_widget(p, key)
+        return _size_widget(p, key, value, on_change)
+    st.session_state[key] = value
     if p.kind == "bool":
-        return st.toggle(label, key=key, help=help_text)
+        return st.toggle(label, key=key, help=help_text, **on_change)
     if p.kind == "choice":
-        return st.selectbox(label, list(p.choices), key=key, help=help_text)
+        return st.selectbox(label, list(p.choices), key=key, help=help_text, **on_change)
     if p.kind == "text":
-        return st.text_input(label, key=key, help=help_text)
+        return st.text_input(label, key=key, help=help_text, **on_change)
     if p.unset is not None:  # the widget also offers the number that means "not set"
         p = replace(p, unset=None, min=None if p.min is None else min(p.min, p.unset),
                     max=None if p.max is None else max(p.max, p.unset))
     bounded = p.min is not None and p.max is not None and math.isfinite(p.min) and math.isfinite(p.max)
     if p.kind == "int":
         if bounded and p.max - p.min <= 4096 and not p.log:
-            return st.slider(label, int(p.min), int(p.max), step=int(p.step or 1), key=key, help=help_text)
+            return st.slider(label, int(p.min), int(p.max), step=int(p.step or 1), key=key, help=help_text,
+                             **on_change)
         return st.number_input(label, min_value=None if p.min is None else int(p.min),
                                max_value=None if p.max is None else int(p.max), step=int(p.step or 1),
-                               key=key, help=help_text)
+                               key=key, help=help_text, **on_change)
     if bounded and not p.log and p.max - p.min <= 100:
         return st.slider(label, float(p.min), float(p.max), step=float(p.step or (p.max - p.min) / 100),
-                         key=key, help=help_text)
+                         key=key, help=help_text, **on_change)
     return st.number_input(label, min_value=None if p.min is None else float(p.min),
                            max_value=None if p.max is None else float(p.max), format="%g", key=key,
-                           help=help_text, step=None if p.step is None else float(p.step))
+                           help=help_text, step=None if p.step is None else float(p.step), **on_change)
 
 
 def param_widgets(flt: Filter, prefix: str, hidden: tuple[str, ...] = ()) -> dict[str, Any]:
     """One widget per declared parameter (advanced ones folded away; those a preset sets alone, and those
-    named in ``hidden``, not shown); returns the values, with the chosen preset's name under "preset"
-    (the registry resolves it when the render is submitted)."""
+    named in ``hidden``, not shown), each showing the page's value (:func:`form`); returns those values,
+    with the chosen preset's name under "preset" (the registry resolves it when the render is submitted)."""
+    current = form(flt, prefix)
     shown = [p for p in flt.params if not p.hidden and p.name not in hidden]
-    for p in shown:
-        key = _key(prefix, p.name)
-        if key not in st.session_state:
-            preset = st.session_state.get(_key(prefix, "__preset"))
-            st.session_state[key] = p.coerce(_preset_values(flt, preset).get(p.name, p.default))
-    values = {}
+    values = {p.name: current["values"][p.name] for p in shown}
     basic = [p for p in shown if not p.advanced]
     advanced = [p for p in shown if p.advanced]
     columns = st.columns(2) if len(basic) > 2 else [st.container()]
     for index, p in enumerate(basic):
         with columns[index % len(columns)]:
-            values[p.name] = _widget(p, _key(prefix, p.name))
+            _widget(p, prefix, values[p.name])
     if advanced:
         with st.expander(ADVANCED_LABEL):
             for p in advanced:
-                values[p.name] = _widget(p, _key(prefix, p.name))
-    preset = st.session_state.get(_key(prefix, "__preset"))
-    if preset in flt.presets:
-        values["preset"] = preset
+                _widget(p, prefix, values[p.name])
+    if current["preset"] in flt.presets:
+        values["preset"] = current["preset"]
     return values
+
+
+def values_complete(flt: Filter, values: dict[str, Any], hidden: tuple[str, ...] = ()) -> bool:
+    """Whether ``values`` hold a fitting value for every parameter the form shows: Paint stays disabled
+    until they do."""
+    return all(p.name in values and _checked(p, values[p.name]) is not _MISSING
+               for p in flt.params if not p.hidden and p.name not in hidden)
 
 
 def style_label(style) -> str:
