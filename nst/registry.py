@@ -125,34 +125,43 @@ class Registry:
                  entry_points: bool = True, probe: bool = True) -> "Registry":
         """A registry loaded from the built-in folder, ``folders`` (default: ``NST_PLUGIN_PATH``)
         and the ``nst.plugins`` entry points. With ``probe``, every plugin file (the built-in folder's
-        too) is first imported in a child process (:mod:`nst.plugin_probe`), one child per folder."""
+        too) is first imported in a child process (:mod:`nst.plugin_probe`): all of them in one child."""
         registry = cls()
         registry.probe = probe
-        if builtin:
-            registry.load_folder(BUILTIN_DIR, origin="builtin")
         if folders is None:
             folders = [Path(p).expanduser() for p in os.environ.get(ENV_VAR, "").split(os.pathsep) if p.strip()]
-        for folder in folders:
-            registry.load_folder(Path(folder), origin="folder")
+        registry._load_folders(([(BUILTIN_DIR, "builtin")] if builtin else [])
+                               + [(Path(folder), "folder") for folder in folders])
         if entry_points:
             registry.load_entry_points()
         return registry
 
     def load_folder(self, folder: Path, origin: str = "folder") -> None:
-        if not folder.is_dir():
-            self.plugins.append(PluginInfo(id=folder.name or str(folder), origin=origin, location=str(folder),
-                                           status="failed", error=f"{folder} is not a folder"))
-            return
-        paths = [path for path in sorted(folder.glob("*.py")) if not path.name.startswith("_")]
-        verdicts: dict[Path, Any] = {}
-        if self.probe:  # the folder's files in one child: one Python start, not one per file
+        self._load_folders([(folder, origin)])
+
+    def _load_folders(self, folders: Sequence[tuple[Path, str]]) -> None:
+        """Load the plugin files of (folder, origin) pairs, in order, all probed first in one child (one Python
+        start, not one per file or folder)."""
+        found: list[tuple[Path, str, bool]] = []  # (path, origin, whether it is a folder that is not there)
+        for folder, origin in folders:
+            if not folder.is_dir():
+                found.append((folder, origin, True))
+                continue
+            found += [(path, origin, False) for path in sorted(folder.glob("*.py")) if not path.name.startswith("_")]
+        verdicts: dict[tuple[Path, str], Any] = {}
+        if self.probe:
             from .plugin_probe import probe_files
 
-            wanted = [path for path in paths if path.stem not in disabled_ids()]
+            wanted = [(path, origin) for path, origin, missing in found
+                      if not missing and path.stem not in disabled_ids()]
             verdicts = dict(zip(wanted, probe_files([(_module_name(path, _label(path, origin)), path)
-                                                     for path in wanted])))
-        for path in paths:
-            self.load_file(path, origin, probed=verdicts.get(path))
+                                                     for path, origin in wanted])))
+        for path, origin, missing in found:
+            if missing:
+                self.plugins.append(PluginInfo(id=path.name or str(path), origin=origin, location=str(path),
+                                               status="failed", error=f"{path} is not a folder"))
+            else:
+                self.load_file(path, origin, probed=verdicts.get((path, origin)))
 
     def load_file(self, path: Path, origin: str = "folder", *, probed: Any = None) -> PluginInfo:
         """Load one plugin file. With :attr:`probe`, it is first tried in a child process (``probed``: that
