@@ -207,7 +207,7 @@ def test_a_link_to_a_style_that_is_no_id_shows_an_error_box(app):
 # --------------------------------------------------------------------------- a NaN loss
 
 
-def test_the_history_shows_a_render_whose_loss_was_nan_with_its_delete_button(app):
+def test_a_render_whose_loss_was_nan_is_shown_in_the_history_with_its_delete_button_and_on_stylize(app):
     from ui import services
 
     at = app().run()
@@ -216,11 +216,15 @@ def test_the_history_shows_a_render_whose_loss_was_nan_with_its_delete_button(ap
     render = library.create_render("palette", {}, png(80, 60), [(style.id, 1.0)])
     library.start_render(render.id, "host:1:w")
     library.finish_render(render.id, png(64, 48), losses={"total": float("nan"), "style": float("inf")},
-                          timings={"seconds": float("nan")}, owner="host:1:w")
+                          owner="host:1:w")
     assert library.get_render(render.id).losses["total"] is None  # stored as null
     at.switch_page("ui/history.py").run()
     assert not at.exception, at.exception
     assert any(b.key == f"delete:{render.id}" for b in at.button)
+    at.session_state["stylize:jobs"] = [render.id]  # the Stylize page's panel of the renders it queued
+    at.switch_page("ui/stylize.py").run()
+    assert not at.exception, at.exception
+    assert any(image.captions == ["Result"] for image in at.image if image.captions)
 
 
 # --------------------------------------------------------------------------- a PNG of a million chunks

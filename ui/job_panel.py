@@ -11,6 +11,7 @@ place in the queue is a count), however long the queue is.
 from __future__ import annotations
 
 import io
+import math
 import re
 import zipfile
 
@@ -27,6 +28,10 @@ STATUS_TEXT = {
 }
 
 
+def _finite(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _seconds(value: float | None) -> str:
     if value is None:
         return "…"
@@ -35,6 +40,7 @@ def _seconds(value: float | None) -> str:
 
 
 def _losses_text(losses: dict) -> str:
+    losses = {name: value for name, value in losses.items() if _finite(value)}  # a NaN loss is stored as null
     parts = [f"{name} {value:.3g}" for name, value in losses.items() if name != "total"]
     total = losses.get("total")
     return (f"loss {total:.4g}" if total is not None else "") + (f" ({', '.join(parts)})" if parts else "")
