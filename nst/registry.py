@@ -139,15 +139,23 @@ class Registry:
     def load_folder(self, folder: Path, origin: str = "folder") -> None:
         self._load_folders([(folder, origin)])
 
+    def load_files(self, paths: Iterable[Path], origin: str = "folder") -> None:
+        """Load plugin files, probed first all in one child (see :meth:`load_file`)."""
+        self._load([(Path(path), origin, False) for path in paths])
+
     def _load_folders(self, folders: Sequence[tuple[Path, str]]) -> None:
-        """Load the plugin files of (folder, origin) pairs, in order, all probed first in one child (one Python
-        start, not one per file or folder)."""
+        """Load the plugin files of (folder, origin) pairs, in order."""
         found: list[tuple[Path, str, bool]] = []  # (path, origin, whether it is a folder that is not there)
         for folder, origin in folders:
             if not folder.is_dir():
                 found.append((folder, origin, True))
                 continue
             found += [(path, origin, False) for path in sorted(folder.glob("*.py")) if not path.name.startswith("_")]
+        self._load(found)
+
+    def _load(self, found: Sequence[tuple[Path, str, bool]]) -> None:
+        """Load (path, origin, whether it is a folder that is not there) in order, every file probed first, all
+        in one child (one Python start, not one per file or folder)."""
         verdicts: dict[tuple[Path, str], Any] = {}
         if self.probe:
             from .plugin_probe import probe_files

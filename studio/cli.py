@@ -37,8 +37,8 @@ def _builtins() -> Registry:
     """The built-in filters behind ``transfer`` and ``texture``, loaded through the registry as the app
     loads them (their files are named for their ids)."""
     registry = Registry()
-    for filter_id in FILTER_OF.values():
-        registry.load_file(BUILTIN_DIR / f"{filter_id}.py", origin="builtin")
+    registry.probe = True  # probed first, as the app probes them (one child; remembered in the data directory)
+    registry.load_files([BUILTIN_DIR / f"{filter_id}.py" for filter_id in FILTER_OF.values()], origin="builtin")
     return registry
 
 

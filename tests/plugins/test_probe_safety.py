@@ -198,3 +198,17 @@ def test_the_probes_memory_is_written_privately_and_never_through_a_link(plugin_
     assert Registry.discover([plugin_dir], builtin=False, entry_points=False).plugins[0].ok
     assert victim.read_text() == "precious"
     assert (data / "plugin-probes.json").stat().st_mode & 0o777 == 0o600
+
+
+def test_the_cli_probes_the_builtin_filters_it_builds_its_options_from(monkeypatch):
+    """``transfer`` and ``texture`` take their options from two built-in plugin files, imported by every
+    command: they are probed too, in one child."""
+    from studio import cli
+
+    runs = []
+    real_run = nst.plugin_probe._run_child
+    monkeypatch.setattr(nst.plugin_probe, "_run_child",
+                        lambda files, limit: runs.append([Path(p).stem for _, p, _ in files]) or real_run(files, limit))
+    registry = cli._builtins.__wrapped__()
+    assert runs == [["style_transfer", "texture_synthesis"]]
+    assert {f.id for f in registry.filters()} == {"style_transfer", "texture_synthesis"}
