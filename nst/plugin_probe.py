@@ -292,7 +292,10 @@ def _watch(child: subprocess.Popen, read_fd: int, token: str, limit: float) -> _
         exit_fd = os.pidfd_open(child.pid)  # readable once the child exits
     except (AttributeError, OSError):
         exit_fd = None
-    watched = [read_fd] + ([exit_fd] if exit_fd is not None else [])
+    watched = select.poll()  # not select(): the host may have more than 1024 files open
+    watched.register(read_fd, select.POLLIN)
+    if exit_fd is not None:
+        watched.register(exit_fd, select.POLLIN)
     mark = token.encode()
 
     def take(chunk: bytes) -> None:
@@ -320,16 +323,19 @@ def _watch(child: subprocess.Popen, read_fd: int, token: str, limit: float) -> _
             if left <= 0:
                 run.timed_out = True
                 break
-            ready, _, _ = select.select(watched, [], [], left if exit_fd is not None else min(left, 0.05))
+            ready = {fd for fd, _ in watched.poll(1000 * (left if exit_fd is not None else min(left, 0.05)))}
             if read_fd in ready:
                 chunk = os.read(read_fd, 65536)
                 if chunk:
                     take(chunk)
                 else:
-                    watched.remove(read_fd)  # every writer closed it: the child is ending
+                    watched.unregister(read_fd)  # every writer closed it: the child is ending
         os.set_blocking(read_fd, False)
         with contextlib.suppress(BlockingIOError):
-            while chunk := os.read(read_fd, 65536):  # what it wrote before it ended
+            for _ in range(64):  # what it wrote before it ended (bounded: something it left may write on)
+                chunk = os.read(read_fd, 65536)
+                if not chunk:
+                    break
                 take(chunk)
     finally:
         if exit_fd is not None:
@@ -339,7 +345,10 @@ def _watch(child: subprocess.Popen, read_fd: int, token: str, limit: float) -> _
 
 def _exited(child: subprocess.Popen) -> bool:
     """Whether the child has ended, without reaping it (so its process group stays its own to kill)."""
-    result = os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    try:
+        result = os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    except ChildProcessError:  # reaped already (SIGCHLD ignored by the host): the handshake still decides
+        return True
     return result is not None and result.si_pid != 0
 
 
