@@ -16,6 +16,10 @@ from typing import Any, Iterable, Mapping, Sequence
 from .errors import ParameterError
 
 KINDS = ("float", "int", "bool", "choice", "text", "size")
+#: Longest text value a "text" parameter takes unless its declaration says otherwise (``max_length``).
+DEFAULT_MAX_LENGTH = 1_000
+#: Characters of a refused value shown in the error message.
+_SHOWN = 60
 _TRUE = {"1", "true", "yes", "on", "y"}
 _FALSE = {"0", "false", "no", "off", "n"}
 
@@ -36,6 +40,8 @@ class Param:
     hidden: bool = False  # set by a filter's presets only: neither the app nor the CLI shows it
     #: A number that means "not set", allowed besides min..max (style_size 0: the result's size decides).
     unset: float | None = None
+    #: Longest value of a "text" parameter, in characters (None: :data:`DEFAULT_MAX_LENGTH`).
+    max_length: int | None = None
 
     def __post_init__(self) -> None:
         problems = declaration_problems(self)
@@ -45,6 +51,11 @@ class Param:
     @property
     def title(self) -> str:
         return self.label or self.name.replace("_", " ").capitalize()
+
+    @property
+    def longest(self) -> int:
+        """The most characters a "text" value may have."""
+        return DEFAULT_MAX_LENGTH if self.max_length is None else self.max_length
 
     @property
     def option(self) -> str:
@@ -61,6 +72,8 @@ class Param:
             return "one of " + ", ".join(map(str, self.choices))
         if self.kind == "bool":
             return "true or false"
+        if self.kind == "text":
+            return f"text of at most {self.longest:,} characters"
         if self.min is not None and self.max is not None:
             bounds = f"between {self.min:g} and {self.max:g}"
         elif self.min is not None:
@@ -74,7 +87,7 @@ class Param:
     def coerce(self, value: Any) -> Any:
         """A typed, checked value, or ParameterError naming this parameter and its bounds."""
         def fail(reason: str = "") -> ParameterError:
-            got = f"got {value!r}" + (f" ({reason})" if reason else "")
+            got = f"got {shown_value(value)}" + (f" ({reason})" if reason else "")
             return ParameterError(f"{self.name} must be {self.bounds_text()}; {got}.")
 
         if self.kind == "bool":
@@ -93,6 +106,8 @@ class Param:
         if self.kind == "text":
             if not isinstance(value, str):
                 raise fail()
+            if len(value) > self.longest:
+                raise fail(f"{len(value):,} characters")
             return value
         if self.kind == "size":
             return self._coerce_size(value, fail)
@@ -143,6 +158,16 @@ class Param:
         return f"{sides[0]}x{sides[1]}"
 
 
+def shown_value(value: Any) -> str:
+    """A refused value as an error message shows it: its repr, cut short (a value may be megabytes long)."""
+    if isinstance(value, str) and len(value) > _SHOWN:
+        return repr(value[:_SHOWN]) + "..."
+    if isinstance(value, (list, tuple, dict, set)) and len(value) > 8:
+        return f"a {type(value).__name__} of {len(value):,} items"
+    text = repr(value)
+    return text if len(text) <= 2 * _SHOWN else text[:2 * _SHOWN] + "..."
+
+
 def parse_size(value: str) -> tuple[int, int]:
     """A checked ``"WxH"`` value -> (width, height)."""
     width, height = value.split("x")
@@ -163,6 +188,9 @@ def declaration_problems(param: Param) -> list[str]:
         problems.append(f"min {param.min} is above max {param.max}")
     if param.unset is not None and param.kind not in ("float", "int"):
         problems.append("only a number can have an unset value")
+    if param.max_length is not None and (param.kind != "text" or isinstance(param.max_length, bool)
+                                         or not isinstance(param.max_length, int) or param.max_length < 1):
+        problems.append("only a text parameter has a max_length, a whole number of at least 1")
     if param.kind in ("float", "int", "size") and param.step is not None and param.step <= 0:
         problems.append("step must be positive")
     if param.kind in ("int", "size") and param.step is not None and param.step != int(param.step):
@@ -182,7 +210,7 @@ def validate(params: Sequence[Param], values: Mapping[str, Any] | None = None) -
     unknown = [name for name in values if name not in known]
     if unknown:
         raise ParameterError(
-            f"Unknown parameter {unknown[0]!r}; known parameters: {', '.join(known) or 'none'}."
+            f"Unknown parameter {shown_value(unknown[0])}; known parameters: {', '.join(known) or 'none'}."
         )
     return {p.name: (p.coerce(values[p.name]) if p.name in values else p.default) for p in params}
 
