@@ -45,6 +45,14 @@ class Recovered:
     priority: int
 
 
+@dataclass(frozen=True)
+class Waiting:
+    """A queued render whose message is to be sent (again)."""
+
+    id: int
+    priority: int
+
+
 def db_now(session: Session):
     """Now, on the database server's clock (PostgreSQL) or this machine's (SQLite: one machine)."""
     if session.get_bind().dialect.name == "postgresql":
@@ -171,13 +179,14 @@ class RenderLeases:
 
         return self.unit_of_work.write(work)
 
-    def renders_to_enqueue(self, older_than_seconds: float) -> list[records.RenderRecord]:
-        """Queued renders last handed to the queue more than ``older_than_seconds`` ago."""
+    def renders_to_enqueue(self, older_than_seconds: float) -> list[Waiting]:
+        """Queued renders last handed to the queue more than ``older_than_seconds`` ago: their ids and
+        priorities only (a sweep never reads parameters, which a worker checks when it takes a render)."""
         cutoff = utcnow() - timedelta(seconds=older_than_seconds)
-        stmt = (select(Render).where(Render.status == "queued",
-                                     or_(Render.queued_at.is_(None), Render.queued_at < cutoff))
+        stmt = (select(Render.id, Render.priority).where(Render.status == "queued",
+                                                         or_(Render.queued_at.is_(None), Render.queued_at < cutoff))
                 .order_by(Render.priority.desc(), Render.created_at, Render.id))
-        return self.unit_of_work.read(lambda s: [records.render_record(r) for r in s.scalars(stmt)])
+        return self.unit_of_work.read(lambda s: [Waiting(i, p or 0) for i, p in s.execute(stmt)])
 
     def mark_enqueued(self, render_ids: list[int]) -> None:
         if render_ids:

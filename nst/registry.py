@@ -17,9 +17,12 @@ instead of ending the host (:mod:`nst.plugin_probe`).
 
 :meth:`Registry.admit` is the door every render goes through: a preset named
 among the parameters is resolved there into the filter's values, every value
-is checked, and the inputs too, once. What comes out is plain values that a
-render record stores and :meth:`Registry.run_checked` hands to the filter as
-they are. :meth:`Registry.run` does both at once (the CLI's ``run``). A
+is checked, and the inputs too. What comes out is plain values that a render
+record stores. A record may have been written by anyone who can write to the
+database, so a worker takes it through the door again: :meth:`Registry.admit_stored`
+before it reads the render's images, :meth:`Registry.run_checked` (the inputs
+and the filter's own check) before the filter runs. :meth:`Registry.run` checks
+and runs at once (the CLI's ``run``). A
 filter's exceptions come back as a :class:`PluginError` naming it, so a
 broken filter never takes the host down.
 """
@@ -42,7 +45,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 from .errors import NSTError, ParameterError
-from .params import validate
+from .params import shown_value, validate
 from .plugin import (Filter, FilterResult, RunInputs, StyleContribution, filter_problems, preset_of,
                      style_problems)
 from .progress import ProgressCallback
@@ -293,7 +296,7 @@ class Registry:
             failed = [p for p in self.plugins if not p.ok and filter_id in (p.id, *p.filters)]
             reason = f" (its plugin failed to load: {failed[0].error})" if failed else ""
             known = ", ".join(sorted(self._filters)) or "none"
-            raise PluginError(f"No filter {filter_id!r}{reason}; available: {known}.")
+            raise PluginError(f"No filter {shown_value(filter_id)}{reason}; available: {known}.")
         return entry
 
     def get(self, filter_id: str) -> Filter:
@@ -320,28 +323,52 @@ class Registry:
         checked, once; raises before any work if they do not fit."""
         flt = self.get(filter_id)
         checked, preview = self._resolved(flt, params)
-        needs = flt.needs
-        if needs.content and inputs.content is None:
-            raise ParameterError(f"{flt.name} needs a content image (a photo).")
-        count = len(inputs.styles)
-        if not needs.min_styles <= count <= needs.max_styles:
-            wanted = (f"{needs.min_styles}" if needs.min_styles == needs.max_styles
-                      else f"{needs.min_styles} to {needs.max_styles}")
-            raise ParameterError(f"{flt.name} takes {wanted} style image(s), got {count}.")
-        if len(inputs.style_weights) != count:
-            raise ParameterError(f"Got {count} styles but {len(inputs.style_weights)} style weights.")
-        weights = [float(w) for w in inputs.style_weights]
-        if not all(math.isfinite(w) and w >= 0 for w in weights):
-            raise ParameterError(f"Style weights must be finite numbers of at least 0, got {weights}.")
-        if weights and not any(w > 0 for w in weights):
-            raise ParameterError("The style weights must not all be 0.")
+        self._check_inputs(flt, inputs, checked)
+        return Admitted(checked, preview)
+
+    def admit_stored(self, filter_id: str, params: Any, *, content: bool, style_weights: Sequence[Any]) -> Admitted:
+        """The door again, for a stored render (one a worker takes), before its images are read: the filter
+        exists, the values are checked as :meth:`admit` checks them (under the filter's present declarations,
+        see :meth:`run_checked`), and so are the photo's presence, the count of styles and their weights.
+        The filter's own check, which needs the images, is :meth:`run_checked`'s."""
+        flt = self.get(filter_id)
+        checked = self._as_declared_now(flt, params)
+        self._check_shape(flt, content, style_weights)
+        return Admitted(checked)
+
+    def _check_inputs(self, flt: Filter, inputs: RunInputs, checked: dict[str, Any]) -> None:
+        """The inputs fit the filter's needs, and its own check passes."""
+        self._check_shape(flt, inputs.content is not None, inputs.style_weights, len(inputs.styles))
         try:
             flt.check(inputs, checked)
         except NSTError:
             raise
         except Exception as exc:  # noqa: BLE001 - a broken check is the plugin's fault, not the user's
-            raise PluginError(f"The filter {filter_id!r} failed checking its inputs: {type(exc).__name__}: {exc}") from exc
-        return Admitted(checked, preview)
+            raise PluginError(f"The filter {flt.id!r} failed checking its inputs: {type(exc).__name__}: {exc}") from exc
+
+    @staticmethod
+    def _check_shape(flt: Filter, content: bool, style_weights: Sequence[Any], count: int | None = None) -> None:
+        """A photo if the filter needs one, as many styles as it takes (``count``: the weights' count), and
+        their weights: finite, at least 0, not all 0."""
+        needs = flt.needs
+        if needs.content and not content:
+            raise ParameterError(f"{flt.name} needs a content image (a photo).")
+        if count is None:
+            count = len(style_weights)
+        if not needs.min_styles <= count <= needs.max_styles:
+            wanted = (f"{needs.min_styles}" if needs.min_styles == needs.max_styles
+                      else f"{needs.min_styles} to {needs.max_styles}")
+            raise ParameterError(f"{flt.name} takes {wanted} style image(s), got {count}.")
+        if len(style_weights) != count:
+            raise ParameterError(f"Got {count} styles but {len(style_weights)} style weights.")
+        try:
+            weights = [float(w) for w in style_weights]
+        except (TypeError, ValueError):
+            raise ParameterError("Style weights must be numbers.") from None
+        if not all(math.isfinite(w) and w >= 0 for w in weights):
+            raise ParameterError(f"Style weights must be finite numbers of at least 0, got {weights}.")
+        if weights and not any(w > 0 for w in weights):
+            raise ParameterError("The style weights must not all be 0.")
 
     def check(self, filter_id: str, inputs: RunInputs, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Checked parameter values (see :meth:`admit`)."""
@@ -359,22 +386,27 @@ class Registry:
 
     def run_checked(self, filter_id: str, inputs: RunInputs, params: Mapping[str, Any],
                     progress: ProgressCallback | None = None) -> FilterResult:
-        """Run a filter with parameter values that came through :meth:`admit` (a render record's), as
-        they are. A render recorded before presets were resolved on the way in names its preset: that
-        one is resolved and checked here. A record is as old as its render: a parameter the filter has
-        declared since then takes its default, and one it no longer declares is left out (and logged)."""
-        return self._execute(filter_id, inputs, self._as_declared_now(self.get(filter_id), params), progress)
+        """Run a filter with a stored render's parameter values (ones that came through :meth:`admit`),
+        checked again as :meth:`admit` checks them, inputs and the filter's own check included: a record
+        may have been written by anyone who can write to the database. A record is as old as its render:
+        a parameter the filter has declared since then takes its default, one it no longer declares is
+        left out (and logged), and a preset it names (recorded before presets were resolved on the way in)
+        is resolved here."""
+        flt = self.get(filter_id)
+        checked = self._as_declared_now(flt, params)
+        self._check_inputs(flt, inputs, checked)
+        return self._execute(filter_id, inputs, checked, progress)
 
-    def _as_declared_now(self, flt: Filter, params: Mapping[str, Any]) -> dict[str, Any]:
-        """A stored render's values under the filter's present declarations (see :meth:`run_checked`)."""
+    def _as_declared_now(self, flt: Filter, params: Any) -> dict[str, Any]:
+        """A stored render's values under the filter's present declarations, checked (see :meth:`run_checked`)."""
+        if not isinstance(params, Mapping) or not all(isinstance(k, str) for k in params):
+            raise ParameterError(f"The render's stored parameters are not named values ({type(params).__name__}).")
         names = {p.name for p in flt.params}
         gone = sorted(set(params) - names - {PRESET_KEY})
         if gone:
-            log.warning("%s no longer declares %s; the stored value(s) are ignored.", flt.id, ", ".join(gone))
-        values = {k: v for k, v in params.items() if k not in gone}
-        if PRESET_KEY in values:
-            return self._resolved(flt, values)[0]
-        return {**{p.name: p.default for p in flt.params}, **values}
+            shown = ", ".join(repr(name[:40]) for name in gone[:5]) + (f" and {len(gone) - 5} more" if len(gone) > 5 else "")
+            log.warning("%s no longer declares %s; the stored value(s) are ignored.", flt.id, shown)
+        return self._resolved(flt, {k: v for k, v in params.items() if k not in gone})[0]
 
     def _execute(self, filter_id: str, inputs: RunInputs, checked: dict[str, Any],
                  progress: ProgressCallback | None) -> FilterResult:
@@ -408,8 +440,9 @@ class Registry:
         name = values.pop(PRESET_KEY, None)
         preview = False
         if name is not None:
-            if name not in flt.presets:
-                raise ParameterError(f"{flt.id} has no preset {name!r}; choose from {', '.join(flt.presets) or 'none'}.")
+            if not isinstance(name, str) or name not in flt.presets:
+                raise ParameterError(f"{flt.id} has no preset {shown_value(name)}; choose from "
+                                     f"{', '.join(flt.presets) or 'none'}.")
             preset = preset_of(flt.presets[name], name)
             values, preview = {**preset.values, **values}, preset.preview
         return validate(flt.params, values), preview

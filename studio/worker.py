@@ -265,6 +265,11 @@ class RenderWorker:
             self._serial += 1
             owner = owner_name(f"{self.name}-{self._serial}")
         try:
+            refused = self.library.renders.refuse_oversized(render_id)  # before its parameters are read
+            if refused:
+                log.warning("Render %s failed: %s", render_id, refused)
+                PICTURES.drop(render_id)
+                return "failed"
             record = self.library.start_render(render_id, owner)
         except NSTError as exc:  # cancelled, already taken, deleted: the message is stale
             log.info("Render %s skipped: %s", render_id, exc)
@@ -285,18 +290,24 @@ class RenderWorker:
     def _run(self, record, owner: str, lease: Lease) -> str:
         started = time.perf_counter()
         try:
-            content = self._photo(record) if record.content_image_id else None
+            # The door again (the record may have been written by anyone who can write to the database):
+            # the filter, the values, the count of styles and their weights, before any image is read.
+            weights = [s.weight for s in record.styles]
+            admitted = self.registry.admit_stored(record.filter_id, record.params,
+                                                  content=record.content_image_id is not None, style_weights=weights)
             missing = [s.style_name for s in record.styles if s.style_id is None]
             if missing:
                 raise ParameterError(f"The style {missing[0]!r} was deleted before the render started.")
+            content = self._photo(record) if record.content_image_id else None
             styles = [StyleInput(self.library.style_image(s.style_id), self.library.get_style(s.style_id).pixel_digest)
                       for s in record.styles]
-            inputs = RunInputs(content=content, styles=styles, style_weights=[s.weight for s in record.styles],
+            inputs = RunInputs(content=content, styles=styles, style_weights=weights,
                                cancel=lease.cancel, preview_every=self.preview_every,
                                engine_provider=self.engine_provider)
-            result = self.registry.run_checked(record.filter_id, inputs, record.params, progress=lease.report)
+            result = self.registry.run_checked(record.filter_id, inputs, admitted.params, progress=lease.report)
         except Exception as exc:  # noqa: BLE001 - reported in the history; the worker lives on
             message = str(exc) if isinstance(exc, NSTError) else f"{type(exc).__name__}: {exc}"
+            message = " ".join(message.split()) or "The render failed."  # one line in the history
             return self._end(record.id, owner, lease, lambda: self.library.fail_render(record.id, message, owner),
                              "failed", message)
         if lease.lost:
