@@ -3,9 +3,13 @@
 Entries are keyed by ``str(TargetKey)``, which covers the style's pixels, the
 size, the layers, the weights and arithmetic, and the format version: a change
 of any of them is simply a miss, never a stale answer. Each payload is an
-``np.savez`` archive (read with ``allow_pickle=False``) with its sha256; an
-entry that fails either check is deleted and reported as a miss, so the engine
-recomputes it and :meth:`GramStore.put` stores it again.
+``np.savez`` archive with its sha256; an entry that fails either check is
+deleted and reported as a miss, so the engine recomputes it and
+:meth:`GramStore.put` stores it again. An entry is bounded before it is read:
+its payload's length, then each matrix's declared shape (one square matrix per
+layer of the key, as wide as the layer has channels, at most 512) and the
+size of its member in the archive, so a crafted row (a zip bomb, a header
+claiming a huge array) costs no more memory than a sound one.
 
 The store is bounded: after each ``put`` the least recently used entries are
 evicted while the total exceeds ``max_bytes``. A database problem never breaks
@@ -18,11 +22,12 @@ import hashlib
 import io
 import logging
 import threading
+import zipfile
 from contextlib import AbstractContextManager
 from typing import Callable, Mapping
 
 import numpy as np
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -35,6 +40,14 @@ from .unit_of_work import UnitOfWork
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024
+#: Channels of each layer whose Gram matrix can be stored (VGG19's: 64 to 512).
+CHANNELS = {name: out for name, _, out in CONV_LAYERS}
+#: Bytes a stored matrix may take beyond its numbers: the .npy header (a sound one has 128).
+_NPY_HEADER = 1024
+#: Bytes of an archive beyond its members: a zip's headers and directory (per member, and once).
+_ZIP_OVERHEAD = 512
+#: Widest number a matrix may hold (float64).
+_MAX_ITEMSIZE = 8
 
 
 class GramStore:
@@ -60,21 +73,26 @@ class GramStore:
 
     def get(self, key: TargetKey) -> Grams | None:
         name = str(key)
+        limit = payload_limit(key.layers)
+        size = func.length(GramEntry.payload)
         try:
-            with self._read_session() as session:
+            with self._read_session() as session:  # a payload longer than the key's matrices can be is not read
                 row = session.execute(
-                    select(GramEntry.payload, GramEntry.checksum).where(GramEntry.key == name)).first()
+                    select(case((size <= limit, GramEntry.payload), else_=None).label("payload"), size.label("size"),
+                           GramEntry.checksum).where(GramEntry.key == name)).first()
         except SQLAlchemyError as exc:
             log.warning("The Gram cache could not be read (%s); computing instead.", _reason(exc))
             return None
         if row is None:
             self.misses += 1
             return None
-        grams = decode(bytes(row.payload), row.checksum)
+        grams = None if row.payload is None else decode(bytes(row.payload), row.checksum, key.layers)
         if grams is not None and not fits(grams, key):
             grams = None  # a sound archive, but not the Gram matrices this key asks for
         if grams is None:
-            log.warning("A cached Gram entry was damaged and has been discarded; it will be recomputed.")
+            why = (f"{row.size:,} bytes, more than its {len(key.layers)} matrices can take" if row.payload is None
+                   else "it does not match its checksum or its key")
+            log.warning("A cached Gram entry was damaged (%s) and has been discarded; it will be recomputed.", why)
             self.discarded += 1
             self._discard(name, row.checksum)
             return None
@@ -173,18 +191,65 @@ def encode(grams: Mapping[str, np.ndarray]) -> bytes:
     return buffer.getvalue()
 
 
-def decode(payload: bytes, checksum: str) -> Grams | None:
-    """An archive -> arrays, or None if it does not match its checksum or cannot be read."""
+def payload_limit(layers) -> int:
+    """The most bytes an archive of Gram matrices for ``layers`` takes (each at most float64)."""
+    return _ZIP_OVERHEAD + sum(_member_limit(CHANNELS.get(name, 0)) + _ZIP_OVERHEAD + len(name) for name in layers)
+
+
+def _member_limit(channels: int) -> int:
+    return _NPY_HEADER + channels * channels * _MAX_ITEMSIZE
+
+
+def decode(payload: bytes, checksum: str, layers=None) -> Grams | None:
+    """An archive -> arrays, or None if it does not match its checksum or cannot be read. Nothing is
+    inflated or allocated beyond what the matrices of ``layers`` (default: any VGG19 layer) can take: each
+    member must be one ``<layer>.npy``, whose declared size and shape are checked before it is read."""
     if hashlib.sha256(payload).hexdigest() != checksum:
         return None
+    wanted = set(CHANNELS if layers is None else layers)
     try:
-        with np.load(io.BytesIO(payload), allow_pickle=False) as archive:
-            grams = {name: archive[name] for name in archive.files}
+        with zipfile.ZipFile(io.BytesIO(payload)) as archive:
+            members = archive.infolist()
+            if not members or len(members) > len(wanted):
+                return None
+            grams = {}
+            for info in members:
+                name = info.filename[:-4] if info.filename.endswith(".npy") else ""
+                if name not in wanted or name in grams or name not in CHANNELS:
+                    return None
+                array = _read_member(archive, info, CHANNELS[name])
+                if array is None:
+                    return None
+                grams[name] = array
     except Exception:  # noqa: BLE001 - any unreadable payload is just a miss
         return None
-    if not grams or any(not np.issubdtype(a.dtype, np.floating) or a.ndim != 2 for a in grams.values()):
-        return None
     return grams
+
+
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, channels: int) -> np.ndarray | None:
+    """One ``channels`` x ``channels`` float matrix, read within its bound; None if the member is not one."""
+    limit = _member_limit(channels)
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) or not 0 < info.file_size <= limit:
+        return None
+    with archive.open(info) as member:  # inflated at most ``limit`` + 1 bytes, whatever the stream holds
+        data = member.read(limit + 1)
+    if len(data) > limit:
+        return None
+    stream = io.BytesIO(data)
+    version = np.lib.format.read_magic(stream)
+    if version == (1, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_1_0(stream, max_header_size=_NPY_HEADER)
+    elif version == (2, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_2_0(stream, max_header_size=_NPY_HEADER)
+    else:
+        return None
+    if (shape != (channels, channels) or dtype.hasobject or not np.issubdtype(dtype, np.floating)
+            or dtype.itemsize > _MAX_ITEMSIZE):
+        return None
+    numbers = data[stream.tell():]
+    if len(numbers) != channels * channels * dtype.itemsize:
+        return None
+    return np.frombuffer(numbers, dtype=dtype).reshape(shape, order="F" if fortran else "C").copy()
 
 
 def fits(grams: Grams, key: TargetKey) -> bool:
