@@ -43,7 +43,7 @@ from huey.api import Huey
 from huey.registry import Message
 from huey.serializer import Serializer
 
-from nst import config
+from nst import config, files
 from nst.errors import NSTError
 
 ENV_VAR = "NST_QUEUE_URL"
@@ -272,7 +272,7 @@ def _make_huey(url: str) -> Huey:
         path = Path(url[len("sqlite:///"):]).expanduser()
         if not path.parent.is_dir():
             raise QueueError(f"Cannot create the render queue {path}: the folder {path.parent} does not exist.")
-        return _SqliteRenderHuey(name, filename=str(path), results=False, timeout=30,
+        return _SqliteRenderHuey(name, filename=str(files.private_file(path)), results=False, timeout=30,  # 0600
                                  serializer=RenderMessages())
     raise QueueError(f"{describe(url)!r} is not a render queue URL (use redis://host:6379/0 or sqlite:///path).")
 
