@@ -16,9 +16,12 @@ skipped, unless ``NST_REQUIRE_BROWSER=1``.
 
 from __future__ import annotations
 
+import io
 import re
+from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from tests.app.browser import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, Screenshots, require_browser, running_app
 from tests.app.conftest import jpeg_bytes
@@ -84,20 +87,21 @@ def test_gallery_upload_stylize_result(server, tmp_path):
         page.locator("input[type=file]").first.set_input_files(str(photo))
         expect(page.get_by_text("photo.jpg")).to_be_visible()
         page.get_by_role("radio", name="Fast").click()
-        page.wait_for_timeout(500)
 
         def slider(label):
             return page.locator('[data-testid="stSlider"]').filter(has_text=label).get_by_role("slider")
 
         size = slider("Size (px)")
+        steps = page.locator('[data-testid="stNumberInput"]').filter(has_text="Steps").locator("input")
+        expect(page.get_by_role("radio", name="Fast")).to_be_checked()
+        expect(size).to_have_value("256")  # the quick preset's values are in the widgets
         size.focus()
         size.press("Home")  # 32 px
         size.press("ArrowRight")  # 64 px
-        page.wait_for_timeout(300)
-        steps = page.locator('[data-testid="stNumberInput"]').filter(has_text="Steps").locator("input")
+        expect(size).to_have_value("64")
         steps.fill("2")
         steps.press("Enter")
-        page.wait_for_timeout(800)
+        expect(steps).to_have_value("2")
         shot(page, "stylize-ready")
 
         page.get_by_role("button", name="Paint 1 photo").click()
@@ -106,7 +110,10 @@ def test_gallery_upload_stylize_result(server, tmp_path):
         result = page.get_by_text("Result", exact=True)
         expect(result).to_be_visible(timeout=180_000)
         expect(page.get_by_role("button", name="Download PNG")).to_be_visible()
-        page.wait_for_timeout(500)
+        with page.expect_download() as download:
+            page.get_by_role("button", name="Download PNG").click()
+        painted = Image.open(io.BytesIO(Path(download.value.path()).read_bytes()))
+        assert painted.size == (64, 48), "painted at the size set on the page (the photo is 160x120)"
         shot(page, "stylize-result", focus=page.get_by_role("button", name="Download PNG"))
 
         page.get_by_role("link", name="History").click()
