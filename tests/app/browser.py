@@ -75,14 +75,16 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_app(folder: Path, mode: str):
+def running_app(folder: Path, mode: str, extra_env: dict[str, str] | None = None):
     """``streamlit run`` on a free port with its own data directory in ``folder``; in ``farm`` mode the
-    app only submits and a ``python -m nst worker`` process beside it paints. Yields the app's URL; on
-    the way out, both logs must be free of tracebacks."""
+    app only submits and a ``python -m nst worker`` process beside it paints; ``extra_env`` adds variables
+    (``NST_APP_WORKERS``, ``NST_PLUGIN_PATH``...). Yields the app's URL; on the way out, both logs must
+    be free of tracebacks."""
     port = free_port()
     env = dict(os.environ, NST_DATA_DIR=str(folder / "data"), PYTHONPATH=str(ROOT))
     for name in ("NST_DATABASE_URL", "NST_QUEUE_URL", "NST_QUEUE_NAME", "NST_APP_WORKERS"):
         env.pop(name, None)
+    env.update(extra_env or {})
     processes, logs = [], []
     try:
         if mode == "farm":
