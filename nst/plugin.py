@@ -158,6 +158,12 @@ class Filter:
     def run(self, inputs: RunInputs, params: Mapping[str, Any], progress: ProgressCallback) -> FilterResult:
         raise NotImplementedError
 
+    def unavailable(self) -> str:
+        """Optional: why this filter cannot run on this machine (one line that names what to install), or ""
+        when it can. The filter stays listed with that reason, and the host refuses its renders at the door
+        with it. Called whenever filters are listed: keep it cheap."""
+        return ""
+
     def prepare(self, engine: Any, styles: Sequence["StyleInput"], params: Mapping[str, Any]) -> None:
         """Optional: work out ahead of a render what this filter needs from its styles (for the built-in
         filters, their Gram targets), so that a later render with these checked ``params`` does not wait

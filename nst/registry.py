@@ -59,7 +59,8 @@ DISABLED_VAR = "NST_DISABLED_PLUGINS"
 ENTRY_POINT_GROUP = "nst.plugins"
 #: The plugin files the project ships in :data:`BUILTIN_DIR` (labelled "builtin"; any other file there is
 #: labelled "plugins/"). Every one of them is probed all the same.
-SHIPPED = frozenset({"example_palette.py", "starter_collection.py", "style_transfer.py", "texture_synthesis.py"})
+SHIPPED = frozenset({"example_palette.py", "instant.py", "starter_collection.py", "style_transfer.py",
+                     "texture_synthesis.py"})
 
 log = logging.getLogger(__name__)
 
@@ -302,6 +303,14 @@ class Registry:
     def get(self, filter_id: str) -> Filter:
         return self.entry(filter_id).filter
 
+    def unavailable(self, filter_id: str) -> str:
+        """Why a loaded filter cannot run here (its :meth:`~nst.plugin.Filter.unavailable`), or ""."""
+        flt = self.get(filter_id)
+        try:
+            return str(flt.unavailable() or "")
+        except Exception as exc:  # noqa: BLE001 - a broken declaration is reported, never raised as a crash
+            return f"its availability check failed: {type(exc).__name__}: {exc}"
+
     def failures(self) -> list[PluginInfo]:
         """Plugins that failed, or had parts refused, or whose filters failed when run."""
         with self._lock:
@@ -339,6 +348,9 @@ class Registry:
     def _check_inputs(self, flt: Filter, inputs: RunInputs, checked: dict[str, Any]) -> None:
         """The inputs fit the filter's needs, and its own check passes."""
         self._check_shape(flt, inputs.content is not None, inputs.style_weights, len(inputs.styles))
+        reason = self.unavailable(flt.id)
+        if reason:
+            raise PluginError(f"{flt.name} is unavailable: {reason}")
         try:
             flt.check(inputs, checked)
         except NSTError:

@@ -33,6 +33,9 @@ def _list(args: argparse.Namespace) -> int:
                 else f"{needs.min_styles} style(s)")
             print(f"       filter {fid} ({flt.name}, v{flt.version}): {inputs}; parameters: "
                   f"{', '.join(p.name for p in flt.params if not p.hidden) or 'none'}")
+            reason = registry.unavailable(fid)
+            if reason:
+                print(f"       unavailable: {reason}")
             if fid in errors:
                 print(f"       last run failed: {errors[fid]}")
         for name in info.styles:
