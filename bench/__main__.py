@@ -1,5 +1,7 @@
 """The benchmark: ``python -m bench [transfer|texture|all|queue|quality|textures|steps] --content PHOTO --style PAINTING``.
 
+``python -m bench mutants`` is the mutation check of the tests (:mod:`bench.mutants`).
+
 Prints a table per operation and writes JSON (and the result images) to
 ``bench/results/``. See :mod:`bench.compare` for what is run and measured,
 :mod:`bench.queue` for the render queue's costs, :mod:`bench.textures`
@@ -121,6 +123,11 @@ def bench_operation(operation: str, args, engine) -> dict:
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["mutants"]:  # its own options: see bench.mutants
+        from . import mutants
+
+        return mutants.main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("operation", choices=("transfer", "texture", "all", "queue", "quality", "textures", "steps"),
                         nargs="?", default="all")
