@@ -109,15 +109,6 @@ def open_page(hostile, page: str):
     return at
 
 
-@pytest.mark.parametrize("page", ["ui/gallery.py", "ui/style.py", "ui/stylize.py", "ui/texture.py",
-                                  "ui/history.py", "ui/plugins_page.py"])
-def test_hostile_strings_render_as_text(hostile, page):
-    at = open_page(hostile, page)
-    shown = markdown_sources(at)
-    assert any("evil" in s for s in shown), "the hostile text must be on the page, escaped"
-    assert_plain(shown)
-
-
 @pytest.mark.parametrize("page, expected", [
     ("ui/style.py", [HOSTILE_NAME, HOSTILE_ARTIST, HOSTILE_YEAR, HOSTILE_CREDIT]),
     ("ui/gallery.py", [HOSTILE_NAME, HOSTILE_ARTIST, HOSTILE_YEAR, HOSTILE_TAG]),
@@ -127,13 +118,15 @@ def test_hostile_strings_render_as_text(hostile, page):
     ("ui/plugins_page.py", [HOSTILE_NAME, HOSTILE_ARTIST, "[1.0](https://evil.example/v)", HOSTILE_CREDIT,
                             BROKEN_PLUGIN_FILE[:-3]]),
 ])
-def test_every_hostile_field_is_on_its_page_as_text(hostile, page, expected):
-    """The fields are there, shown as themselves: each one, unescaped, is in what the page shows (so a
-    page that left a field out would not pass the check above by showing nothing)."""
+def test_hostile_strings_render_as_text(hostile, page, expected):
+    """Every hostile field the page shows is plain text; and each one is there, unescaped, in what the page
+    shows (so a page that left a field out would not pass by showing nothing)."""
     at = open_page(hostile, page)
-    shown = "\n".join(unescaped(source) for source in markdown_sources(at))
-    missing = [text for text in expected if " ".join(text.split()) not in shown]
-    assert not missing, (missing, shown)
+    shown = markdown_sources(at)
+    assert_plain(shown)
+    text = "\n".join(unescaped(source) for source in shown)
+    missing = [field for field in expected if " ".join(field.split()) not in text]
+    assert not missing, (missing, text)
 
 
 def unescaped(markdown: str) -> str:
