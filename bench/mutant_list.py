@@ -44,8 +44,8 @@ MUTANTS: tuple[Mutant, ...] = (
         '"texture": Settings(width=512, height=512, tileable=False, style_layers=TEXTURE_LAYERS,\n'
         "                            style_layer_weights=(1.0,) * 4, start_size=128, steps=6,",
         "presets: the default texture is a 512x512 seamless tile",
-        ("tests/nst/test_presets.py::test_scale_plans_are_the_readmes",
-         "tests/nst/test_presets.py::test_the_readme_table_lists_every_preset",
+        ("tests/nst/test_presets.py::test_a_texture_preset_the_readme_calls_a_seamless_tile_is_tileable_at_that_size",
+         "tests/nst/test_presets.py::test_scale_plans_are_the_readmes",
          "tests/nst/test_presets.py::test_the_quality_preset"),
     ),
     Mutant(

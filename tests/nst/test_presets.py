@@ -84,3 +84,11 @@ def test_the_tutorial_preset_is_the_notebooks_recipe():
     assert (transfer.style_weight, transfer.content_weight, transfer.tv_weight) == (1e-2, 1e4, 1e9)
     assert (texture.style_weight, texture.tv_weight) == (1e-1, 1e9)
     assert transfer.style_size == 224, "the notebook's style image is 224 px"
+
+
+@pytest.mark.parametrize("name", ["quality", "best", "fast"])
+def test_a_texture_preset_the_readme_calls_a_seamless_tile_is_tileable_at_that_size(name):
+    texture = presets.get(name, "texture")
+    cell = readme_rows()[name][1]
+    assert f"a {texture.width}x{texture.height} seamless tile" in cell, cell
+    assert texture.tileable, f"the {name} texture preset is not tileable, though the README's table says so"
