@@ -90,3 +90,15 @@ def test_the_preset_and_values_are_kept_across_pages(quick_app):
     assert at.segmented_control(key=f"{prefix}:__preset").value == "fast"
     assert at.number_input(key=f"{prefix}:steps").value == 50
     assert_drawn(at, prefix, "style_transfer", "fast", {"steps": 50})
+
+
+def test_paint_waits_for_a_complete_form():
+    from plugins.style_transfer import StyleTransfer
+    from ui.widgets import values_complete
+
+    flt = StyleTransfer()
+    values = {p.name: p.default for p in flt.params if not p.hidden}
+    assert values_complete(flt, values)
+    assert not values_complete(flt, {k: v for k, v in values.items() if k != "steps"})  # one not there yet
+    assert not values_complete(flt, {**values, "steps": 0})  # below its minimum
+    assert values_complete(flt, {k: v for k, v in values.items() if k != "seed"}, hidden=("seed",))
