@@ -244,7 +244,7 @@ class Request:
     """What an instant render asks for."""
 
     size: int = 1024  # long side of the result
-    detail: int = 768  # long side at which the network paints (384: one pass; more: tiles)
+    detail: int = 768  # long side at which the network paints at most (384: one pass; more: tiles)
     strength: float = 1.0  # 0: the photo's own style vector, 1: the paintings'
     preserve_colors: bool = False
 
@@ -269,7 +269,8 @@ def stylize(photo: Image.Image, styles: Sequence, weights: Sequence[float], requ
         own = VECTORS.get(net, photo)
         vector = request.strength * vector + (1.0 - request.strength) * own
     size = fit_long_side(photo.width, photo.height, request.size)
-    work = fit_long_side(photo.width, photo.height, min(request.detail, request.size))
+    # the network paints at least one full 384 pass (a small result is a reduced copy of it)
+    work = fit_long_side(photo.width, photo.height, max(NETWORK_SIDE, min(request.detail, request.size)))
     painted = net.paint(to_array(resize(photo, work)), vector, cancelled)
     if work != size:
         painted = np.asarray(resize(Image.fromarray(np.clip(painted * 255 + 0.5, 0, 255).astype(np.uint8)), size),
