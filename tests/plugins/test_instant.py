@@ -15,6 +15,7 @@ from nst.targets import StyleInput
 from studio import cli
 from tests.factories import make_painting, make_photo
 from tests.nst.quality import PAINTINGS, chroma_distance, style_distance
+from tests.studio.test_farm import setup  # noqa: F401 - the farm fixture
 
 pytestmark = pytest.mark.skipif(instant.unavailable() != "", reason=f"instant model: {instant.unavailable()}")
 
@@ -147,3 +148,25 @@ def test_the_cli_runs_instant_with_a_saved_style(tmp_path, capsys):
                      "--param", "size=96", "--param", "strength=0.8", "-o", str(out), "-q"]) == 0
     assert Image.open(out).size == (96, 72)
     assert capsys.readouterr().out.startswith(f"Wrote {out} (96x72) with Instant")
+
+
+# --------------------------------------------------------------------------- the farm
+
+
+def test_an_instant_render_goes_through_the_queue_like_any_other(setup):
+    """The farm fixture of tests/studio/test_farm.py: a queue file, a library, a station in this process. Its
+    preset ``preview`` is taken before queued finals."""
+    from studio.queue import PREVIEW_PRIORITY
+    from tests.app.conftest import png_bytes
+
+    library, farm, station, style = setup
+    final = farm.submit("instant", {"size": 96}, png_bytes(make_photo()), [(style.id, 1.0)])
+    preview = farm.submit("instant", {"preset": "preview", "strength": 0.5}, png_bytes(make_photo()),
+                          [(style.id, 1.0)])
+    assert library.get_render(preview).priority == PREVIEW_PRIORITY and library.get_render(final).priority == 0
+    assert station().wait_idle(library, 60)
+    done = library.get_render(final)
+    assert done.status == "done", done.error
+    assert images.load(library.image_bytes(done.result_image_id), as_input=False).size == (96, 72)
+    assert library.get_render(preview).status == "done"
+    assert library.get_render(preview).started_at < done.started_at
