@@ -226,6 +226,9 @@ PACK_CASES = {
                      {f"{i}.png": private_chunk_png(i) for i in range(40)}, compress=zipfile.ZIP_DEFLATED),
         "times its packed size"),
     "a file list that lies about its count": (lambda: lying_directory(4 * 1024 * 1024), "file list of"),
+    "40 members that unpack 22x each, under the member limit (the pack 22x in all)": (
+        lambda: pack([], {f"m{i}.bin": sparse_bytes(i) for i in range(40)}, compress=zipfile.ZIP_DEFLATED),
+        "10 times its packed size"),
     "25,000 empty entries": (lambda: _zip({f"e{i}": b"" for i in range(25_000)}), "at most 20,001"),
     "a member that unpacks 1000x (PNG + 20 MiB of zeros)": (
         lambda: pack([entry("A", "a.png", GOOD + bytes(20 << 20))], {"a.png": GOOD + bytes(20 << 20)},
@@ -249,6 +252,14 @@ def private_chunk_png(seed: int) -> bytes:
     body = bytes(1 << 20)
     chunk = struct.pack(">I", len(body)) + b"prVt" + body + struct.pack(">I", zlib.crc32(b"prVt" + body))
     return data[:-12] + chunk + data[-12:]  # before IEND
+
+
+def sparse_bytes(seed: int) -> bytes:
+    """1 MiB that deflates about 22 times: 40 random bytes in every KiB, the rest zeros."""
+    import random
+
+    rng = random.Random(seed)
+    return b"".join(rng.randbytes(40) + bytes(984) for _ in range(1024))
 
 
 def lying_directory(size: int) -> bytes:
