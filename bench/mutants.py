@@ -32,7 +32,7 @@ from .mutant_list import MUTANTS, Mutant
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-_FAILED = re.compile(r"^(?:FAILED|ERROR) (\S+)", re.M)
+_FAILED = re.compile(r"^(?:FAILED|ERROR) (.+?)(?: - .*)?$", re.M)
 _SUMMARY = re.compile(r"(?:passed|failed|errors?|skipped|no tests ran)\b.* in [\d.]+s", re.M)
 
 
@@ -110,7 +110,7 @@ def run_tests(tree: Path, tests: tuple[str, ...], limit: float) -> tuple[str, st
     if child.returncode == 0:
         return "survived", "", text[-2000:]
     failed = _FAILED.findall(text)
-    if child.returncode == 1 and failed:
+    if failed:  # a test failed (the process may have ended otherwise afterwards: a plugin's atexit, say)
         return "killed", failed[0], text[-2000:]
     started = current.read_text() if current.exists() else ""
     if started and not _SUMMARY.search(text):  # the test process was ended before pytest could report
@@ -133,10 +133,20 @@ def check(mutant: Mutant, limit: float) -> Outcome:
                    "" if result == "killed" else tail)
 
 
+def _short(node_id: str) -> str:
+    """A test's name without its file, and its parameters cut short."""
+    name = node_id.split("::", 1)[-1]
+    if "[" in name:
+        base, params = name.split("[", 1)
+        params = params.split("]", 1)[0]
+        name = f"{base}[{params[:20]}{'...' if len(params) > 20 else ''}]"
+    return name.replace("|", "/")
+
+
 def table(outcomes: list[Outcome]) -> str:
     lines = ["| mutation | claim it breaks | result | killed by | s |", "|---|---|---|---|---:|"]
     for o in outcomes:
-        killer = f"`{o.killed_by.split('::', 1)[-1]}`" if o.killed_by else "-"
+        killer = f"`{_short(o.killed_by)}`" if o.killed_by else "-"
         lines.append(f"| `{o.name}` | {o.claim} | {o.result} | {killer} | {o.seconds:.0f} |")
     return "\n".join(lines)
 
