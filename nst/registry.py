@@ -20,7 +20,7 @@ among the parameters is resolved there into the filter's values, every value
 is checked, and the inputs too. What comes out is plain values that a render
 record stores. A record may have been written by anyone who can write to the
 database, so a worker takes it through the door again: :meth:`Registry.admit_stored`
-before it reads the render's images, :meth:`Registry.run_checked` (the inputs
+before it reads the render's images, :meth:`Registry.run_admitted` (the inputs
 and the filter's own check) before the filter runs. :meth:`Registry.run` checks
 and runs at once (the CLI's ``run``). A
 filter's exceptions come back as a :class:`PluginError` naming it, so a
@@ -337,9 +337,9 @@ class Registry:
 
     def admit_stored(self, filter_id: str, params: Any, *, content: bool, style_weights: Sequence[Any]) -> Admitted:
         """The door again, for a stored render (one a worker takes), before its images are read: the filter
-        exists, the values are checked as :meth:`admit` checks them (under the filter's present declarations,
-        see :meth:`run_checked`), and so are the photo's presence, the count of styles and their weights.
-        The filter's own check, which needs the images, is :meth:`run_checked`'s."""
+        exists, the values are checked as :meth:`admit` checks them (under the filter's present declarations:
+        see :meth:`_as_declared_now`), and so are the photo's presence, the count of styles and their weights.
+        The filter's own check, which needs the images, is :meth:`run_admitted`'s."""
         flt = self.get(filter_id)
         checked = self._as_declared_now(flt, params)
         self._check_shape(flt, content, style_weights)
@@ -396,21 +396,19 @@ class Registry:
         """Check, then run a filter. Its failures come back as :class:`PluginError`."""
         return self._execute(filter_id, inputs, self.check(filter_id, inputs, params), progress)
 
-    def run_checked(self, filter_id: str, inputs: RunInputs, params: Mapping[str, Any],
-                    progress: ProgressCallback | None = None) -> FilterResult:
-        """Run a filter with a stored render's parameter values (ones that came through :meth:`admit`),
-        checked again as :meth:`admit` checks them, inputs and the filter's own check included: a record
-        may have been written by anyone who can write to the database. A record is as old as its render:
-        a parameter the filter has declared since then takes its default, one it no longer declares is
-        left out (and logged), and a preset it names (recorded before presets were resolved on the way in)
-        is resolved here."""
+    def run_admitted(self, filter_id: str, inputs: RunInputs, admitted: Admitted,
+                     progress: ProgressCallback | None = None) -> FilterResult:
+        """Run a stored render whose values came through :meth:`admit_stored` (the worker's door, which
+        checked them under the filter's present declarations), once its images are read: the inputs are
+        checked as :meth:`admit` checks them, the filter's own check included, and the values are not
+        checked a third time."""
         flt = self.get(filter_id)
-        checked = self._as_declared_now(flt, params)
-        self._check_inputs(flt, inputs, checked)
-        return self._execute(filter_id, inputs, checked, progress)
+        self._check_inputs(flt, inputs, admitted.params)
+        return self._execute(filter_id, inputs, admitted.params, progress)
 
     def _as_declared_now(self, flt: Filter, params: Any) -> dict[str, Any]:
-        """A stored render's values under the filter's present declarations, checked (see :meth:`run_checked`)."""
+        """A stored render's values under the filter's present declarations, checked (a parameter declared since takes its default, one no longer declared is left out and logged, a
+        stored preset name is resolved)."""
         if not isinstance(params, Mapping) or not all(isinstance(k, str) for k in params):
             raise ParameterError(f"The render's stored parameters are not named values ({type(params).__name__}).")
         names = {p.name for p in flt.params}

@@ -304,7 +304,7 @@ class RenderWorker:
             inputs = RunInputs(content=content, styles=styles, style_weights=weights,
                                cancel=lease.cancel, preview_every=self.preview_every,
                                engine_provider=self.engine_provider)
-            result = self.registry.run_checked(record.filter_id, inputs, admitted.params, progress=lease.report)
+            result = self.registry.run_admitted(record.filter_id, inputs, admitted, progress=lease.report)
         except Exception as exc:  # noqa: BLE001 - reported in the history; the worker lives on
             message = str(exc) if isinstance(exc, NSTError) else f"{type(exc).__name__}: {exc}"
             message = " ".join(message.split()) or "The render failed."  # one line in the history

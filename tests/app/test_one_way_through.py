@@ -1,12 +1,13 @@
 """A style transfer from the Stylize page to the result in the library, counted: the photo is decoded
-once (as it enters the library) and the parameters are checked once (at the registry's door)."""
+once (as it enters the library) and the parameters are checked twice: at the registry's door, and at the
+worker's (a stored record is not trusted), never more."""
 
 from __future__ import annotations
 
 import io
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageFile
 
 import nst.params
 import nst.presets
@@ -18,8 +19,9 @@ from tests.factories import make_painting, make_photo
 
 
 class Counts:
-    """Decodes of one photo (``PIL.Image.open`` on its bytes) and checks of parameters (the door's
-    ``nst.params.validate``, and ``Settings.validate``)."""
+    """Decodes of one photo (its pixels read: ``ImageFile.load`` on an image opened from its bytes, so a
+    look at its header alone is not counted) and checks of parameters (the door's ``nst.params.validate``,
+    and ``Settings.validate``)."""
 
     def __init__(self, monkeypatch, photo: bytes):
         self.photo = photo
@@ -29,10 +31,18 @@ class Counts:
         self.counting = False
         real_open, real_validate, real_settings_validate = Image.open, nst.params.validate, Settings.validate
 
+        real_load = ImageFile.ImageFile.load
+
         def open_counted(fp, *args, **kwargs):
-            if self.counting and self._is_photo(fp):
-                self.decodes += 1
-            return real_open(fp, *args, **kwargs)
+            image = real_open(fp, *args, **kwargs)
+            if self._is_photo(fp):
+                image.nst_counted_photo = True
+            return image
+
+        def load_counted(image):
+            if self.counting and getattr(image, "nst_counted_photo", False) and image.tile:
+                self.decodes += 1  # tiles left to read: this load decodes the pixels
+            return real_load(image)
 
         def validate_counted(*args, **kwargs):
             if self.counting:
@@ -45,6 +55,7 @@ class Counts:
             return real_settings_validate(settings)
 
         monkeypatch.setattr(Image, "open", open_counted)
+        monkeypatch.setattr(ImageFile.ImageFile, "load", load_counted)
         for module in (nst.params, nst.registry, nst.presets):
             monkeypatch.setattr(module, "validate", validate_counted)
         monkeypatch.setattr(Settings, "validate", settings_validate_counted)
@@ -58,7 +69,7 @@ class Counts:
 
 
 @pytest.mark.slow
-def test_a_photo_is_decoded_once_and_its_parameters_checked_once_from_the_page_to_the_result(app, monkeypatch):
+def test_a_photo_is_decoded_once_and_its_parameters_checked_at_each_door_from_the_page_to_the_result(app, monkeypatch):
     from ui import services
 
     photo = jpeg_bytes(make_photo(96, 72))
@@ -78,5 +89,5 @@ def test_a_photo_is_decoded_once_and_its_parameters_checked_once_from_the_page_t
     assert len(done) == 1 and done[0].result_image_id is not None
     assert "preset" not in done[0].params and done[0].params["size"] == 64  # plain values, resolved at the door
     assert counts.decodes == 1, f"the photo was decoded {counts.decodes} times"
-    assert counts.validations == 1, f"the parameters were checked {counts.validations} times"
+    assert counts.validations == 2, f"the parameters were checked {counts.validations} times (the two doors: 2)"
     assert counts.settings_checks == 0, f"Settings checked the parameters again {counts.settings_checks} times"

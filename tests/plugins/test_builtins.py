@@ -9,6 +9,7 @@ from nst.plugin import FilterResult, Preset, RunInputs
 from nst.registry import Registry
 from nst.targets import StyleInput
 from tests.factories import make_painting, make_photo
+from tests.plugins.test_registry import run_stored
 
 TINY = {"size": 64, "start_size": 64, "steps": 4, "seed": 3}
 
@@ -102,12 +103,12 @@ def test_a_render_recorded_with_its_preset_name_still_runs_as_that_preset(regist
     tutorial = values_of(presets.get("tutorial", "transfer"), "transfer")
     old_record = {"preset": "tutorial", **{p.name: tutorial[p.name] for p in options.TRANSFER}, "seed": 7}
     inputs = RunInputs(content=make_photo(), styles=[StyleInput.of(make_painting())], style_weights=[1.0])
-    registry.run_checked("style_transfer", inputs, old_record)
+    run_stored(registry, "style_transfer", inputs, old_record)
     assert "preset" not in received[0]
     assert settings_of("transfer", received[0]) == presets.get("tutorial", "transfer").replace(seed=7)
     # A render recorded now holds plain values, and runs with them as they are.
     checked = registry.check("style_transfer", inputs, {"preset": "fast", "seed": 2})
-    registry.run_checked("style_transfer", inputs, checked)
+    run_stored(registry, "style_transfer", inputs, checked)
     assert received[1] == checked
 
 

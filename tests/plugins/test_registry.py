@@ -304,11 +304,18 @@ def test_a_stored_render_runs_under_the_filters_present_declarations(plugin_dir,
     declares is left out, and logged."""
     plugin_dir.write("echo.py", ECHO)
     registry = Registry.discover([plugin_dir], builtin=False, entry_points=False, probe=False)
-    missing = registry.run_checked("echo", style_inputs(), {"size": 3}).metrics["params"]
+    missing = run_stored(registry, "echo", style_inputs(), {"size": 3}).metrics["params"]
     assert {k: missing[k] for k in ("amount", "size")} == {"amount": 1.0, "size": 3}
     with caplog.at_level("WARNING", logger="nst.registry"):
-        extra = registry.run_checked("echo", style_inputs(), {"amount": 0.5, "size": 3, "retired": 7}).metrics["params"]
+        extra = run_stored(registry, "echo", style_inputs(), {"amount": 0.5, "size": 3, "retired": 7}).metrics["params"]
     assert set(extra) == {"amount", "size", "old_digest"} and extra["amount"] == 0.5
     assert "retired" in caplog.text
-    named = registry.run_checked("echo", style_inputs(), {"preset": "fast", "retired": 7}).metrics["params"]
+    named = run_stored(registry, "echo", style_inputs(), {"preset": "fast", "retired": 7}).metrics["params"]
     assert named["size"] == 4 and "retired" not in named
+
+
+def run_stored(registry, filter_id, inputs, params):
+    """A stored render as a worker runs it: through the worker's door, then with its images."""
+    admitted = registry.admit_stored(filter_id, params, content=inputs.content is not None,
+                                     style_weights=inputs.style_weights)
+    return registry.run_admitted(filter_id, inputs, admitted)
