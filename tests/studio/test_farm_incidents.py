@@ -265,6 +265,27 @@ def test_a_render_whose_worker_process_died_is_released_by_its_supervisor_at_onc
         library.close()
 
 
+def test_the_supervisor_sends_a_dead_worker_s_render_to_the_queue_itself_not_leaving_it_to_the_warden():
+    """What the supervisor does on a child's exit, in this process: the render is queued again and its
+    message sent and marked as sent at once, so no warden has to find it lost (one would, ORPHAN_SECONDS
+    later: the process test above passes either way)."""
+    from studio.consumer import release_renders_of
+
+    library, queue = open_library(), RenderQueue()  # the data directory's, as the supervisor opens them
+    try:
+        render_id = library.create_render("slow", {"steps": 2}, None).id
+        pid = 4_000_000  # no such process: only its owner prefix matters
+        library.start_render(render_id, f"{socket.gethostname()}:{pid}:w1-1")
+        assert render_id not in queue.pending_ids()
+        assert release_renders_of(pid, "exited with status -9") == [render_id]
+        assert library.get_render(render_id).status == "queued"
+        assert render_id in queue.pending_ids(), "the supervisor did not send the render's message"
+        assert library.renders_to_enqueue(3600) == [], "the message was sent but not marked as sent"
+    finally:
+        queue.close()
+        library.close()
+
+
 def test_renders_are_taken_back_by_their_owner_s_prefix(library):
     """The supervisor's way: the running renders of one process (``host:pid:``) only, retried once
     then failed, a cancelled one cancelled."""
