@@ -267,7 +267,8 @@ MUTANTS: tuple[Mutant, ...] = (
         '            if any(t.status == "queued" for t in taken):',
         '            if False and any(t.status == "queued" for t in taken):',
         "a dead worker process's render is queued again by its supervisor at once",
-        ("tests/studio/test_farm_incidents.py::test_a_render_whose_worker_process_died_is_released_by_its_supervisor_at_once",),
+        ("tests/studio/test_farm_incidents.py::test_the_supervisor_sends_a_dead_worker_s_render_to_the_queue_itself_not_leaving_it_to_the_warden",
+         "tests/studio/test_farm_incidents.py::test_a_render_whose_worker_process_died_is_released_by_its_supervisor_at_once"),
     ),
     # ------------------------------------------------------------------ files and ids
     Mutant(
@@ -289,8 +290,8 @@ MUTANTS: tuple[Mutant, ...] = (
         'os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)',
         "os.O_CREAT | os.O_TRUNC",
         "a file is written to a new file created exclusively, never through a link",
-        ("tests/test_bad_inputs_files.py::test_saving_an_image_never_writes_through_a_link_at_its_temporary_name",
-         "tests/plugins/test_probe_safety.py::test_the_probes_memory_is_written_privately_and_never_through_a_link"),
+        ("tests/test_bad_inputs_files.py::test_a_link_planted_at_the_exact_temporary_name_is_never_written_through",
+         "tests/test_bad_inputs_files.py::test_saving_an_image_never_writes_through_a_link_at_its_temporary_name"),
     ),
     Mutant(
         "id-isdigit", "db/ids.py",

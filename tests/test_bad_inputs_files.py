@@ -50,6 +50,23 @@ def test_saving_an_image_never_writes_through_a_link_at_its_temporary_name(plant
     assert Image.open(out / "out.png").size == (64, 48)
 
 
+def test_a_link_planted_at_the_exact_temporary_name_is_never_written_through(tmp_path, monkeypatch):
+    """Whoever guesses the random part of the temporary name (here: it is made known) still cannot get a
+    write through a link: the temporary file is created exclusively, not through a link, and another
+    name is tried."""
+    from nst import files
+
+    victim = tmp_path / "victim.txt"
+    victim.write_bytes(VICTIM)
+    guesses = iter(["aaaaaaaaaaaa", "bbbbbbbbbbbb"])
+    monkeypatch.setattr(files.secrets, "token_hex", lambda n: next(guesses))
+    (tmp_path / ".out.png.aaaaaaaaaaaa.part").symlink_to(victim)
+    files.write_atomic(tmp_path / "out.png", b"the new bytes")
+    assert victim.read_bytes() == VICTIM
+    assert not (tmp_path / "out.png").is_symlink() and (tmp_path / "out.png").read_bytes() == b"the new bytes"
+    assert (tmp_path / ".out.png.aaaaaaaaaaaa.part").is_symlink(), "the planted link is left alone"
+
+
 def test_a_link_at_the_target_itself_is_replaced_not_written_through(planted):
     out, victim = planted
     (out / "target.png").symlink_to(victim)
