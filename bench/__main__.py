@@ -1,4 +1,4 @@
-"""The benchmark: ``python -m bench [transfer|texture|all|queue|quality|textures|steps] --content PHOTO --style PAINTING``.
+"""The benchmark: ``python -m bench [transfer|texture|all|queue|quality|textures|steps|instant] --content PHOTO --style PAINTING``.
 
 ``python -m bench mutants`` is the mutation check of the tests (:mod:`bench.mutants`).
 
@@ -6,7 +6,8 @@ Prints a table per operation and writes JSON (and the result images) to
 ``bench/results/``. See :mod:`bench.compare` for what is run and measured,
 :mod:`bench.queue` for the render queue's costs, :mod:`bench.textures`
 for seamless tiles and large textures, :mod:`bench.quality` for the presets against the reference
-implementation, and :mod:`bench.steps` for the cost of a step by image size.
+implementation, :mod:`bench.steps` for the cost of a step by image size, and :mod:`bench.instant` for the
+instant filter's time and memory.
 """
 
 from __future__ import annotations
@@ -129,7 +130,8 @@ def main(argv=None) -> int:
 
         return mutants.main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("operation", choices=("transfer", "texture", "all", "queue", "quality", "textures", "steps"),
+    parser.add_argument("operation", choices=("transfer", "texture", "all", "queue", "quality", "textures", "steps",
+                                                      "instant"),
                         nargs="?", default="all")
     parser.add_argument("--content", help="photo for the transfer (e.g. a 1024x768 JPEG)")
     parser.add_argument("--style", help="painting (style image)")
@@ -158,6 +160,12 @@ def main(argv=None) -> int:
                         help="steps: thread and compiler settings to compare (default, intra1, inter1, xla)")
     parser.add_argument("--step-rounds", type=int, default=3, help="steps: rounds of 6 steps per size")
     args = parser.parse_args(argv)
+    if args.operation == "instant":
+        from . import instant
+
+        args.out = args.out or RESULTS / time.strftime("instant-%Y%m%d-%H%M%S")
+        args.out.mkdir(parents=True, exist_ok=True)
+        return instant.run(args)
     if args.operation == "steps":
         from . import steps
 

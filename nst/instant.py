@@ -51,7 +51,7 @@ STYLE_SIDE = 256  # the predictor's input
 NETWORK_SIDE = 384  # the transform's input (the graph is fixed at this size)
 VECTOR_SIZE = 100
 #: Pixels by which neighbouring tiles overlap (feathered linearly across it).
-OVERLAP = 96
+OVERLAP = 64
 
 
 class InstantModelError(NSTError):
@@ -244,7 +244,7 @@ class Request:
     """What an instant render asks for."""
 
     size: int = 1024  # long side of the result
-    detail: int = 768  # long side at which the network paints at most (384: one pass; more: tiles)
+    detail: int = 704  # long side at which the network paints at most (384: one pass; more: tiles)
     strength: float = 1.0  # 0: the photo's own style vector, 1: the paintings'
     preserve_colors: bool = False
 

@@ -27,7 +27,7 @@ class Instant(Filter):
               label="Size (px)"),
         Param("preserve_colors", "bool", False, "Keep the photo's colours; take only the painting's strokes.",
               label="Keep the photo's colours"),
-        Param("detail", "int", 768, "Long side at which the network paints (in 384-px tiles), before resizing to "
+        Param("detail", "int", 704, "Long side at which the network paints (in 384-px tiles), before resizing to "
               "the size: smaller gives bigger, softer strokes and is faster.", min=384, max=2048, step=64,
               advanced=True),
     )
