@@ -71,6 +71,8 @@ for info in registry.plugins:
                 else f"{needs.min_styles} to {needs.max_styles} styles")
             st.markdown(f"Filter **{md(flt.name)}** ({md(fid)}, version {md(flt.version)}): takes {takes}. "
                         f"{md(flt.description)}")
+            if registry.unavailable(fid):
+                st.warning(f"Unavailable here: {md(registry.unavailable(fid))}")
             if fid in run_errors:
                 st.warning(f"Its last run failed: {md(run_errors[fid])}")
         if info.styles:
