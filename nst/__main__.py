@@ -1,4 +1,4 @@
-"""``python -m nst``: the command line lives in the app shell, :mod:`studio.cli`.
+"""``python -m nst`` and the installed ``nst`` command: the command line lives in the app shell, :mod:`studio.cli`.
 
 This file is only the doorway; no module of the engine core imports it.
 """
@@ -8,7 +8,9 @@ import sys
 
 from studio.cli import main
 
-if __name__ == "__main__":
+
+def run() -> None:
+    """The command line, then exit (the installed ``nst`` command runs this too)."""
     code = main()
     sys.stdout.flush()
     sys.stderr.flush()
@@ -17,3 +19,7 @@ if __name__ == "__main__":
         # only adds a second of waiting, so leave without it.
         os._exit(code)
     sys.exit(code)
+
+
+if __name__ == "__main__":
+    run()
