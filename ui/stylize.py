@@ -8,6 +8,8 @@ from nst import images
 from nst.errors import NSTError
 from ui import services
 from ui.job_panel import download_all, job_panel
+from ui.estimate import expected_time
+from ui.scroll import scroll_to
 from ui.style_choice import by_recent_use
 from ui.text import md
 from ui.widgets import (blend_weights, filter_label, param_widgets, preset_picker, style_picker,
@@ -20,6 +22,21 @@ PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff"]
 MAX_PHOTOS = 20
 #: Megabytes per uploaded file: ``server.maxUploadSize`` in .streamlit/config.toml, the library's own limit.
 UPLOAD_MB = st.get_option("server.maxUploadSize")
+
+
+#: Renders of this session Stylize keeps showing, newest first (History has them all); a click's are all kept.
+KEPT_RENDERS = 20
+
+
+def first_photo_size(uploads, recent) -> tuple[int, int] | None:
+    """The size of the first chosen photo, from its header (nothing is decoded), or None."""
+    try:
+        if uploads:
+            with images.open_checked(uploads[0].getvalue(), uploads[0].name) as header:
+                return header.size
+    except NSTError:
+        return None
+    return (recent[0].width, recent[0].height) if recent else None
 
 
 def too_many_text(count: int) -> str:
@@ -94,19 +111,27 @@ with inputs_col:
                     if st.checkbox(f"{record.width}x{record.height}", key=f"stylize:recent:{record.id}"):
                         picked_recent.append(record)
 
-    st.subheader("2 · Styles")
-    usage = library.style_usage()
-    styles = by_recent_use(styles, usage)  # in use first; paintings before generated patterns
-    chosen = style_picker(styles, "stylize:styles", default_ids=[styles[0].id],
-                          chosen_ids=st.session_state.pop("stylize:preselect", None))
-    thumbnails_row(library, chosen)
-    weights = blend_weights(chosen, "stylize:blend")
-
-with settings_col:
-    st.subheader("3 · Filter")
+with settings_col:  # the filter first: whether the Styles box shows depends on it
+    filter_heading = st.empty()
     flt = st.selectbox("Filter", filters, format_func=filter_label(filters), key="stylize:filter",
                        help="Any loaded plugin that paints a photo")
     st.caption(md(flt.description))
+    filter_heading.subheader("3 · Filter" if flt.needs.max_styles > 0 else "2 · Filter")
+
+chosen, weights = [], []
+# a style picked on another page (kept for a filter that takes one)
+preselect = st.session_state.pop("stylize:preselect", None) if flt.needs.max_styles > 0 else None
+if flt.needs.max_styles > 0:  # a filter that takes no style (a sepia tone) gets none, and no box for one
+    with inputs_col:
+        st.subheader("2 · Styles")
+        usage = library.style_usage()
+        styles = by_recent_use(styles, usage)  # in use first; paintings before generated patterns
+        chosen = style_picker(styles, "stylize:styles", default_ids=[styles[0].id],
+                              limit=min(4, flt.needs.max_styles), chosen_ids=preselect)
+        thumbnails_row(library, chosen)
+        weights = blend_weights(chosen, "stylize:blend")
+
+with settings_col:
     prefix = f"stylize:{flt.id}"
     preset_picker(flt, prefix)
     values = param_widgets(flt, prefix)
@@ -122,17 +147,25 @@ with settings_col:
                     or len(chosen) < flt.needs.min_styles or not values_complete(flt, values))
     if not photos_count:
         st.caption("Upload a photo (or pick a recent one) to start.")
+    expected_time(library, flt, values, first_photo_size(uploads, picked_recent),
+                  [(s.width, s.height) for s in chosen])
 
 if run:
     queued, originals = paint(photos_count, chosen_photos(uploads, picked_recent, library), uploads,
                               flt.id, values, [(s.id, w) for s, w in zip(chosen, weights)])
-    if queued:
-        st.session_state["stylize:jobs"] = queued
-        st.session_state["stylize:originals"] = originals
+    if queued:  # the session's renders, newest first
+        earlier_ids = [i for i in st.session_state.get("stylize:jobs", []) if i not in queued]
+        kept = queued + earlier_ids[:max(0, KEPT_RENDERS - len(queued))]  # the whole click, then older ones
+        earlier = st.session_state.get("stylize:originals") or {}
+        st.session_state["stylize:jobs"] = kept
+        st.session_state["stylize:originals"] = {i: originals.get(i, earlier.get(i)) for i in kept}
+        scroll_to("renders", queued[0])  # the progress is where the user looks, on any screen
 
 if st.session_state.get("stylize:jobs"):
     with renders_slot:
-        st.subheader("Renders")
+        st.subheader("Renders", anchor="renders")
+        if len(st.session_state["stylize:jobs"]) >= KEPT_RENDERS:
+            st.caption(f"The latest {KEPT_RENDERS} renders of this visit, newest first; all of them are in History.")
         job_panel("stylize:jobs", st.session_state.get("stylize:originals"))
         download_all(st.session_state["stylize:jobs"], "stylize:all")
         st.divider()

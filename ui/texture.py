@@ -12,9 +12,12 @@ from nst import crops
 from nst.errors import NSTError
 from nst.settings import MIN_CROP_SIDE
 from ui import services
+from ui.estimate import expected_time
 from ui.job_panel import job_panel
+from ui.scroll import scroll_to
+from ui.style_choice import by_recent_use
 from ui.text import md
-from ui.widgets import (blend_weights, filter_label, param_widgets, preset_picker, style_picker,
+from ui.widgets import (blend_weights, filter_label, kept_toggle, param_widgets, preset_picker, style_picker,
                         styles_and_filters, thumbnails_row, values_complete)
 
 
@@ -94,8 +97,13 @@ with settings_col:
     takes_crop = any(p.name == "crop" and p.kind == "text" for p in flt.params)
 with style_col:
     st.subheader("1 · Styles")
-    chosen = style_picker(styles, "texture:styles",
-                          default_ids=st.session_state.pop("texture:preselect", None))
+    # Ranked as on Stylize: the styles in use, then the user's own, then paintings before generated patterns.
+    styles = by_recent_use(styles, library.style_usage())
+    several = flt.needs.max_styles > 1 and kept_toggle(
+        "Blend several styles", "texture:blending",
+        help="Off: the style picked replaces the one chosen. On: up to four styles, mixed by weight.")
+    chosen = style_picker(styles, "texture:styles", blend=several, limit=min(4, flt.needs.max_styles),
+                          chosen_ids=st.session_state.pop("texture:preselect", None))
     thumbnails_row(library, chosen)
     weights = blend_weights(chosen, "texture:blend")
     boxes = crop_boxes(library, chosen) if takes_crop and chosen else []
@@ -111,16 +119,18 @@ with settings_col:
     run = st.button("Synthesize", type="primary", icon=":material/texture:", width="stretch",
                     disabled=(flt.needs.vgg and not weights_ok) or len(chosen) < flt.needs.min_styles
                     or not values_complete(flt, values, hidden))
+    expected_time(library, flt, values, None, [(s.width, s.height) for s in chosen])
 
 if run:
     try:
         render_id = services.farm().submit(flt.id, values, None, [(s.id, w) for s, w in zip(chosen, weights)])
         st.session_state["texture:jobs"] = [render_id]
+        scroll_to("render", render_id)  # the progress is where the user looks, on any screen
     except NSTError as exc:
         st.error(md(exc), icon=":material/error:")
 
 if st.session_state.get("texture:jobs"):
     with renders_slot:
-        st.subheader("Render")
+        st.subheader("Render", anchor="render")
         job_panel("texture:jobs", tiled=True)
         st.divider()

@@ -219,24 +219,59 @@ def style_label(style) -> str:
     return f"{style.name} — {style.artist}" if style.artist else style.name
 
 
+def _remember_styles(key: str) -> None:
+    """on_change of the styles box (several styles): its choice becomes the page's."""
+    st.session_state[key + ":ids"] = list(st.session_state[key])
+
+
+def _choose_one_style(key: str) -> None:
+    """on_change of the style box (one style): the style picked replaces the choice."""
+    st.session_state[key + ":ids"] = [st.session_state[key + ":one"]]
+
+
 def style_picker(styles: list, key: str, *, default_ids: list[int] | None = None,
-                 chosen_ids: list[int] | None = None) -> list:
-    """Choose up to four saved styles (by name, in the order given). ``default_ids`` apply when nothing is
-    chosen yet; ``chosen_ids`` (a style picked on another page) replace the current choice."""
+                 chosen_ids: list[int] | None = None, blend: bool = True, limit: int = 4) -> list:
+    """Choose saved styles (by name, in the order given): up to ``limit`` in a multiselect under ``key``,
+    or with ``blend=False`` one, in a select box whose pick replaces the choice. ``default_ids`` apply when
+    nothing is chosen yet; ``chosen_ids`` (a style picked on another page) replace the current choice.
+
+    The choice lives in a plain session_state entry (``key`` + ":ids", never a widget's), copied into the
+    shown box on every run and updated by the box's on_change: like the parameter values (see above), it
+    survives a run cut short, a page left and the switch between one style and several."""
     by_id = {s.id: s for s in styles}
     options = list(by_id)
-    defaults = [i for i in (default_ids or []) if i in by_id]
+    limit = max(1, limit if blend else 1)
+    store = key + ":ids"
     chosen_ids = [i for i in (chosen_ids or []) if i in by_id]
     if chosen_ids:
-        st.session_state[key] = chosen_ids[:4]
-    if key not in st.session_state:
-        st.session_state[key] = defaults[:1] or options[:1]
-    # Given to the browser on every run, not only the first: a run cut short (a preset clicked while
-    # the page's first run was going) could leave the box showing nothing while a style was chosen.
-    st.session_state[key] = [i for i in st.session_state[key] if i in by_id]
-    chosen = st.multiselect("Styles", options, key=key, format_func=lambda i: style_label(by_id[i]),
-                            max_selections=4, placeholder="Choose one or more styles")
+        st.session_state[store] = chosen_ids
+    if store not in st.session_state:
+        st.session_state[store] = [i for i in (default_ids or []) if i in by_id][:1] or options[:1]
+    ids = [i for i in st.session_state[store] if i in by_id][:limit]
+    if not blend:
+        ids = ids or options[:1]
+    st.session_state[store] = ids
+    label = lambda i: style_label(by_id[i])  # noqa: E731
+    if not blend:
+        st.session_state[key + ":one"] = ids[0]
+        one = st.selectbox("Style", options, key=key + ":one", format_func=label,
+                           on_change=_choose_one_style, args=(key,))
+        return [by_id[one]]
+    st.session_state[key] = ids
+    chosen = st.multiselect("Styles", options, key=key, format_func=label, max_selections=limit,
+                            placeholder="Choose one or more styles", on_change=_remember_styles, args=(key,))
     return [by_id[i] for i in chosen]
+
+
+def _remember_toggle(key: str) -> None:
+    st.session_state[key + ":on"] = bool(st.session_state[key])
+
+
+def kept_toggle(label: str, key: str, *, default: bool = False, help: str | None = None) -> bool:
+    """A toggle whose value lives in a plain session_state entry (``key`` + ":on"), given to the browser
+    on every run (see above)."""
+    st.session_state[key] = bool(st.session_state.get(key + ":on", default))
+    return st.toggle(label, key=key, help=help, on_change=_remember_toggle, args=(key,))
 
 
 def blend_weights(chosen: list, key: str) -> list[float]:

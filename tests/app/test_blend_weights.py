@@ -48,6 +48,7 @@ def test_blend_weights_chosen_in_stylize_reach_the_render(two_styles):
 def test_blend_weights_chosen_in_texture_reach_the_render(two_styles):
     at, first, second = two_styles
     at.switch_page("ui/texture.py").run()
+    at.toggle(key="texture:blending").set_value(True).run()  # one style unless the user blends on purpose
     at.multiselect(key="texture:styles").set_value([first.id, second.id])
     at.run()
     at.slider(key=f"texture:blend:{first.id}").set_value(0.25)

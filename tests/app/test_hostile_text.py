@@ -104,6 +104,7 @@ def open_page(hostile, page: str):
     at.session_state["stylize:jobs"] = [render.id]
     at.switch_page(page).run()
     if page == "ui/texture.py":
+        at.toggle(key="texture:blending").set_value(True).run()  # several styles: the blend sliders show
         at.multiselect(key="texture:styles").set_value([style.id, other.id]).run()
     assert not at.exception, at.exception
     return at
