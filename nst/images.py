@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 import struct
 import warnings
 from pathlib import Path
@@ -43,7 +44,26 @@ MAX_PNG_EXTRA_BYTES = 4 * 1024 * 1024
 #: Chunks of pixel data (IDAT, an animation's fcTL and fdAT): an encoder writes one per 8 KiB or so, so
 #: this is 800 MB at that rate; a million empty ones cost 0.7 s.
 MAX_PNG_DATA_CHUNKS = 100_000
+#: A JPEG's segments up to its end (tables, scans, and metadata: EXIF, an ICC profile in pieces, XMP,
+#: comments): at most this many, counted before any is parsed (each before the first scan costs the
+#: decoder a step in Python: a million empty comments cost 1.3 s). A progressive photo with a profile in
+#: twenty pieces and a depth map in extended XMP has a few hundred.
+MAX_JPEG_SEGMENTS = 2_000
+#: ... of which the metadata (APPn and COM segments) at most this many bytes in all.
+MAX_JPEG_META_BYTES = 16 * 1024 * 1024
+#: Fill bytes and junk between a JPEG's segments before its first scan (the decoder skips them one byte at
+#: a time): at most this many.
+MAX_JPEG_SKIPPED_BYTES = 64 * 1024
+#: A GIF's extensions (comments, application data, frame controls) before its second frame, which is as far
+#: as it is parsed: at most this many (a million empty comments cost 0.26 s).
+MAX_GIF_EXTENSIONS = 1_000
+#: ... and its data sub-blocks (at most 255 bytes each, walked one at a time) up to there: a file of
+#: MAX_FILE_BYTES in full sub-blocks has about 820,000.
+MAX_GIF_BLOCKS = 1_000_000
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+#: A JPEG marker: 0xFF, any fill bytes, then a code that is not a stuffed zero (nor, in a scan, a restart).
+_JPEG_MARKER = re.compile(rb"\xff+([^\x00\xff])")
+_JPEG_MARKER_IN_SCAN = re.compile(rb"\xff+([^\x00\xd0-\xd7\xff])")
 _PNG_DATA_CHUNKS = (b"IDAT", b"fcTL", b"fdAT")
 #: Formats we write.
 SAVE_FORMATS = {"png": "PNG", "jpg": "JPEG", "jpeg": "JPEG", "webp": "WEBP"}
@@ -98,6 +118,7 @@ def open_checked(source: Source, name: str | None = None, *, as_input: bool = Tr
         else:
             stream = source
         _check_png_chunks(stream, label)
+        _check_jpeg_and_gif_blocks(stream, label)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -161,6 +182,89 @@ def _check_png_chunks(stream: BinaryIO, label: str) -> None:
             stream.seek(length + 4, io.SEEK_CUR)  # the chunk's data and its CRC
     finally:
         stream.seek(start)
+
+
+def _check_jpeg_and_gif_blocks(stream: BinaryIO, label: str) -> None:
+    """Refuse a JPEG or a GIF made of too many blocks besides its pixels (walked on the bytes, at C speed
+    through the pixels; the stream's position is unchanged); anything else: nothing."""
+    if not stream.seekable():
+        return
+    start = stream.tell()
+    try:
+        data = stream.getvalue() if isinstance(stream, io.BytesIO) else stream.read(MAX_FILE_BYTES + 1)
+        offset = start if isinstance(stream, io.BytesIO) else 0
+    finally:
+        stream.seek(start)
+    head = data[offset:offset + 6]
+    if head[:2] == b"\xff\xd8":
+        _check_jpeg_segments(data, offset + 2, label)
+    elif head in (b"GIF87a", b"GIF89a"):
+        _check_gif_blocks(data, offset, label)
+
+
+def _check_jpeg_segments(data: bytes, position: int, label: str) -> None:
+    segments = meta = skipped = 0
+    in_scan = False
+    while True:
+        found = (_JPEG_MARKER_IN_SCAN if in_scan else _JPEG_MARKER).search(data, position)
+        if found is None:
+            return  # truncated: the decoder says so
+        if not in_scan:
+            skipped += found.end() - 2 - position
+            if skipped > MAX_JPEG_SKIPPED_BYTES:
+                raise ImageError(f"{label} is a JPEG with more than {MAX_JPEG_SKIPPED_BYTES // 1024} KB of padding "
+                                 f"between its segments; save it again with an ordinary encoder.")
+        code, position = found.group(1)[0], found.end()
+        if code == 0xD9:  # end of image (what follows, such as a second picture, is not decoded)
+            return
+        segments += 1
+        if segments > MAX_JPEG_SEGMENTS:
+            raise ImageError(f"{label} is a JPEG of more than {MAX_JPEG_SEGMENTS:,} segments; save it again "
+                             f"without its extra metadata.")
+        if code in (0x01, 0xD8) or 0xD0 <= code <= 0xD7:
+            continue  # no length
+        if position + 2 > len(data):
+            return
+        length = (data[position] << 8) | data[position + 1]
+        if 0xE0 <= code <= 0xEF or code == 0xFE:
+            meta += length
+            if meta > MAX_JPEG_META_BYTES:
+                raise ImageError(f"{label} is a JPEG with more than {MAX_JPEG_META_BYTES // (1024 * 1024)} MB of "
+                                 f"metadata (EXIF, colour profile, XMP, comments); save it again without it.")
+        position += length
+        in_scan = in_scan or code == 0xDA
+
+
+def _check_gif_blocks(data: bytes, position: int, label: str) -> None:
+    end = len(data)
+    if position + 13 > end:
+        return
+    flags = data[position + 10]
+    position += 13 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)
+    extensions = blocks = frames = 0
+    while position < end:
+        kind = data[position]
+        if kind == 0x21:  # an extension: its label, then sub-blocks
+            extensions += 1
+            if extensions > MAX_GIF_EXTENSIONS:
+                raise ImageError(f"{label} is a GIF with more than {MAX_GIF_EXTENSIONS:,} extensions (comments, "
+                                 f"application data) before its second frame; save it again without them.")
+            position += 2
+        elif kind == 0x2C:  # an image: its descriptor, a local palette, the LZW code size, then sub-blocks
+            frames += 1
+            if frames == 2 or position + 10 > end:
+                return
+            flags = data[position + 9]
+            position += 11 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)
+        else:
+            return  # the trailer, or damage the decoder reports
+        while position < end and data[position]:
+            position += data[position] + 1
+            blocks += 1
+            if blocks > MAX_GIF_BLOCKS:
+                raise ImageError(f"{label} is a GIF of more than {MAX_GIF_BLOCKS:,} data blocks before its second "
+                                 f"frame; save it again with an ordinary encoder.")
+        position += 1
 
 
 def normalize(image: Image.Image, label: str = "the image") -> Image.Image:

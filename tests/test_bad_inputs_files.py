@@ -298,3 +298,71 @@ def test_a_png_with_a_colour_profile_text_and_a_private_chunk_is_accepted(librar
     Image.new("RGB", (64, 48), (10, 200, 30)).save(buffer, "PNG", pnginfo=info, icc_profile=profile)
     style = library.add_style(buffer.getvalue(), name="Annotated")
     assert (style.width, style.height) == (64, 48)
+
+
+# --------------------------------------------------------------------------- JPEG markers, GIF extensions
+
+
+def _jpeg(**save) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), (9, 99, 199)).save(buffer, "JPEG", **save)
+    return buffer.getvalue()
+
+
+def _gif() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("P", (64, 64), 3).save(buffer, "GIF")
+    return buffer.getvalue()
+
+
+def _after_scan(data: bytes, padding: bytes) -> bytes:
+    """``padding`` between a baseline JPEG's scan and its end (the last two bytes)."""
+    return data[:-2] + padding + data[-2:]
+
+
+def _gif_before_image(padding: bytes) -> bytes:
+    data = _gif()
+    first = data.index(b",")  # the first image descriptor (its palette has no 0x2C: colour 3 is black)
+    return data[:first] + padding + data[first:]
+
+
+HEAVY_FRAMES = {
+    "a JPEG of a million empty comments (3.8 MiB; 1.3 s of CPU)":
+        (lambda: _jpeg()[:2] + b"\xff\xfe\x00\x02" * 1_000_000 + _jpeg()[2:], "segments"),
+    "a JPEG of a million empty APP5 segments":
+        (lambda: _jpeg()[:2] + b"\xff\xe5\x00\x02" * 1_000_000 + _jpeg()[2:], "segments"),
+    "a JPEG of a million empty comments after its scan":
+        (lambda: _after_scan(_jpeg(), b"\xff\xfe\x00\x02" * 1_000_000), "segments"),
+    "a JPEG of 4 MB of fill bytes before a marker (read one at a time)":
+        (lambda: _jpeg()[:2] + b"\xff" * 4_000_000 + _jpeg()[2:], "padding"),
+    "a JPEG of 17 MB of metadata in 270 full APP1 segments":
+        (lambda: _jpeg()[:2] + (b"\xff\xe1\xff\xff" + bytes(65533)) * 270 + _jpeg()[2:], "MB of metadata"),
+    "a GIF of a million empty comment extensions (2.9 MiB)":
+        (lambda: _gif_before_image(b"\x21\xfe\x00" * 1_000_000), "extensions"),
+    "a GIF of a comment in 1.5 million one-byte blocks":
+        (lambda: _gif_before_image(b"\x21\xfe" + b"\x01x" * 1_500_000 + b"\x00"), "data blocks"),
+}
+
+
+@pytest.mark.parametrize("name", HEAVY_FRAMES)
+def test_a_jpeg_or_gif_of_a_million_empty_blocks_is_refused_before_it_is_parsed(library, name):
+    make, reason = HEAVY_FRAMES[name]
+    before = snapshot(library)
+    with pytest.raises(ImageError, match=reason):
+        library.add_style(make(), name="Padded")
+    assert snapshot(library) == before
+
+
+def test_ordinary_jpegs_with_exif_a_profile_in_pieces_xmp_and_many_scans_are_accepted(library):
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: rotated
+    exif[0x010F] = "Camera maker " * 200
+    profile = bytes(range(256)) * 1200  # 300 KB: written in five APP2 segments
+    xmp = b"<x:xmpmeta xmlns:x='adobe:ns:meta/'>" + b"<rdf:Description/>" * 2000 + b"</x:xmpmeta>"
+    plain = _jpeg(exif=exif.tobytes(), icc_profile=profile, xmp=xmp, comment=b"hello", progressive=True)
+    assert plain.count(b"\xff\xe2") >= 5 and plain.count(b"\xff\xda") > 5
+    gif = _gif_before_image(b"\x21\xfe\x05hello\x00" * 50)
+    for data in (plain, _after_scan(plain, b"\xff\xfe\x00\x05abc" * 100), gif):
+        image = images.load(data, "ordinary")
+        assert image.size == (64, 64)
+    assert library.add_style(plain, name="Camera").width == 64
