@@ -22,15 +22,15 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from nst import backend, crops, presets, pyramid
+from nst import backend, crops, presets, pyramid, terms
 from nst.engine import Engine
 from nst.features import preprocess
 from nst.settings import Settings
 
-#: Fields that define the objective; the rest (optimizer, schedule, start) define the method.
-OBJECTIVE_FIELDS = ("size", "square", "width", "height", "tileable", "stroke_scale", "crop", "style_layers",
-                    "style_layer_weights", "style_scale", "style_size", "style_weight", "content_weight", "tv_weight",
-                    "content_layer", "normalize")
+#: Fields that define the objective (the result's shape, and every setting of every term of the objective,
+#: as nst.terms lists them); the rest (optimizer, schedule, start) define the method.
+OBJECTIVE_FIELDS = ("size", "square", "width", "height", "tileable", "stroke_scale", "crop",
+                    "normalize") + terms.settings_fields()
 
 
 @dataclass
@@ -136,8 +136,7 @@ def step_seconds(engine: Engine, operation: str, content, style, settings: Setti
     a step of a real one-scale render (losses, gradient, optimizer, progress). The two alternate,
     ``rounds`` times, so that both see the same machine.
     """
-    layers = tuple(settings.style_layers) + ((settings.content_layer,) if operation == "transfer" and
-                                              settings.content_layer not in settings.style_layers else ())
+    layers = terms.layers(terms.of(settings, texture=operation == "texture"))
     model = engine.extractor.model_for(layers)
 
     def bare(image):

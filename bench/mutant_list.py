@@ -23,9 +23,9 @@ class Mutant:
 MUTANTS: tuple[Mutant, ...] = (
     # ------------------------------------------------------------------ the engine
     Mutant(
-        "content-ignored", "nst/objective.py",
-        "terms.append(content_weight * losses.content_loss(feats[content_index], content_target))",
-        "terms.append(0.0 * content_weight * losses.content_loss(feats[content_index], content_target))",
+        "content-ignored", "nst/terms.py",
+        "return weight * losses.content_loss(features[self.layers[0]], target)",
+        "return 0.0 * weight * losses.content_loss(features[self.layers[0]], target)",
         "a render keeps the photo's content",
         ("tests/nst/test_quality.py::test_a_transfer_takes_the_paintings_style_and_keeps_the_photos_content",),
     ),

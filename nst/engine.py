@@ -23,7 +23,7 @@ from typing import Callable, Sequence
 import numpy as np
 from PIL import Image
 
-from . import backend, colors, crops, images, losses, objective, pyramid, targets, tiling
+from . import backend, colors, crops, images, losses, objective, pyramid, targets, terms, tiling
 from .errors import ParameterError
 from .features import FeatureExtractor, load_extractor
 from .optimize import Run, ScalePlan
@@ -123,19 +123,24 @@ class Engine:
     def _features_function(self, layer: str):
         return self._cached(("content", (), layer), lambda: objective.compile_features(self.extractor, layer))
 
-    def _objective_function(self, style_layers: tuple[str, ...], content_layer: str | None, wrap: bool = False):
-        key = ("loss", style_layers, content_layer) + (("wrap",) if wrap else ())
-        return self._cached(key, lambda: objective.compile_objective(self.extractor, style_layers, content_layer, wrap))
+    def _objective_function(self, render_terms: tuple[terms.Term, ...], wrap: bool = False):
+        key = ("loss", render_terms) + (("wrap",) if wrap else ())
+        return self._cached(key, lambda: objective.compile_objective(self.extractor, render_terms, wrap))
 
-    def _tiled_functions(self, style_layers: tuple[str, ...]):
-        keys = (("tile-grams", style_layers), ("tile-grad", style_layers))
+    def _tiled_functions(self, layers: tuple[str, ...]):
+        keys = (("tile-grams", layers), ("tile-grad", layers))
         with self._compile_lock:
             if keys[0] not in self._compiled:
-                self._compiled.update(zip(keys, tiling.build(self.extractor, style_layers)))
+                self._compiled.update(zip(keys, tiling.build(self.extractor, layers)))
             return self._compiled[keys[0]], self._compiled[keys[1]]
 
-    def _tv_function(self):
-        return self._cached(("tv-wrap",), tiling.build_tv)
+    def _whole_function(self, term: terms.Term):
+        return self._cached(("tile-whole", term), lambda: tiling.build_whole(term))
+
+    def _tiled_objective(self, render_terms: tuple[terms.Term, ...], arguments: list, size: tuple[int, int]):
+        whole = {term: self._whole_function(term) for term in render_terms if term.whole_image}
+        return tiling.TiledObjective(self._tiled_functions(tiling.gram_layers(render_terms)), whole, render_terms,
+                                     arguments, size, TILE_SIDE)
 
     def tracing_counts(self) -> dict[str, int]:
         return {"/".join(str(k) for k in key): backend.tracing_count(fn) for key, fn in self._compiled.items()}
@@ -216,17 +221,16 @@ class Engine:
         settings, plan, content_image = request.settings, request.pyramid, request.content
         texture, wrap = request.texture, settings.tileable
         final, sizes = plan.final, list(plan.sizes)
-        style_layers = tuple(settings.style_layers)
-        content_layer = None if texture else settings.content_layer
+        render_terms = terms.of(settings, texture)
+        if wrap and any(w * h > UNTILED_MAX_PIXELS for w, h in sizes):
+            tiling.check(render_terms)  # before a first step is spent
         final_content = None if texture else images.to_array(images.resize(content_image, final))
         postprocess = None
         if settings.preserve_colors and final_content is not None:
             postprocess = lambda x: colors.keep_colors(x, _fit(final_content, x))  # noqa: E731
         run = Run([ScalePlan(size, steps) for size, steps in zip(plan.sizes, plan.steps)],
                   listeners=request.listeners, cancel=request.cancel, postprocess=postprocess)
-        fn = self._objective_function(style_layers, content_layer, wrap)
-        layer_weights = np.asarray(settings.style_layer_weights, dtype=np.float64)
-        layer_weights = layer_weights / layer_weights.sum() if settings.normalize else layer_weights
+        fn = self._objective_function(render_terms, wrap)
 
         with self._render_lock:
             x = self._initial(settings, sizes[0], request.styles, content_image, texture, request.style_weights, wrap)
@@ -239,35 +243,12 @@ class Engine:
                     detail = settings.keep_detail and not texture and settings.init == "content"
                     x = (np.clip(images.resize_periodic(x, size), 0.0, 1.0) if wrap
                          else self._upsample(x, size, content_image if detail else None))
-                gram_sets = [self.style_grams(style, style_size, style_layers)
-                             for style, style_size in zip(request.styles, plan.style_sizes[index])]
-                grams = losses.blend(gram_sets, request.style_weights) if len(gram_sets) > 1 else gram_sets[0]
-                style_targets = [grams[name] for name in style_layers]
-                magnitudes = np.array([np.mean(np.square(t)) + 1e-8 for t in style_targets])
-                effective, tv_weight = settings.style_weight * layer_weights, settings.tv_weight
-                if settings.normalize:
-                    effective = effective / magnitudes
-                elif texture and settings.balance_coarse and index < len(sizes) - 1:
-                    # A raw objective is ruled by its largest Gram matrices (block4's, for the
-                    # tutorial's); at the coarse scales every layer counts alike, so the layout
-                    # the final scale starts from fits all of them.
-                    effective, tv_weight = layer_weights / layer_weights.sum() / magnitudes, 0.0
-                args = [[backend.to_tensor(t) for t in style_targets], backend.to_tensor(effective),
-                        backend.to_tensor(tv_weight)]
-                if content_layer:
-                    pixels = final_content if size == final else images.to_array(images.resize(content_image, size))
-                    target = self.features(pixels, content_layer)
-                    weight = settings.content_weight
-                    if settings.normalize:
-                        weight = weight / (float(np.mean(np.square(target))) + 1e-8)
-                        weight *= losses.content_balance(target, style_targets, settings.content_balance)
-                    args += [backend.to_tensor(target), backend.to_tensor(weight)]
+                scale = self._scale(request, index, final_content)
+                arguments = [term.arguments(scale) for term in render_terms]
                 if wrap and size[0] * size[1] > UNTILED_MAX_PIXELS:
-                    loss = tiling.TiledObjective(
-                        self._tiled_functions(style_layers), self._tv_function(), style_layers, style_targets,
-                        effective, tv_weight, size, TILE_SIDE)
+                    loss = self._tiled_objective(render_terms, arguments, size)
                 else:
-                    loss = objective.bind(fn, args)
+                    loss = objective.bind(fn, render_terms, terms.tensors(arguments))
                 x = run.run_scale(index, loss, x, settings.optimizer)
                 if run.cancelled:
                     break  # the finer scales never start: the result is this scale's best image
@@ -284,6 +265,34 @@ class Engine:
             scale_seconds=run.scale_seconds, scale_steps=run.scale_steps, history=run.history, settings=settings,
             weights=self.weights_description,
         )
+
+    def _scale(self, request: RenderRequest, index: int, final_content: np.ndarray | None) -> terms.Scale:
+        """What the terms' targets are made from at scale ``index`` of the render."""
+        plan, size = request.pyramid, request.pyramid.sizes[index]
+        style_sizes = plan.style_sizes[index]
+        blended: dict[tuple[str, ...], list[np.ndarray]] = {}
+
+        def style_grams(layers: tuple[str, ...]) -> list[np.ndarray]:
+            if layers not in blended:
+                gram_sets = [self.style_grams(style, style_size, layers)
+                             for style, style_size in zip(request.styles, style_sizes)]
+                grams = losses.blend(gram_sets, request.style_weights) if len(gram_sets) > 1 else gram_sets[0]
+                blended[layers] = [grams[name] for name in layers]
+            return blended[layers]
+
+        def style_features(layer: str) -> list[np.ndarray]:
+            return [self.features(images.to_array(images.resize(style.image, style_size)), layer)
+                    for style, style_size in zip(request.styles, style_sizes)]
+
+        content_features = None
+        if not request.texture:
+            def content_features(layer: str) -> np.ndarray:
+                pixels = (final_content if size == plan.final
+                          else images.to_array(images.resize(request.content, size)))
+                return self.features(pixels, layer)
+
+        return terms.Scale(request.settings, request.texture, index < len(plan.sizes) - 1, style_grams,
+                           style_features, request.style_weights, content_features)
 
     @staticmethod
     def _upsample(x: np.ndarray, size: tuple[int, int], content: Image.Image | None) -> np.ndarray:

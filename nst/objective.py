@@ -1,9 +1,9 @@
 """The compiled functions of a render: style targets, content targets, and the loss with its gradient.
 
-Each is traced once for a choice of layers and then serves every image size (the engine keeps them).
-The objective's targets and weights are arguments, not constants, so one compiled function serves
-every style, every photo and every scale. A tileable texture larger than the engine computes whole
-uses the tile-by-tile functions of :mod:`nst.tiling` instead.
+Each is traced once for a choice of layers (of terms, :mod:`nst.terms`) and then serves every image
+size (the engine keeps them). The terms' targets and weights are arguments, not constants, so one
+compiled function serves every style, every photo and every scale. A tileable texture larger than
+the engine computes whole uses the tile-by-tile functions of :mod:`nst.tiling` instead.
 """
 
 from __future__ import annotations
@@ -14,11 +14,9 @@ import numpy as np
 
 from . import backend, losses
 from keras import ops  # noqa: E402  (after nst.backend has configured TensorFlow)
-from .features import CHANNELS, FeatureExtractor
+from .features import FeatureExtractor
 from .optimize import Objective
-
-#: The weighted terms the objective returns after the total, in this order (``content`` for transfers).
-TERMS = ("style", "tv", "content")
+from .terms import Term, layers as read_layers
 
 
 def compile_grams(extractor: FeatureExtractor, layers: tuple[str, ...]):
@@ -37,48 +35,34 @@ def compile_features(extractor: FeatureExtractor, layer: str):
     return backend.compile_forward(content, [backend.spec([1, None, None, 3])])
 
 
-def compile_objective(extractor: FeatureExtractor, style_layers: tuple[str, ...], content_layer: str | None,
-                      wrap: bool = False):
-    """``fn(image, style_targets, style_weights, tv_weight[, content_target, content_weight])`` ->
-    ([total, style, tv(, content)], None, gradient with respect to the image).
+def compile_objective(extractor: FeatureExtractor, terms: Sequence[Term], wrap: bool = False):
+    """``fn(image, *arguments)`` -> ([total, value of each term], None, gradient with respect to the image),
+    with one argument list per term (its :meth:`~nst.terms.Term.arguments`, as tensors).
 
-    ``style_weights`` has one weight per style layer; without ``content_layer`` (textures) there is no
-    content term. With ``wrap`` the network and the total variation see the image as a torus.
+    The features of every layer the terms read are computed once. With ``wrap`` the network (and the
+    total variation) see the image as a torus.
     """
-    names = style_layers + ((content_layer,) if content_layer and content_layer not in style_layers else ())
-    image_spec = backend.spec([1, None, None, 3])
-    gram_specs = [backend.spec([ch, ch]) for ch in _channels(style_layers)]
-    signature = [image_spec, gram_specs, backend.spec([len(style_layers)]), backend.spec([])]
-    if content_layer:
-        signature += [backend.spec([1, None, None, CHANNELS[content_layer]]), backend.spec([])]
-        content_index = names.index(content_layer)
+    terms = tuple(terms)
+    names = read_layers(terms)
+    signature = [backend.spec([1, None, None, 3])] + [term.signature() for term in terms]
 
-    def objective(image, style_targets, style_weights, tv_weight, *content):
-        feats = extractor.raw(image, names, wrap)
-        grams = [losses.gram(f) for f in feats[: len(style_layers)]]
-        style = losses.style_loss(grams, style_targets, style_weights)
-        tv = tv_weight * losses.tv_loss(image, wrap)
-        terms = [style, tv]
-        if content:
-            content_target, content_weight = content
-            terms.append(content_weight * losses.content_loss(feats[content_index], content_target))
-        # One vector [total, style, tv(, content)]: a single transfer back to Python per step.
-        return ops.stack([sum(terms)] + terms), None
+    def objective(image, *arguments):
+        features = dict(zip(names, extractor.raw(image, names, wrap))) if names else {}
+        values = [term.value(image, features, args, wrap) for term, args in zip(terms, arguments)]
+        # One vector [total, each term]: a single transfer back to Python per step.
+        return ops.stack([sum(values)] + values), None
 
     return backend.compile_value_and_grad(objective, signature)
 
 
-def bind(fn, args: Sequence) -> Objective:
-    """A compiled objective with its targets and weights (``args``), as the optimizer's numpy function
-    ``image -> (loss, terms, gradient)``."""
+def bind(fn, terms: Sequence[Term], arguments: Sequence) -> Objective:
+    """A compiled objective with its terms' arguments (as :func:`nst.terms.tensors` gives them), as the
+    optimizer's numpy function ``image -> (loss, {term's name: value}, gradient)``."""
+    names = [term.name for term in terms]
 
     def fun(image: np.ndarray):
-        values, _, grad = fn(backend.to_tensor(image[None]), *args)
+        values, _, grad = fn(backend.to_tensor(image[None]), *arguments)
         values = backend.to_numpy(values).tolist()
-        return values[0], dict(zip(TERMS, values[1:])), backend.to_numpy(grad)[0]
+        return values[0], dict(zip(names, values[1:])), backend.to_numpy(grad)[0]
 
     return fun
-
-
-def _channels(layers: Sequence[str]) -> list[int]:
-    return [CHANNELS[name] for name in layers]

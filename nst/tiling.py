@@ -10,13 +10,14 @@ whole canvas there, and:
 1. a forward pass per tile sums the interiors' Gram matrices into the canvas'
    Grams ``G``;
 2. the loss and ``dL/dG`` follow from ``G`` and the targets (a few small
-   matrices);
+   matrices; each term computed from Gram matrices says how, :meth:`nst.terms.Term.of_grams`);
 3. a forward and backward pass per tile turns ``dL/dG`` into the gradient of
    its window's pixels, added back (wrapped) into the canvas' gradient.
 
 Memory is that of one tile whatever the canvas' size; the price is a second
-forward pass and the margins. The total-variation term is computed on the
-whole canvas (three channels: small). Tile origins and margins are multiples
+forward pass and the margins. The total-variation term (a term that reads only
+the image) is computed on the whole canvas (three channels: small); a term that
+is neither is refused (:func:`check`). Tile origins and margins are multiples
 of 16 px, so pooling windows line up with the canvas'; when the canvas' sides
 are multiples of 16 too, loss and gradient equal the untiled torus network's
 (up to rounding; a test checks it).
@@ -26,14 +27,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
 from . import backend, losses
 from keras import ops  # noqa: E402  (after nst.backend)
+from .errors import ParameterError
 from .features import CHANNELS, FeatureExtractor
 from .pyramid import stride
+from .terms import Term, layers as read_layers, tensors
 from .weights import LAYERS
 
 #: Tile origins and margins are multiples of this (VGG19's deepest pooling stride).
@@ -114,11 +117,26 @@ def build(extractor: FeatureExtractor, layers: tuple[str, ...]):
             backend.compile_value_and_grad(inner, [window_spec, box_spec, upstream_specs]))
 
 
-def build_tv():
-    def tv(image, weight):
-        return weight * losses.tv_loss(image, wrap=True), None
+def build_whole(term: Term):
+    """A term that reads only the image (``whole_image``), compiled on the whole canvas as a torus:
+    ``fn(image, arguments) -> (value, None, gradient)``."""
+    def whole(image, arguments):
+        return term.value(image, {}, arguments, True), None
 
-    return backend.compile_value_and_grad(tv, [backend.spec([1, None, None, 3]), backend.spec([])])
+    return backend.compile_value_and_grad(whole, [backend.spec([1, None, None, 3]), term.signature()])
+
+
+def check(terms: Sequence[Term]) -> None:
+    """Refuse terms that cannot be computed tile by tile (neither of Gram matrices nor of the image alone)."""
+    for term in terms:
+        if term.of_grams is None and not term.whole_image:
+            raise ParameterError(f"The {term.name} term cannot be computed tile by tile, as a seamless texture "
+                                 f"this large is: set {term.weight} to 0, or paint a smaller texture.")
+
+
+def gram_layers(terms: Sequence[Term]) -> tuple[str, ...]:
+    """The layers whose Gram matrices the tiles sum (those of the terms computed from Gram matrices)."""
+    return read_layers([term for term in terms if term.of_grams is not None])
 
 
 def _wrapped(start: int, length: int, size: int) -> np.ndarray:
@@ -126,16 +144,21 @@ def _wrapped(start: int, length: int, size: int) -> np.ndarray:
 
 
 class TiledObjective:
-    """``fun(image) -> (loss, terms, gradient)`` for the optimizer, one tile at a time."""
+    """``fun(image) -> (loss, terms, gradient)`` for the optimizer, one tile at a time.
 
-    def __init__(self, functions, tv_function, layers: Sequence[str], targets: Sequence[np.ndarray],
-                 layer_weights: np.ndarray, tv_weight: float, size: tuple[int, int], tile: int):
+    ``functions`` are :func:`build`'s for :func:`gram_layers` of ``terms``, ``whole`` a :func:`build_whole`
+    function for each term that reads the image alone; ``arguments`` are the terms' (numpy) arguments.
+    """
+
+    def __init__(self, functions, whole: Mapping[Term, object], terms: Sequence[Term], arguments: Sequence,
+                 size: tuple[int, int], tile: int):
+        check(terms)
         self.grams_fn, self.grad_fn = functions
-        self.tv_fn = tv_function
-        self.layers = tuple(layers)
-        self.targets = [np.asarray(t, dtype=np.float64) for t in targets]
-        self.weights = np.asarray(layer_weights, dtype=np.float64)
-        self.tv_weight = backend.to_tensor(float(tv_weight))
+        self.terms = tuple(terms)
+        self.arguments = list(arguments)
+        self.whole = {term: (whole[term], tensors(args)) for term, args in zip(self.terms, self.arguments)
+                      if term.of_grams is None}
+        self.layers = gram_layers(self.terms)
         width, height = size
         self.size = size
         self.halo = halo(self.layers)
@@ -150,24 +173,30 @@ class TiledObjective:
         return rows, cols, backend.to_tensor(image[rows][:, cols][None]), backend.to_tensor(box, "int32")
 
     def __call__(self, image: np.ndarray):
-        sums = [np.zeros_like(t) for t in self.targets]
+        sums = [np.zeros((CHANNELS[n], CHANNELS[n]), dtype=np.float64) for n in self.layers]
         for t, counts in zip(self.tiles, self.counts):
             _, _, window, box = self._window(image, t)
             for i, g in enumerate(self.grams_fn(window, box)):
                 sums[i] += backend.to_numpy(g).astype(np.float64) * counts[i]
-        grams = [s / n for s, n in zip(sums, self.totals)]
-        diffs = [g - t for g, t in zip(grams, self.targets)]
-        style = float(sum(w * np.mean(np.square(d)) for w, d in zip(self.weights, diffs)))
-        # dL/dG for each layer, L = sum_l w_l mean((G_l - T_l)^2)
-        d_grams = [2.0 * w * d / d.size for w, d in zip(self.weights, diffs)]
+        grams = dict(zip(self.layers, (s / n for s, n in zip(sums, self.totals))))
+        # Each Gram term's value and its derivative dL/dG, added up per layer.
+        values: dict[str, float] = {}
+        d_grams = {n: 0.0 for n in self.layers}
+        for term, args in zip(self.terms, self.arguments):
+            if term.of_grams is not None:
+                values[term.name], derivatives = term.of_grams([grams[n] for n in term.layers], args)
+                for name, d in zip(term.layers, derivatives):
+                    d_grams[name] = d_grams[name] + d
         grad = np.zeros(image.shape, dtype=np.float32)
         for t, counts in zip(self.tiles, self.counts):
             rows, cols, window, box = self._window(image, t)
-            upstream = [backend.to_tensor((dg * (c / n)).astype(np.float32))
-                        for dg, c, n in zip(d_grams, counts, self.totals)]
+            upstream = [backend.to_tensor((d_grams[name] * (c / n)).astype(np.float32))
+                        for name, c, n in zip(self.layers, counts, self.totals)]
             _, _, g = self.grad_fn(window, box, upstream)
             np.add.at(grad, (rows[:, None], cols[None, :]), backend.to_numpy(g)[0])
-        tv, _, tv_grad = self.tv_fn(backend.to_tensor(image[None]), self.tv_weight)
-        tv = float(backend.to_numpy(tv))
-        grad += backend.to_numpy(tv_grad)[0]
-        return style + tv, {"style": style, "tv": tv}, grad
+        for term, (fn, args) in self.whole.items():
+            value, _, term_grad = fn(backend.to_tensor(image[None]), args)
+            values[term.name] = float(backend.to_numpy(value))
+            grad += backend.to_numpy(term_grad)[0]
+        values = {term.name: values[term.name] for term in self.terms}  # in the terms' order
+        return sum(values.values()), values, grad

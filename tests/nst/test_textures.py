@@ -64,17 +64,18 @@ def test_wrapped_total_variation_counts_the_edges_and_ignores_rolls():
 
 def test_the_tiled_loss_and_gradient_equal_the_whole_canvas(engine32):
     """Tile by tile (bounded memory) gives the torus network's loss and gradient."""
-    from nst import objective
+    from nst import objective, terms
 
     layers = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1")
     rng = np.random.default_rng(3)
     targets = [rng.random((CHANNELS[n], CHANNELS[n]), dtype=np.float32) * 50 for n in layers]
     weights = np.array([1.0, 0.5, 2.0, 1e-3], dtype=np.float32)
-    whole = objective.bind(engine32._objective_function(layers, None, True),
-                       [[backend.to_tensor(t) for t in targets], backend.to_tensor(weights), backend.to_tensor(2.0)])
+    render_terms = (terms.Style(layers), terms.TotalVariation())
+    arguments = [[targets, weights], [2.0]]
+    whole = objective.bind(engine32._objective_function(render_terms, True), render_terms, terms.tensors(arguments))
     image = rng.random((96, 128, 3), dtype=np.float32)
-    tiled = tiling.TiledObjective(engine32._tiled_functions(layers), engine32._tv_function(), layers, targets, weights,
-                                  2.0, (128, 96), tile=64)
+    tiled = tiling.TiledObjective(engine32._tiled_functions(layers), {render_terms[1]: engine32._whole_function(
+        render_terms[1])}, render_terms, arguments, (128, 96), tile=64)
     assert [(t.height, t.width) for t in tiled.tiles] == [(48, 64)] * 4 and tiled.halo >= tiling.receptive_radius(layers)
     loss, terms, grad = tiled(image)
     loss_whole, terms_whole, grad_whole = whole(image)

@@ -1,0 +1,219 @@
+"""The objective's terms: a render minimises the sum of their weighted values.
+
+Each term owns, in one class:
+
+* ``name``: its key in a render's losses (``result.losses["style"]``) and progress;
+* ``weight``: the :class:`~nst.settings.Settings` field of its weight, and ``fields``: every setting it reads
+  (the benchmark swaps exactly these between objectives);
+* :meth:`Term.configure`: the term as a render with those settings has it (its layers fixed), or None when
+  the render has no such term (a transfer's content, a term whose weight is 0 that is off by default);
+* :meth:`Term.arguments`: its targets and weights at one scale of the render, from the style images and the
+  photo there (:class:`Scale`), as arrays and numbers;
+* :meth:`Term.value`: its weighted value, written with ``keras.ops``, from the image and the VGG19 features
+  of the layers it reads (computed once for all terms); the objective is differentiated through it.
+
+:data:`TERMS` lists them, in the order of a render's losses. The engine's compiled objective
+(:mod:`nst.objective`), the tile-by-tile objective of large seamless textures (:mod:`nst.tiling`) and the
+benchmark's comparisons (``bench/compare.py``) all read this list, so a new term is one class added here
+(and its weight declared in :mod:`nst.options`). A term computed tile by tile either is a function of its
+layers' Gram matrices (:meth:`Term.of_grams`) or reads only the image (``whole_image``); a render that
+would need another one tile by tile is refused before it starts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, ClassVar, Mapping, Sequence
+
+import numpy as np
+
+from . import backend, losses
+from keras import ops  # noqa: E402  (after nst.backend has configured TensorFlow)
+from .features import CHANNELS
+from .settings import Settings
+
+
+@dataclass
+class Scale:
+    """What a term's targets are made from at one scale of a render (the engine provides it)."""
+
+    settings: Settings
+    texture: bool
+    coarse: bool  # not the final scale
+    #: The styles' Gram matrices of these layers at this scale's style sizes, blended (one per layer).
+    style_grams: Callable[[tuple[str, ...]], list[np.ndarray]]
+    #: Each style image's features of one layer at this scale's style size, (1, h, w, C) float32.
+    style_features: Callable[[str], list[np.ndarray]]
+    style_weights: Sequence[float]  # the blend, one weight per style
+    #: The photo's features of one layer at this scale's size (transfers; None for textures).
+    content_features: Callable[[str], np.ndarray] | None = None
+
+    @property
+    def balanced(self) -> bool:
+        """A texture's raw (unnormalised) objective at a coarse scale: it is ruled by its largest Gram
+        matrices (block4's, for the tutorial's), so there every style layer counts alike and the total
+        variation not at all, and the layout the final scale starts from fits all of them."""
+        s = self.settings
+        return self.texture and not s.normalize and s.balance_coarse and self.coarse
+
+
+@dataclass(frozen=True)
+class Term:
+    """One term of the objective, configured for a render: its layers (hashable: the compiled objective is
+    kept per choice of terms)."""
+
+    name: ClassVar[str]
+    weight: ClassVar[str]
+    fields: ClassVar[tuple[str, ...]]
+    #: Computed tile by tile from the whole image (it reads no features).
+    whole_image: ClassVar[bool] = False
+    layers: tuple[str, ...] = ()
+
+    @classmethod
+    def configure(cls, settings: Settings, texture: bool) -> "Term | None":
+        raise NotImplementedError
+
+    def signature(self) -> list:
+        """The specs of :meth:`arguments` (their spatial sizes left open)."""
+        raise NotImplementedError
+
+    def arguments(self, scale: Scale) -> list:
+        raise NotImplementedError
+
+    def value(self, image, features: Mapping[str, object], arguments: Sequence, wrap: bool):
+        raise NotImplementedError
+
+    #: Tile by tile: ``of_grams(grams, arguments) -> (value, dvalue/dgrams)`` in numpy, or None.
+    of_grams: ClassVar[Callable | None] = None
+
+
+def _magnitude(target: np.ndarray):
+    return np.mean(np.square(target)) + 1e-8
+
+
+@dataclass(frozen=True)
+class Style(Term):
+    """The painting's Gram matrices: ``sum_l w_l * mean((G_l - T_l)^2)`` (Gatys et al.)."""
+
+    name: ClassVar[str] = "style"
+    weight: ClassVar[str] = "style_weight"
+    fields: ClassVar[tuple[str, ...]] = ("style_weight", "style_layers", "style_layer_weights", "style_scale",
+                                         "style_size")
+
+    @classmethod
+    def configure(cls, settings: Settings, texture: bool) -> "Style":
+        return cls(tuple(settings.style_layers))
+
+    def signature(self) -> list:
+        return [[backend.spec([CHANNELS[n], CHANNELS[n]]) for n in self.layers], backend.spec([len(self.layers)])]
+
+    def arguments(self, scale: Scale) -> list:
+        settings = scale.settings
+        targets = scale.style_grams(self.layers)
+        layer_weights = np.asarray(settings.style_layer_weights, dtype=np.float64)
+        layer_weights = layer_weights / layer_weights.sum() if settings.normalize else layer_weights
+        magnitudes = np.array([_magnitude(t) for t in targets])
+        effective = settings.style_weight * layer_weights
+        if settings.normalize:
+            effective = effective / magnitudes
+        elif scale.balanced:
+            effective = layer_weights / layer_weights.sum() / magnitudes
+        return [list(targets), effective]
+
+    def value(self, image, features, arguments, wrap):
+        targets, weights = arguments
+        return losses.style_loss([losses.gram(features[n]) for n in self.layers], targets, weights)
+
+    @staticmethod
+    def of_grams(grams: Sequence[np.ndarray], arguments: Sequence) -> tuple[float, list[np.ndarray]]:
+        """The value from the image's Gram matrices, and its derivative with respect to each (float64)."""
+        targets, weights = arguments
+        diffs = [np.asarray(g, dtype=np.float64) - np.asarray(t, dtype=np.float64) for g, t in zip(grams, targets)]
+        weights = np.asarray(weights, dtype=np.float64)
+        value = float(sum(w * np.mean(np.square(d)) for w, d in zip(weights, diffs)))
+        return value, [2.0 * w * d / d.size for w, d in zip(weights, diffs)]
+
+
+@dataclass(frozen=True)
+class TotalVariation(Term):
+    """Smoothness: ``mean(dx^2) + mean(dy^2)`` of the image (across its edges when it tiles)."""
+
+    name: ClassVar[str] = "tv"
+    weight: ClassVar[str] = "tv_weight"
+    fields: ClassVar[tuple[str, ...]] = ("tv_weight",)
+    whole_image: ClassVar[bool] = True
+
+    @classmethod
+    def configure(cls, settings: Settings, texture: bool) -> "TotalVariation":
+        return cls()
+
+    def signature(self) -> list:
+        return [backend.spec([])]
+
+    def arguments(self, scale: Scale) -> list:
+        return [0.0 if scale.balanced else scale.settings.tv_weight]
+
+    def value(self, image, features, arguments, wrap):
+        (weight,) = arguments
+        return weight * losses.tv_loss(image, wrap)
+
+
+@dataclass(frozen=True)
+class Content(Term):
+    """The photo's features at one layer: mean squared difference (transfers only)."""
+
+    name: ClassVar[str] = "content"
+    weight: ClassVar[str] = "content_weight"
+    fields: ClassVar[tuple[str, ...]] = ("content_weight", "content_layer")
+
+    @classmethod
+    def configure(cls, settings: Settings, texture: bool) -> "Content | None":
+        return None if texture else cls((settings.content_layer,))
+
+    def signature(self) -> list:
+        return [backend.spec([1, None, None, CHANNELS[self.layers[0]]]), backend.spec([])]
+
+    def arguments(self, scale: Scale) -> list:
+        settings = scale.settings
+        target = scale.content_features(self.layers[0])
+        weight = settings.content_weight
+        if settings.normalize:
+            weight = weight / (float(np.mean(np.square(target))) + 1e-8)
+            style_targets = scale.style_grams(tuple(settings.style_layers))
+            weight *= losses.content_balance(target, style_targets, settings.content_balance)
+        return [target, weight]
+
+    def value(self, image, features, arguments, wrap):
+        target, weight = arguments
+        return weight * losses.content_loss(features[self.layers[0]], target)
+
+
+#: Every term, in the order of a render's losses.
+TERMS: tuple[type[Term], ...] = (Style, TotalVariation, Content)
+
+
+def of(settings: Settings, texture: bool) -> tuple[Term, ...]:
+    """The terms of a render with ``settings``, configured."""
+    configured = (cls.configure(settings, texture) for cls in TERMS)
+    return tuple(term for term in configured if term is not None)
+
+
+def layers(terms: Sequence[Term]) -> tuple[str, ...]:
+    """The VGG19 layers the terms read, each once, in the order they first appear."""
+    return tuple(dict.fromkeys(name for term in terms for name in term.layers))
+
+
+def settings_fields() -> tuple[str, ...]:
+    """Every setting the terms read (their weights, layers and targets' sizes)."""
+    return tuple(dict.fromkeys(name for cls in TERMS for name in cls.fields))
+
+
+def tensors(arguments):
+    """A term's arguments as the compiled objective takes them (float32 tensors, lists kept)."""
+    if isinstance(arguments, (list, tuple)):
+        return [tensors(a) for a in arguments]
+    return backend.to_tensor(arguments)
+
+
+__all__ = ["Content", "Scale", "Style", "TERMS", "Term", "TotalVariation", "layers", "of", "settings_fields",
+           "tensors"]
