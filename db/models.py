@@ -23,6 +23,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     false,
+    Index,
     MetaData,
     String,
     Table,
@@ -208,6 +209,11 @@ class Render(Base):
     styles: Mapped[list["RenderStyle"]] = relationship(
         lazy="selectin", order_by="RenderStyle.position", cascade="all, delete-orphan", passive_deletes=True
     )
+
+
+#: The queue's order (:meth:`db.renders.Renders.queued`): the first queued renders are read from it in
+#: order, and a queued render's place is counted in it.
+Index("ix_renders_queue_order", Render.status, Render.priority.desc(), Render.created_at, Render.id)
 
 
 class RenderStyle(Base):

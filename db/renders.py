@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import Text, and_, bindparam, case, cast, func, or_, select, update
+from sqlalchemy import Text, bindparam, case, cast, func, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from . import records, validation
@@ -233,6 +233,18 @@ class Renders:
                           attempts or 0, bool(cancel), bytes(preview) if preview is not None else None,
                           int(position) if position is not None else None)
 
+    def now(self, running_limit: int = 50, queued_limit: int = 10) -> tuple[list[int], list[int], int]:
+        """The ids of the running renders (the newest first, at most ``running_limit``), of the first
+        ``queued_limit`` queued ones in the queue's order, and how many are queued in all: three reads of
+        the index, each as long as what it returns (the count excepted), whatever the queue's length."""
+        running = (select(Render.id).where(Render.status == "running")
+                   .order_by(Render.created_at.desc(), Render.id.desc()).limit(max(0, int(running_limit))))
+        queued = (select(Render.id).where(Render.status == "queued")
+                  .order_by(Render.priority.desc(), Render.created_at, Render.id).limit(max(0, int(queued_limit))))
+        waiting = select(func.count()).select_from(Render).where(Render.status == "queued")
+        return self.unit_of_work.read(lambda s: (list(s.scalars(running)), list(s.scalars(queued)),
+                                                 s.scalar(waiting) or 0))
+
 
 @dataclass(frozen=True)
 class LiveRender:
@@ -257,14 +269,17 @@ def _live_statement():
     """:meth:`Renders.live`'s statement, built once (building it costs more than running it)."""
     me = Render.__table__
     ahead = me.alias("ahead")
-    # the queue's order (:meth:`Renders.queued`): higher priority first, then the oldest, then the lowest id
-    ahead_count = (select(func.count()).select_from(ahead)
-                   .where(ahead.c.status == "queued",
-                          or_(ahead.c.priority > me.c.priority,
-                              and_(ahead.c.priority == me.c.priority,
-                                   or_(ahead.c.created_at < me.c.created_at,
-                                       and_(ahead.c.created_at == me.c.created_at, ahead.c.id < me.c.id)))))
-                   .correlate(me).scalar_subquery())
+
+    def queued_where(*conditions):
+        return (select(func.count()).select_from(ahead).where(ahead.c.status == "queued", *conditions)
+                .correlate(me).scalar_subquery())
+
+    # The queue's order (:meth:`Renders.queued`): higher priority first, then the oldest, then the lowest id.
+    # Two counts, each a range of the index ix_renders_queue_order (status, priority DESC, created_at, id), read
+    # without the table's rows; one OR of the three made both databases read every queued row instead.
+    ahead_count = (queued_where(ahead.c.priority > me.c.priority)
+                   + queued_where(ahead.c.priority == me.c.priority,
+                                  tuple_(ahead.c.created_at, ahead.c.id) < tuple_(me.c.created_at, me.c.id)))
     return select(me.c.status, me.c.filter_id, me.c.progress, me.c.timings, me.c.losses, me.c.result_image_id,
                   me.c.error, me.c.owner, me.c.attempts, me.c.cancel_requested,
                   case((me.c.status == "running", me.c.preview), else_=None),

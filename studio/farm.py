@@ -12,6 +12,7 @@ Streamlit: the app's pages, the CLI and the tests use the same class.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
@@ -50,6 +51,45 @@ class JobView:
     @property
     def active(self) -> bool:
         return self.status in ("queued", "running")
+
+
+#: The largest step count a live view believes (a stored one beyond it, or not a number, reads as 0).
+MAX_STEPS = 10**9
+
+
+def _number(value, default, upper: float | None = None):
+    """A number stored in a render's JSON, as a float: ``default`` unless it is a finite real number from 0
+    to ``upper`` (its record is written by workers, and may have been written by anyone)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return default
+    try:
+        value = float(value)
+    except OverflowError:  # an integer beyond a float's range
+        return default
+    if not math.isfinite(value) or value < 0 or (upper is not None and value > upper):
+        return default
+    return value
+
+
+def _losses(stored) -> dict[str, float]:
+    """The finite losses of a stored object, by name ({} when it is not an object)."""
+    if not isinstance(stored, dict):
+        return {}
+    losses = {name: _number(value, None) for name, value in stored.items() if isinstance(name, str)}
+    return {name: value for name, value in losses.items() if value is not None}
+
+
+@dataclass(frozen=True)
+class Now:
+    """The renders a page shows as happening now (:meth:`Farm.now`): ids, the running ones first."""
+
+    running: list[int]
+    queued: list[int]  # the first of the queue, in its order
+    more_queued: int  # how many others wait behind them
+
+    @property
+    def render_ids(self) -> list[int]:
+        return [*self.running, *self.queued]
 
 
 class Farm:
@@ -116,23 +156,24 @@ class Farm:
         """One render as a live panel shows it: one statement, one row, whatever the queue's length (its
         place in the queue is a count; its parameters are not read, its preview only while it runs)."""
         record = self.library.renders.live(render_id)
-        stored = record.progress or {}
-        timings = record.timings or {}
+        stored = record.progress if isinstance(record.progress, dict) else {}
+        timings = record.timings if isinstance(record.timings, dict) else {}
         done = record.status == "done"
-        eta = stored.get("eta") if record.status == "running" else None
+        elapsed = _number(timings.get("seconds"), _number(stored.get("elapsed"), 0.0))
         return JobView(
-            render_id, record.status, record.filter_id, int(stored.get("step", 0)), int(stored.get("total", 0)),
-            1.0 if done else float(stored.get("fraction", 0.0)),
-            float(timings.get("seconds", stored.get("elapsed", 0.0))), eta,
-            dict(record.losses or stored.get("losses", {})), record.preview,
-            record.result_image_id, record.error, record.queue_position, record.owner, record.attempts,
-            record.cancel_requested,
+            render_id, record.status, record.filter_id, int(_number(stored.get("step"), 0, MAX_STEPS)),
+            int(_number(stored.get("total"), 0, MAX_STEPS)),
+            1.0 if done else _number(stored.get("fraction"), 0.0, 1.0), elapsed,
+            _number(stored.get("eta"), None) if record.status == "running" else None,
+            _losses(record.losses) or _losses(stored.get("losses")), record.preview, record.result_image_id,
+            record.error, record.queue_position, record.owner, record.attempts, record.cancel_requested,
         )
 
-    def active(self) -> list:
-        """Running and queued renders (history records), the running ones first."""
-        running = self.library.list_renders(limit=50, status="running")
-        return running + self.library.queued_renders()
+    def now(self, queued_shown: int = 10) -> Now:
+        """What is happening now, in three small reads whatever the queue's length: the running renders
+        (at most 50), the first ``queued_shown`` in the queue's order, and how many more wait."""
+        running, queued, waiting = self.library.renders.now(running_limit=50, queued_limit=queued_shown)
+        return Now(running, queued, max(0, waiting - len(queued)))
 
     def _style_input(self, style_id: int) -> StyleInput:
         record = self.library.get_style(style_id)

@@ -35,16 +35,21 @@ def _number(value, spec: str) -> str:
     return format(value, spec)
 
 
+#: How many queued renders the "Now" section shows live (the first in the queue's order; the rest are counted).
+QUEUED_SHOWN = 10
+
 st.title("History")
 library = services.library()
 farm = services.farm()
 filter_names = {f.id: f.name for f in services.registry().filters()}
 
-active = farm.active()
-if active:
+now = farm.now(queued_shown=QUEUED_SHOWN)  # the running renders and the queue's head: a refresh reads only them
+if now.render_ids:
     st.subheader("Now")
-    st.session_state["history:active"] = [r.id for r in active]
+    st.session_state["history:active"] = now.render_ids
     job_panel("history:active")
+    if now.more_queued:
+        st.caption(f"… and {now.more_queued:,} more waiting in the queue after these.")
     st.divider()
 
 status_col, style_col = st.columns([3, 2], vertical_alignment="bottom")

@@ -127,3 +127,61 @@ def test_a_view_is_one_statement_and_knows_its_place_in_the_queue(fresh_app, mon
         assert reads.counts == (1, 1), reads.counts
         assert view.queue_position == (order.index(render_id) + 1 if render_id in order else None)
     assert farm.view(ids[1]).status == "running"
+
+
+def test_history_shows_the_queues_head_and_reads_the_same_whatever_its_length(app, monkeypatch):
+    """History's "Now": the first ten queued renders live and a count of the others; with 12 and then 40
+    queued, a run of the page runs as many statements and fetches as many rows."""
+    from ui import services
+
+    monkeypatch.setenv("NST_APP_WORKERS", "0")
+    at = app().run()
+    library = services.library()
+    style = library.list_styles()[0]
+    photo = jpeg_bytes(make_photo())
+    ids = queue_renders(library, 12, photo, style.id)
+    at.switch_page("ui/history.py").run()
+
+    def one_run() -> tuple[int, int]:
+        at.run()
+        with Reads(library.engine) as reads:
+            at.run()
+        assert not at.exception, at.exception
+        return reads.counts
+
+    few = one_run()
+    shown = texts(at)
+    assert all(f"**Render #{render_id}** · Waiting in the queue (position {position})" in shown
+               for position, render_id in enumerate(ids[:10], 1))
+    assert f"Render #{ids[10]}**" not in shown and "2 more waiting in the queue" in shown
+    queue_renders(library, 28, photo, style.id)
+    many = one_run()
+    assert many == few, f"(statements, rows) with 12 queued: {few}; with 40 queued: {many}"
+    assert "30 more waiting in the queue" in texts(at)
+
+
+def test_history_survives_a_running_render_with_tampered_progress(app, monkeypatch):
+    """A running render whose progress was written by other means (text for numbers, a list, losses that
+    are not named values) is shown, and the renders below it keep their buttons."""
+    from sqlalchemy import text
+
+    from ui import services
+
+    monkeypatch.setenv("NST_APP_WORKERS", "0")
+    at = app().run()
+    library = services.library()
+    style = library.list_styles()[0]
+    photo = jpeg_bytes(make_photo())
+    running, done = queue_renders(library, 2, photo, style.id)
+    with library.session() as s:
+        s.execute(text("UPDATE renders SET status = 'done' WHERE id = :i"), {"i": done})
+    at.switch_page("ui/history.py")
+    for progress in ('{"step": "a", "total": 5, "losses": [1], "eta": "soon", "fraction": "x", "size": 7}',
+                     '[1, "x"]', '{"step": 2, "total": 5, "losses": "high", "eta": 1e999, "fraction": 0.4}'):
+        with library.session() as s:
+            s.execute(text("UPDATE renders SET status = 'running', owner = 'w', progress = :p WHERE id = :i"),
+                      {"p": progress, "i": running})
+        at.run()
+        assert not at.exception, (progress, at.exception)
+        assert f"**Render #{running}** · Painting" in texts(at)
+        assert any(button.key == f"delete:{done}" for button in at.button), progress
