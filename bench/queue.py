@@ -11,6 +11,8 @@
 * **A refresh of the live panel** with thousands of renders queued: what the panel reads each second
   for the renders it shows (their views, each with its place in the queue), against reading the list
   of every queued record for each of them, as the panel did before.
+  And a refresh of the History page's "Now": the running renders and the queue's first ten, each
+  viewed (twice, as the page does), against every queued render shown, as the page did before.
 """
 
 from __future__ import annotations
@@ -246,9 +248,20 @@ def panel(folder: Path, queued: int, shown: int, refreshes: int) -> dict:
                 seconds.append(time.perf_counter() - started)
             return seconds
 
+        def history() -> list:  # History's "Now": the queue's head read, then each shown viewed twice (the
+            head = farm.client.now(queued_shown=10)  # page's "is any active?" pass, then the panel's)
+            return [farm.client.view(render_id) for _ in range(2) for render_id in head.render_ids]
+
+        def history_before() -> list:  # every running and queued record, then each viewed twice
+            active = library.list_renders(limit=50, status="running") + library.queued_renders()
+            return [farm.client.view(record.id) for _ in range(2) for record in active]
+
         fast, slow = timed(now, refreshes), timed(before, max(3, refreshes // 10))
+        pages = timed(history, refreshes)
         return {"queued": queued, "shown": shown, "median": statistics.median(fast), "max": max(fast),
-                "before_median": statistics.median(slow), "refreshes": refreshes}
+                "before_median": statistics.median(slow), "refreshes": refreshes,
+                "history_median": statistics.median(pages), "history_max": max(pages),
+                "history_before": min(timed(history_before, 1))}
     finally:
         farm.close()
 
@@ -322,6 +335,13 @@ def report(result: dict) -> str:
         for row in result["panel"]:
             lines.append(f"| {row['queued']} | {row['shown']} | {1000 * row['median']:.1f} ms | "
                          f"{1000 * row['max']:.1f} ms | {1000 * row['before_median']:.0f} ms |")
+        lines += ["", "A refresh of History's \"Now\" (the running renders and the first 10 queued, each viewed "
+                  "twice; the others counted):", "",
+                  "| renders queued | one refresh, median | max | before: every queued render shown |",
+                  "|---:|---:|---:|---:|"]
+        for row in result["panel"]:
+            lines.append(f"| {row['queued']} | {1000 * row['history_median']:.1f} ms | "
+                         f"{1000 * row['history_max']:.1f} ms | {1000 * row['history_before']:,.0f} ms |")
     render = result.get("render")
     if render:
         rounds = len(render["in_process"])
