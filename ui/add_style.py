@@ -1,7 +1,8 @@
-"""Add style: upload paintings (several at once) with their details, or import a style pack."""
+"""Add style: upload paintings (several at once) with their details, or import a style pack; export one."""
 
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 
@@ -17,7 +18,7 @@ IMAGE_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff"]
 st.title("Add style")
 library = services.library()
 
-upload_tab, pack_tab = st.tabs(["Upload images", "Import a style pack"])
+upload_tab, pack_tab, export_tab = st.tabs(["Upload images", "Import a style pack", "Export a style pack"])
 
 with upload_tab:
     files = st.file_uploader("Paintings, drawings or textures", type=IMAGE_TYPES, accept_multiple_files=True,
@@ -92,3 +93,34 @@ with pack_tab:
             except NSTError as exc:
                 bar.empty()
                 st.error(md(exc), icon=":material/error:")
+
+with export_tab:
+    st.caption("A .zip of the chosen styles with their names, artists, years, credits and tags, to import on "
+               "another machine (here under Import a style pack, or `python -m nst styles import`).")
+    every_style = library.list_styles()
+    by_id = {s.id: s for s in every_style}
+    own = [s.id for s in every_style if s.source == "upload"]
+    # the user's own styles (else all) until the user chooses; the choice is kept in a plain entry
+    chosen = st.session_state.get("add:export:chosen", own or list(by_id))
+    st.session_state["add:export:ids"] = [i for i in chosen if i in by_id]
+    picked = st.multiselect("Styles to export", list(by_id), key="add:export:ids",
+                            format_func=lambda i: by_id[i].name, placeholder="Choose the styles to export",
+                            on_change=lambda: st.session_state.update(
+                                {"add:export:chosen": list(st.session_state["add:export:ids"])}))
+    if st.button(f"Make a pack of {len(picked)} style{'s' if len(picked) != 1 else ''}", icon=":material/inventory_2:",
+                 disabled=not picked, key="add:export:make"):
+        from db.packs import export_pack
+
+        with tempfile.TemporaryDirectory() as folder:
+            try:
+                path = export_pack(library, picked, Path(folder) / "styles.zip")
+                st.session_state["add:export:pack"] = (tuple(picked), path.read_bytes())
+            except NSTError as exc:
+                st.error(md(exc), icon=":material/error:")
+    made = st.session_state.get("add:export:pack")
+    if made and list(made[0]) == picked:
+        names = [by_id[i].name for i in made[0] if i in by_id]
+        stem = "style-pack-" + ("-".join(n.lower() for n in names[:2]) + ("-and-more" if len(names) > 2 else ""))
+        st.download_button(f"Download the pack ({len(made[1]) / 2**20:.1f} MB)", made[1],
+                           file_name=re.sub(r"[^a-z0-9-]+", "-", stem)[:80].strip("-") + ".zip",
+                           mime="application/zip", type="primary", icon=":material/download:", key="add:export:zip")

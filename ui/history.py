@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import math
 
+import pandas as pd
+
 import streamlit as st
 
 from nst.errors import NSTError
 from ui import services
-from ui.job_panel import STATUS_TEXT, download_buttons, job_panel
+from ui.job_panel import STATUS_TEXT, download_buttons, file_stem, job_panel
+from ui.render_summary import duration_text, local_time, preset_text, settings_rows, size_text
 from ui.style_choice import by_recent_use
 from ui.text import md
 from ui.widgets import style_label
@@ -35,21 +38,60 @@ def _number(value, spec: str) -> str:
     return format(value, spec)
 
 
-#: How many queued renders the "Now" section shows live (the first in the queue's order; the rest are counted).
-QUEUED_SHOWN = 10
+def _summary(render, flt) -> str:
+    """Preset, size, duration: what tells two renders of one filter apart at a glance."""
+    return " · ".join(part for part in (preset_text(flt, render.params), size_text(render),
+                                        duration_text(render)) if part)
+
+
+def _settings_table(flt, params) -> None:
+    rows = settings_rows(flt, params)
+    if rows:
+        st.table(pd.DataFrame(rows, columns=["Setting", "Value"]).set_index("Setting"))
+    else:
+        st.caption("No settings.")
+
+
+def _compare(renders: list, filters: dict) -> None:
+    """The renders chosen for comparison side by side: result, summary, and the settings that differ."""
+    st.subheader("Side by side")
+    columns = st.columns(len(renders))
+    rows = {}
+    for column, render in zip(columns, renders):
+        flt = filters.get(render.filter_id)
+        with column:
+            if render.result_image_id is not None:
+                st.image(library.image_bytes(render.result_image_id), width="stretch")
+            styles = ", ".join(md(s.style_name) for s in render.styles) or "no style"
+            st.markdown(f"**#{render.id}** · {styles}")
+            st.caption(md(_summary(render, flt)))
+            if st.button("Remove", key=f"uncompare:{render.id}", icon=":material/close:"):
+                st.session_state["history:compare"].remove(render.id)
+                st.rerun()
+        for title, value in settings_rows(flt, render.params):
+            rows.setdefault(title, {})[f"#{render.id}"] = value
+    differing = {title: values for title, values in rows.items()
+                 if len(set(values.values())) > 1 or len(values) < len(renders)}
+    if differing:
+        st.markdown("**Settings that differ**")
+        st.table(pd.DataFrame.from_dict(differing, orient="index").fillna("—"))
+    else:
+        st.caption("Same settings.")
+    st.divider()
+
 
 st.title("History")
 library = services.library()
 farm = services.farm()
-filter_names = {f.id: f.name for f in services.registry().filters()}
+filters = {f.id: f for f in services.registry().filters()}
+filter_names = {f.id: f.name for f in filters.values()}
+zone = st.context.timezone  # the browser's; None when it has not said (then times are in UTC, said so)
 
-now = farm.now(queued_shown=QUEUED_SHOWN)  # the running renders and the queue's head: a refresh reads only them
-if now.render_ids:
+active = farm.active()
+if active:
     st.subheader("Now")
-    st.session_state["history:active"] = now.render_ids
+    st.session_state["history:active"] = [r.id for r in active]
     job_panel("history:active")
-    if now.more_queued:
-        st.caption(f"… and {now.more_queued:,} more waiting in the queue after these.")
     st.divider()
 
 status_col, style_col = st.columns([3, 2], vertical_alignment="bottom")
@@ -64,6 +106,17 @@ with style_col:
                                 format_func=lambda i: "Every style" if i is None else style_label(used_styles[i]),
                                 key="history:style")
 renders = library.list_renders(limit=60, status=statuses, style_id=style_filter) if statuses else []
+compared = st.session_state.setdefault("history:compare", [])
+by_id = {r.id: r for r in renders}
+for render_id in [i for i in compared if i not in by_id]:
+    try:
+        by_id[render_id] = library.get_render(render_id)
+    except NSTError:  # deleted meanwhile
+        compared.remove(render_id)
+if len(compared) >= 2:
+    _compare([by_id[i] for i in compared], filters)
+elif compared:
+    st.caption(f"Comparing #{compared[0]}: press Compare on another render to see them side by side.")
 if not renders:
     st.info("No render matches: try another style or status." if style_filter is not None else
             "No renders yet. Paint a photo on the Stylize page, or make a texture.", icon=":material/history:")
@@ -79,22 +132,22 @@ for render in renders:
         with text_col:
             styles = ", ".join(f"{md(s.style_name)}" + (f" ({s.weight:g})" if len(render.styles) > 1 else "")
                                for s in render.styles) or "no style"
-            when = render.created_at.strftime("%Y-%m-%d %H:%M")
+            flt = filters.get(render.filter_id)
             st.markdown(f"**#{render.id} · {md(filter_names.get(render.filter_id, render.filter_id))}** with {styles}")
-            seconds = _number(_field(render.timings, "seconds"), ".1f")
             loss = _number(_field(render.losses, "total"), ".4g")
-            st.caption(f"{when} UTC · {STATUS_TEXT.get(render.status, render.status)}"
-                       + (f" · {seconds} s" if seconds else "") + (f" · loss {loss}" if loss else ""))
+            st.caption(md(_summary(render, flt)))
+            st.caption(f"{local_time(render.created_at, zone)} · {STATUS_TEXT.get(render.status, render.status)}"
+                       + (f" · loss {loss}" if loss else ""))
             if render.error:
                 st.error(md(render.error))
             if st.session_state.get("history:open") == render.id:
                 if render.result_image_id is not None:
                     st.image(library.image_bytes(render.result_image_id), width="stretch")
-                    download_buttons(library, render.result_image_id, f"render-{render.id}", f"hist:{render.id}")
+                    download_buttons(library, render.result_image_id, file_stem(render), f"hist:{render.id}")
                 settings_col, timings_col = st.columns(2)
                 with settings_col:
                     st.markdown("**Settings**")
-                    st.code(json.dumps(render.params, indent=2, sort_keys=True), language="json")
+                    _settings_table(flt, render.params)
                 with timings_col:
                     if render.timings:
                         st.markdown("**Timings**")
@@ -107,6 +160,12 @@ for render in renders:
             if st.button("Close" if opened else "Open", key=f"open:{render.id}", width="stretch",
                          icon=":material/expand_less:" if opened else ":material/open_in_full:"):
                 st.session_state["history:open"] = None if opened else render.id
+                st.rerun()
+            comparing = render.id in compared
+            if st.button("Uncompare" if comparing else "Compare", key=f"compare:{render.id}", width="stretch",
+                         icon=":material/compare:", help="See this render beside others, with their settings"):
+                st.session_state["history:compare"] = ([i for i in compared if i != render.id] if comparing
+                                                       else [*compared, render.id][-4:])
                 st.rerun()
             if st.button("Re-run", key=f"rerun:{render.id}", icon=":material/replay:", width="stretch",
                          help="Queue the same filter, settings, photo and styles again"):

@@ -90,10 +90,30 @@ def _zip_of(results: tuple[tuple[str, str, int], ...]) -> bytes:
     return buffer.getvalue()
 
 
-def _file_stem(render) -> str:
-    styles = "+".join(s.style_name for s in render.styles) or render.filter_id
-    slug = re.sub(r"[^A-Za-z0-9]+", "-", styles).strip("-").lower()[:60] or "render"
-    return f"render-{render.id}-{slug}"
+#: session_state: render id -> the file name of its photo (the library keeps photos by content, not name).
+PHOTO_NAMES = "render:photo_names"
+
+
+def _slug(text: str, length: int) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()[:length]
+
+
+def file_stem(render) -> str:
+    """A download's name that says what it is: photo, style(s), preset, then the render's number
+    (``beach-the-scream-fast-12``); a texture has no photo, a filter without presets no preset."""
+    from .render_summary import preset_text
+
+    try:
+        flt = services.registry().get(render.filter_id)
+    except NSTError:  # its plugin is gone
+        flt = None
+    photo = st.session_state.get(PHOTO_NAMES, {}).get(render.id, "")
+    photo = photo.rsplit(".", 1)[0] if "." in photo else photo
+    styles = "+".join(s.style_name for s in render.styles) or (flt.name if flt else render.filter_id)
+    preset = preset_text(flt, render.params) if flt is not None and flt.presets else ""
+    preset = preset.split(",")[0] if not preset.startswith("own") else "own"
+    parts = [_slug(photo, 40), _slug(styles, 60), _slug(preset, 20), str(render.id)]
+    return "-".join(part for part in parts if part)
 
 
 def download_all(render_ids: list[int], key: str) -> None:
@@ -106,7 +126,7 @@ def download_all(render_ids: list[int], key: str) -> None:
         except NSTError:  # deleted meanwhile
             continue
         if render.result_image_id is not None and not render.active:
-            finished.append((f"{_file_stem(render)}.png", library.get_image(render.result_image_id).sha256,
+            finished.append((f"{file_stem(render)}.png", library.get_image(render.result_image_id).sha256,
                              render.result_image_id))
     if len(finished) < 2:
         return
@@ -171,7 +191,8 @@ def _one_job(render_id: int, original: bytes | None, tiled: bool = False) -> boo
                     st.image(tiled_preview(picture), caption="Tiled 3 × 3", width="stretch")
         if view.result_image_id is not None and not view.active:
             st.caption(" · ".join(part for part in (_losses_text(view.losses), _seconds(view.elapsed)) if part))
-            download_buttons(library, view.result_image_id, f"render-{render_id}", f"dl:{render_id}", picture)
+            download_buttons(library, view.result_image_id, file_stem(library.get_render(render_id)),
+                             f"dl:{render_id}", picture)
     return view.active
 
 

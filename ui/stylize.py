@@ -7,8 +7,9 @@ import streamlit as st
 from nst import images
 from nst.errors import NSTError
 from ui import services
-from ui.job_panel import download_all, job_panel
+from ui.job_panel import PHOTO_NAMES, download_all, job_panel
 from ui.estimate import expected_time
+from ui.render_summary import local_time
 from ui.scroll import scroll_to
 from ui.style_choice import by_recent_use
 from ui.text import md
@@ -39,6 +40,12 @@ def first_photo_size(uploads, recent) -> tuple[int, int] | None:
     return (recent[0].width, recent[0].height) if recent else None
 
 
+def recent_label(record) -> str:
+    """A recent photo by when it was first painted, in the browser's time zone (the library keeps photos by
+    content, not by file name)."""
+    return local_time(record.created_at, st.context.timezone)
+
+
 def too_many_text(count: int) -> str:
     return (f"{count} photos are chosen; Paint takes at most {MAX_PHOTOS} at a time. Remove "
             f"{count - MAX_PHOTOS}, paint these, then add the others.")
@@ -49,7 +56,7 @@ def chosen_photos(uploads, recent, library):
     for upload in uploads or []:
         yield upload.name, upload.getvalue()
     for record in recent:
-        yield f"recent photo {record.width}x{record.height}", library.image_bytes(record.id)
+        yield f"photo {record.created_at:%Y-%m-%d}", library.image_bytes(record.id)
 
 
 def paint(count: int, photos, uploads, filter_id: str, values: dict, styles: list) -> tuple[list, dict]:
@@ -75,6 +82,7 @@ def paint(count: int, photos, uploads, filter_id: str, values: dict, styles: lis
                                f"{md(name)}; the photos after it were not.", icon=":material/warning:")
                 raise
             ids.append(render_id)
+            st.session_state.setdefault(PHOTO_NAMES, {})[render_id] = name  # for its download's name
             originals[render_id] = images.encode(images.thumbnail(photo.picture, 720), "JPEG")
             del photo, data  # the decoded photo goes before the next is read
     except NSTError as exc:
@@ -108,7 +116,8 @@ with inputs_col:
             for record in recent:
                 with grid.cell():
                     st.image(library.thumbnail_bytes(record.id), width="stretch")
-                    if st.checkbox(f"{record.width}x{record.height}", key=f"stylize:recent:{record.id}"):
+                    if st.checkbox(recent_label(record), key=f"stylize:recent:{record.id}",
+                                   help=f"{record.width}x{record.height} px"):
                         picked_recent.append(record)
 
 with settings_col:  # the filter first: whether the Styles box shows depends on it
