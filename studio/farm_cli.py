@@ -138,22 +138,21 @@ def _report(farm, record, out: Path) -> int:
 
 
 def _render_id(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a render number") from None
-    if not 0 < value < 2 ** 63:
-        raise argparse.ArgumentTypeError(f"{text} is not a render number (1 or more)")
+    """A render number as typed: ASCII digits only (``int`` also reads "١" as 1 and "1_0" as 10)."""
+    from db.ids import parse_id  # here: the library's package is loaded only by commands that use it
+
+    value = parse_id(text)
+    if value is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a render number (1 or more, in digits 0-9)")
     return value
 
 
 def _limit(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 1 <= value <= 10_000:
-        raise argparse.ArgumentTypeError(f"{text} is not between 1 and 10000")
+    from db.ids import parse_id
+
+    value = parse_id(text)
+    if value is None or value > 10_000:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 1 to 10000")
     return value
 
 
@@ -189,7 +188,7 @@ def _show(args: argparse.Namespace) -> int:
     if r.result_image_id:
         print(f"  result: image {r.result_image_id}")
     print("  parameters: " + json.dumps(r.params, sort_keys=True))
-    for e in r.events:
+    for e in (entry for entry in r.events if isinstance(entry, dict)):  # a row written by other means
         detail = f": {e['detail']}" if e.get("detail") else ""
         who = f" ({e['owner']})" if e.get("owner") else ""
         print(f"  {e.get('at', '')}  {e.get('event')}{who}{detail}")
