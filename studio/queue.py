@@ -15,7 +15,9 @@ costs nothing: a lost one is sent again by the warden
   ``rediss://`` for TLS. One on another machine without a password is warned about once;
 * ``sqlite:///path/to/queue.db``: a SQLite queue file somewhere else.
 
-``NST_QUEUE_NAME`` (default ``nst-renders``) lets several galleries share one server.
+``NST_QUEUE_NAME`` (default ``nst-renders``) lets several galleries share one server: ASCII letters,
+digits, ``-`` and ``_``, each name its own queue (huey would drop the ``-`` from a Redis key, making
+``gallery-1`` and ``gallery1`` one queue, so the name is given to it as it is).
 
 Both honour priorities: a quick preview is taken before queued finals.
 
@@ -255,9 +257,12 @@ def _warn_if_open(url: str) -> None:
                 "for TLS); see README, Several machines.", describe(url))
 
 
+_NAME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+
+
 def queue_name() -> str:
     name = os.environ.get(NAME_ENV, "").strip() or DEFAULT_NAME
-    if not name.replace("-", "").replace("_", "").isalnum() or len(name) > 64:
+    if not _NAME_CHARACTERS.issuperset(name) or len(name) > 64:
         raise QueueError(f"{NAME_ENV} must be 1 to 64 letters, digits, - or _, not {name!r}.")
     return name
 
@@ -265,9 +270,10 @@ def queue_name() -> str:
 def _make_huey(url: str) -> Huey:
     name = queue_name()
     if url.startswith(("redis://", "rediss://", "unix://")):
-        # blocking reads wake a worker as soon as a message arrives; read_timeout bounds a shutdown
+        # blocking reads wake a worker as soon as a message arrives; read_timeout bounds a shutdown;
+        # clean_name=False: the keys hold the name as it is (huey would drop its "-": two galleries, one queue)
         return _RedisRenderHuey(name, url=url, results=False, blocking=True, read_timeout=1,
-                                serializer=RenderMessages())
+                                serializer=RenderMessages(), clean_name=False)
     if url.startswith("sqlite:///"):
         path = Path(url[len("sqlite:///"):]).expanduser()
         if not path.parent.is_dir():

@@ -87,7 +87,7 @@ def put_by_hand(queue: RenderQueue, data: bytes, priority: int = 100) -> None:
         import redis
 
         client = redis.Redis.from_url(queue.url)
-        key = f"huey.redis.{queue.huey.name.replace('-', '')}"
+        key = f"huey.redis.{queue.huey.name}"
         assert key == queue.huey.storage.queue_key
         client.zadd(key, {struct.pack(">Q", time.time_ns() // 1000) + data: -priority})
         client.close()
