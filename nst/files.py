@@ -15,8 +15,10 @@ permissions, even for a moment.
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
+import stat
 from pathlib import Path
 from typing import BinaryIO, Callable
 
@@ -28,6 +30,31 @@ PUBLIC_FILE_MODE = 0o666
 #: Flags of a file created exclusively: never an existing file, never through a link.
 _CREATE = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
            | getattr(os, "O_BINARY", 0))
+
+#: Flags of a file opened to be read: opening a FIFO or a terminal never blocks nor takes it over.
+_READ = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+         | getattr(os, "O_BINARY", 0))
+
+
+def read_regular(path: Path | str, limit: int) -> tuple[bytes, os.stat_result]:
+    """The bytes of the regular file at ``path`` (a link to one is followed) and its status, both from one
+    open file, so what was checked is what is read. A FIFO, a device or a folder is refused without
+    blocking, and so is a file of more than ``limit`` bytes: ``OSError`` saying which."""
+    fd = os.open(path, _READ)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            kind = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file (a pipe or a device?)"
+            raise OSError(errno.EINVAL, f"it is {kind}")
+        if info.st_size > limit:
+            raise OSError(errno.EFBIG, f"it is larger than {limit:,} bytes")
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            data = handle.read(limit + 1)
+    finally:
+        os.close(fd)
+    if len(data) > limit:  # it grew since
+        raise OSError(errno.EFBIG, f"it is larger than {limit:,} bytes")
+    return data, info
 
 
 def _create_exclusive(folder: Path, name: str, mode: int) -> tuple[int, Path]:

@@ -21,7 +21,11 @@ Verdicts, failures as well as passes, are remembered in ``plugin-probes.json``
 in the data directory, one entry per path, valid while the file keeps its
 identity (device, inode, size, modification time) and content (sha256) and the
 same Python and ``nst`` run it. A file edited, replaced or merely touched is
-probed again: ``touch`` retries one that failed. A pass cannot vouch for what a
+probed again: ``touch`` retries one that failed. A time-out is remembered with
+the limit it ran under and tried again when the limit is longer (forgetting
+time-outs would cost every start the whole limit again). Only a regular file of
+at most 1 MB is read (opened without blocking: a FIFO or a device named
+``*.py`` is refused, it never hangs the host). A pass cannot vouch for what a
 file's top level does with things outside it (another file, the network); a
 file that hangs only on some starts still hangs the host then. A plugin's top
 level runs twice on its first load; plugins should do their work in ``run``.
@@ -55,6 +59,8 @@ from .errors import NSTError
 #: Longest a plugin may take to import in the child (and the child to end after its last import).
 PROBE_SECONDS = 20.0
 SECONDS_VAR = "NST_PLUGIN_PROBE_SECONDS"
+#: Largest plugin file read (the built-in ones are a few KB).
+MAX_PLUGIN_BYTES = 1024 * 1024
 _CACHE_VERSION = 2
 _DETAILS_CHARS = 4000
 
@@ -120,6 +126,7 @@ def probe_files(items: Sequence[tuple[str, Path]]) -> list[Probed]:
     """Verdicts on plugin files given as (module name, path), in order. Remembered verdicts are reused;
     the other files are tried in one child process, together."""
     runtime = f"{sys.executable} {sys.version} nst {__version__}"
+    limit = time_limit()
     cache = _load()
     verdicts: list[Probed | None] = []
     keys: dict[int, dict] = {}
@@ -131,7 +138,7 @@ def probe_files(items: Sequence[tuple[str, Path]]) -> list[Probed]:
             continue
         keys[index] = key
         known = cache.get(key["path"])
-        if isinstance(known, dict) and all(known.get(k) == v for k, v in key.items()):
+        if isinstance(known, dict) and all(known.get(k) == v for k, v in key.items()) and not _outgrown(known, limit):
             problem = known.get("problem") or None
             if problem:
                 problem = f"{problem} (remembered from an earlier start: touch the file to probe it again)"
@@ -141,28 +148,34 @@ def probe_files(items: Sequence[tuple[str, Path]]) -> list[Probed]:
     todo = [i for i in keys if verdicts[i].problem == "not probed yet"]
     if not todo:
         return verdicts  # type: ignore[return-value]
-    limit = time_limit()
     try:
         found = _judge([(i, items[i][0], Path(items[i][1]), verdicts[i].source) for i in todo], limit)
     except OSError as exc:  # no child could be started: not the plugin's fault, so nothing is remembered
         for i in todo:
             verdicts[i] = Probed(verdicts[i].source, f"could not be probed ({exc.strerror or exc}); it was not loaded")
         return verdicts  # type: ignore[return-value]
-    for i, (problem, details, _) in found.items():
+    for i, (problem, details, _, _) in found.items():
         verdicts[i] = Probed(verdicts[i].source, problem, details)
-    _remember({keys[i]["path"]: {**keys[i], "problem": problem, "details": details}
-               for i, (problem, details, the_files_own) in found.items() if the_files_own})
+    _remember({keys[i]["path"]: {**keys[i], "problem": problem, "details": details,
+                                 **({"timed_out_under": limit} if timed_out else {})}
+               for i, (problem, details, the_files_own, timed_out) in found.items() if the_files_own})
     return verdicts  # type: ignore[return-value]
 
 
 # ---------------------------------------------------------------------- the verdicts' memory
 
 
+def _outgrown(known: dict, limit: float) -> bool:
+    """Whether a remembered time-out was under a shorter limit than today's (it is tried again under this
+    one: a plugin too slow for a 1 s trial may import in 2 s, well within the usual 20)."""
+    under = known.get("timed_out_under")
+    return isinstance(under, (int, float)) and limit > under
+
+
 def _read(path: Path, runtime: str) -> tuple[bytes, dict]:
-    """The file's bytes and the key its verdict is remembered under."""
-    with open(path, "rb") as handle:
-        source = handle.read()
-        stat = os.fstat(handle.fileno())
+    """The file's bytes and the key its verdict is remembered under (a FIFO, a device or a file of more
+    than :data:`MAX_PLUGIN_BYTES` is refused without blocking)."""
+    source, stat = files.read_regular(path, MAX_PLUGIN_BYTES)
     return source, {"path": os.path.abspath(path), "device": stat.st_dev, "inode": stat.st_ino,
                     "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
                     "sha256": hashlib.sha256(source).hexdigest(), "runtime": runtime}
@@ -194,22 +207,23 @@ def _remember(entries: dict[str, dict]) -> None:
 # ---------------------------------------------------------------------- the child
 
 
-def _judge(batch: list[tuple[int, str, Path, bytes]], limit: float) -> dict[int, tuple[str | None, str, bool]]:
-    """(problem, details, whether the verdict is the file's own) for every file of ``batch`` (index, module
-    name, path, source). A child that ended before it began importing says nothing about the files."""
-    found: dict[int, tuple[str | None, str, bool]] = {}
+def _judge(batch: list[tuple[int, str, Path, bytes]], limit: float) -> dict[int, tuple[str | None, str, bool, bool]]:
+    """(problem, details, whether the verdict is the file's own, whether it is a time-out) for every file of
+    ``batch`` (index, module name, path, source). A child that ended before it began importing says nothing
+    about the files."""
+    found: dict[int, tuple[str | None, str, bool, bool]] = {}
     waiting = [batch]
     while waiting:
         group = waiting.pop(0)
         run = _run_child([(name, path, source) for _, name, path, source in group], limit)
         if run.clean(len(group)):
-            found.update((i, (None, "", True)) for i, *_ in group)
+            found.update((i, (None, "", True, False)) for i, *_ in group)
         elif not run.begun:
             why = f"did not start within {limit:g} s" if run.timed_out else f"ended with {_status(run.status)}"
             problem = f"could not be probed (the probe's child {why}); it was not loaded"
-            found.update((i, (problem, run.stderr, False)) for i, *_ in group)
+            found.update((i, (problem, run.stderr, False, run.timed_out)) for i, *_ in group)
         elif len(group) == 1:
-            found[group[0][0]] = (run.problem(limit), run.stderr, True)
+            found[group[0][0]] = (run.problem(limit), run.stderr, True, run.timed_out)
         elif run.stopped_in is not None and run.stopped_in < len(group):  # that file alone, the others again
             waiting.append([group[run.stopped_in]])
             waiting.append([item for k, item in enumerate(group) if k != run.stopped_in])

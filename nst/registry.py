@@ -44,6 +44,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
+from . import files
 from .errors import NSTError, ParameterError
 from .params import shown_value, validate
 from .plugin import (Filter, FilterResult, RunInputs, StyleContribution, filter_problems, preset_of,
@@ -193,13 +194,19 @@ class Registry:
             info.status, info.error, info.details = "failed", probed.problem, probed.details
             self.plugins.append(info)
             return info
-        try:
-            if probed is not None:
-                from .plugin_probe import spec_for
+        from .plugin_probe import MAX_PLUGIN_BYTES, spec_for
 
-                spec = spec_for(module_name, path, probed.source)
-            else:
-                spec = importlib.util.spec_from_file_location(module_name, path)
+        if probed is None:  # not probed: read here all the same as the probe reads (a FIFO never blocks)
+            try:
+                source, _ = files.read_regular(path, MAX_PLUGIN_BYTES)
+            except OSError as exc:
+                info.status, info.error = "failed", f"cannot be read ({exc.strerror or exc})"
+                self.plugins.append(info)
+                return info
+        else:
+            source = probed.source
+        try:
+            spec = spec_for(module_name, path, source)
             if spec is None or spec.loader is None:
                 raise ImportError(f"cannot load {path}")
             module = importlib.util.module_from_spec(spec)

@@ -119,6 +119,19 @@ def _weights(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- parser
 
 
+def _unavailable(commands, operation: str, helptext: str, why: NSTError) -> None:
+    """``transfer`` or ``texture`` when its built-in filter did not load: whatever follows it, the command
+    prints why in one line (its options come from the filter, so they cannot be parsed)."""
+    sub = commands.add_parser(operation, help=f"{helptext} (unavailable: its filter did not load)",
+                              prefix_chars="\0", add_help=False)  # no option: every word is taken as it is
+    sub.add_argument("words", nargs=argparse.REMAINDER)
+
+    def refuse(args: argparse.Namespace) -> int:
+        raise NSTError(f"{operation} is unavailable: {why}")
+
+    sub.set_defaults(func=refuse)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m nst", description="Neural style: paint photos in the style "
                                      "of saved paintings, or synthesize textures from them.")
@@ -128,6 +141,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     for operation, helptext in (("transfer", "paint a photo in the style of one or more paintings"),
                                 ("texture", "synthesize a texture from one or more style images")):
+        try:
+            builtin(operation)
+        except NSTError as exc:  # its plugin failed or is disabled: the other commands work all the same
+            _unavailable(commands, operation, helptext, exc)
+            continue
         sub = commands.add_parser(operation, help=helptext, description=helptext.capitalize() + ".")
         if operation == "transfer":
             sub.add_argument("content", help="the photo (a file)")

@@ -212,3 +212,109 @@ def test_the_cli_probes_the_builtin_filters_it_builds_its_options_from(monkeypat
     registry = cli._builtins.__wrapped__()
     assert runs == [["style_transfer", "texture_synthesis"]]
     assert {f.id for f in registry.filters()} == {"style_transfer", "texture_synthesis"}
+
+
+def test_a_time_out_under_a_short_limit_is_tried_again_under_a_longer_one(plugin_dir, tmp_path, monkeypatch):
+    """A plugin too slow for a 2 s trial stayed failed under the usual 20 s until its file was touched."""
+    go, marker = tmp_path / "go", tmp_path / "imports.txt"
+    (plugin_dir.path / "slowish.py").write_text(
+        f"import os, time\nopen({str(marker)!r}, 'a').write('imported\\n')\n"
+        f"while not os.path.exists({str(go)!r}):  # stands for a heavy import on a busy machine\n"
+        f"    time.sleep(0.01)\n" + textwrap.dedent(INVERT.format(id="slowish")))
+    imports = lambda: len(marker.read_text().splitlines())  # noqa: E731
+    monkeypatch.setenv("NST_PLUGIN_PROBE_SECONDS", "2")
+    first = Registry.discover([plugin_dir], builtin=False, entry_points=False).plugins[0]
+    assert not first.ok and "took more than 2 s" in first.error and imports() == 1
+    go.touch()  # from now on it imports at once
+    again = Registry.discover([plugin_dir], builtin=False, entry_points=False).plugins[0]
+    assert "remembered" in again.error and imports() == 1, "under the same limit, the time-out stands"
+
+    monkeypatch.setenv("NST_PLUGIN_PROBE_SECONDS", "3")
+    longer = Registry.discover([plugin_dir], builtin=False, entry_points=False).plugins[0]
+    assert longer.ok, longer.error
+    assert imports() >= 2, "tried again under the longer limit"
+    monkeypatch.setenv("NST_PLUGIN_PROBE_SECONDS", "2")
+    count = imports()
+    Registry.discover([plugin_dir], builtin=False, entry_points=False)
+    assert imports() == count + 1, "the pass is remembered: imported in the host only"
+
+
+_DISCOVER_STRANGE_FILES = """
+import sys
+from pathlib import Path
+from nst.registry import Registry
+for probe in (True, False):
+    registry = Registry.discover([Path(sys.argv[1])], builtin=False, entry_points=False, probe=probe)
+    for info in sorted(registry.plugins, key=lambda p: p.id):
+        print(probe, info.id, info.status, info.error)
+"""
+
+
+def test_a_fifo_a_device_or_a_huge_file_in_a_plugin_folder_is_refused_without_blocking(plugin_dir):
+    """``mkfifo hang.py`` hung every start for ever; a link to /dev/zero ended it with a MemoryError."""
+    os.mkfifo(plugin_dir.path / "hang.py")
+    (plugin_dir.path / "zero.py").symlink_to("/dev/zero")
+    (plugin_dir.path / "huge.py").write_bytes(b"# padding\n" * 120_000)  # 1.2 MB
+    (plugin_dir.path / "folder.py").mkdir()
+    plugin_dir.write("fine.py", INVERT.format(id="fine"))
+    done = subprocess.run([sys.executable, "-c", _DISCOVER_STRANGE_FILES, str(plugin_dir.path)],
+                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.splitlines()
+    for probe in ("True", "False"):
+        by_id = {line.split()[1]: line for line in lines if line.startswith(probe + " ")}
+        assert by_id["fine"].split()[2] == "loaded", by_id["fine"]
+        for name in ("hang", "zero"):
+            assert "failed cannot be read (it is not a regular file (a pipe or a device?))" in by_id[name]
+        assert "larger than 1,048,576 bytes" in by_id["huge"]
+        assert "it is a folder" in by_id["folder"]
+
+
+@pytest.fixture
+def broken_builtin(tmp_path, monkeypatch):
+    """The CLI's built-in folder with a style_transfer.py that ends every process but the host."""
+    from studio import cli
+
+    builtin = tmp_path / "builtin"
+    builtin.mkdir()
+    shutil.copy(ROOT / "plugins" / "texture_synthesis.py", builtin)
+    (builtin / "style_transfer.py").write_text("import os\nos._exit(3)\n")
+    monkeypatch.setattr(cli, "BUILTIN_DIR", builtin)
+    cli._builtins.cache_clear()
+    yield
+    cli._builtins.cache_clear()
+
+
+@pytest.mark.parametrize("command", [["renders", "list"], ["plugins", "list"], ["styles", "list"],
+                                     ["texture", "--help"]])
+def test_commands_that_do_not_need_a_broken_builtin_filter_still_work(broken_builtin, capsys, command):
+    from studio.cli import main
+
+    try:
+        code = main(command)
+    except SystemExit as exit_:  # --help
+        code = exit_.code
+    captured = capsys.readouterr()
+    assert code == 0, captured.out + captured.err
+    assert "Traceback" not in captured.err
+
+
+@pytest.mark.parametrize("command", [["transfer", "photo.png", "style.png", "-o", "out.png", "--steps", "3"],
+                                     ["transfer", "--help"], ["transfer"]])
+def test_a_command_whose_builtin_filter_failed_says_why_in_one_line(broken_builtin, capsys, command):
+    from studio.cli import main
+
+    assert main(command) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: transfer is unavailable: No filter 'style_transfer' (its plugin failed to load: "
+                          "ended the program while it was imported (exit status 3)") and err.count("\n") == 1, err
+
+
+def test_a_disabled_builtin_filter_leaves_the_other_commands_working(monkeypatch):
+    monkeypatch.setenv("NST_DISABLED_PLUGINS", "style_transfer")
+    done = subprocess.run([sys.executable, "-m", "nst", "plugins", "list"], capture_output=True, text=True,
+                          timeout=180, cwd=ROOT)
+    assert done.returncode == 0 and "disabled" in done.stdout, done.stderr[-2000:]
+    done = subprocess.run([sys.executable, "-m", "nst", "transfer", "a.png", "b.png", "-o", "c.png"],
+                          capture_output=True, text=True, timeout=180, cwd=ROOT)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "disabled by NST_DISABLED_PLUGINS" in done.stderr
