@@ -104,13 +104,19 @@ def watch(farm, render_id: int, stream, quiet: bool = False):
                 if record.status == "queued" and not said_waiting and not quiet and time.monotonic() - since > 3:
                     said_waiting = True
                     stream.write("Waiting for a worker (the app, or: python -m nst worker).\n")
-                p = record.progress or {}
+                p = record.progress if isinstance(record.progress, dict) else {}
                 if record.status == "running" and p.get("total"):
-                    size = p.get("size") or (0, 0)
-                    bar(Progress(step=int(p["step"]), total=int(p["total"]), elapsed=float(p.get("elapsed", 0.0)),
-                                 scale=int(p.get("scale", 0)), scales=int(p.get("scales", 1)),
-                                 size=(int(size[0]), int(size[1])), losses=dict(p.get("losses", {})),
-                                 eta=p.get("eta"), fraction=p.get("fraction")))
+                    try:
+                        size = p.get("size") or (0, 0)
+                        progress = Progress(step=int(p["step"]), total=int(p["total"]),
+                                            elapsed=float(p.get("elapsed", 0.0)), scale=int(p.get("scale", 0)),
+                                            scales=int(p.get("scales", 1)), size=(int(size[0]), int(size[1])),
+                                            losses=dict(p.get("losses", {})), eta=p.get("eta"),
+                                            fraction=p.get("fraction"))
+                    except (TypeError, ValueError, KeyError, IndexError, OverflowError):
+                        progress = None  # progress written by other means than a worker: no bar this time
+                    if progress is not None:
+                        bar(progress)
                 time.sleep(0.25)
         finally:
             bar.close()

@@ -44,3 +44,31 @@ def test_show_skips_story_entries_that_are_not_objects(renders, events, capsys):
     out = capsys.readouterr().out
     assert out.startswith(f"render {renders[0]}: queued")
     assert ("queued" in out.split("parameters:")[1]) == ("queued" in events)
+
+
+@pytest.mark.parametrize("progress", ['{"step": "a", "total": 5, "size": 7}', '[1, "x"]',
+                                      '{"step": 1, "total": 5, "size": [1], "losses": [1]}'])
+def test_watching_a_render_with_tampered_progress_follows_it_to_its_end(renders, progress):
+    """``nst transfer --queue`` watches the render's record: a progress it cannot read draws no bar."""
+    import io
+
+    from studio.farm import Farm
+    from studio.farm_cli import watch
+
+    with open_library() as library:
+        with library.session() as s:
+            s.execute(text("UPDATE renders SET status = 'running', owner = 'w', progress = :p WHERE id = :i"),
+                      {"p": progress, "i": renders[0]})
+        looks = []
+        real = library.get_render
+
+        def get_render(render_id):  # the real record; cancelled in the database after the first look
+            looks.append(render_id)
+            if len(looks) == 2:
+                library.request_cancel(render_id)
+                library.cancel_render(render_id)
+            return real(render_id)
+
+        library.get_render = get_render
+        record = watch(Farm(library, None, None), renders[0], io.StringIO(), quiet=True)
+        assert record.status == "cancelled" and len(looks) == 2
