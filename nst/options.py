@@ -42,6 +42,9 @@ CONTENT_WEIGHT = Param("content_weight", "float", 1.0, "How much of the photo's 
                        "photo, lower is more painting.", min=0.0, max=1e12, log=True)
 STYLE_WEIGHT = Param("style_weight", "float", 1.0, "Weight of the style loss.", min=0.0, max=1e12, log=True,
                      advanced=True)
+HISTOGRAM_WEIGHT = Param("histogram_weight", "float", 0.0, "Histogram loss weight (Risser et al. 2017): each "
+                         "channel of the painting's features matched as a whole distribution, which steadies "
+                         "colours; 0 is off.", min=0.0, max=1e12, log=True, advanced=True)
 TV_WEIGHT = Param("tv_weight", "float", 0.0, "Total-variation weight: higher is smoother.", min=0.0, max=1e12,
                   log=True, label="Smoothness (TV weight)")
 STYLE_SCALE = Param("style_scale", "float", 1.0, "Size of the style's strokes: the style image is resized to the "
@@ -79,10 +82,10 @@ CROP = Param("crop", "text", "", f"Learn from a region of the style image only: 
 
 TRANSFER: tuple[Param, ...] = (SIZE, STEPS, CONTENT_WEIGHT, STYLE_WEIGHT, TV_WEIGHT, STYLE_SCALE,
                                STYLE_LAYERS_OPTION, SEED, OPTIMIZER, LR, TOLERANCE, START_SIZE, PRESERVE_COLORS,
-                               CONTENT_LAYER, INIT)
+                               CONTENT_LAYER, INIT, HISTOGRAM_WEIGHT)
 
 TEXTURE: tuple[Param, ...] = (TEXTURE_SIZE, STEPS, TILEABLE, STROKE_SCALE, CROP, STYLE_WEIGHT, TV_WEIGHT,
-                              STYLE_LAYERS_OPTION, SEED, OPTIMIZER, LR, TOLERANCE, START_SIZE)
+                              STYLE_LAYERS_OPTION, SEED, OPTIMIZER, LR, TOLERANCE, START_SIZE, HISTOGRAM_WEIGHT)
 
 # --------------------------------------------------------------------------- the rest of a recipe
 

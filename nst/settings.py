@@ -65,6 +65,7 @@ class Settings:
     style_weight: float = 1.0
     content_weight: float = 1.0
     tv_weight: float = 0.0
+    histogram_weight: float = 0.0  # the painting's feature histograms (nst.terms.Histogram); 0: off
     content_layer: str = "block4_conv2"
     normalize: bool = True  # each loss term relative to its target's magnitude (scale-free weights)
     # --- schedule

@@ -188,8 +188,87 @@ class Content(Term):
         return weight * losses.content_loss(features[self.layers[0]], target)
 
 
+@dataclass(frozen=True)
+class Histogram(Term):
+    """The painting's per-channel feature histograms (Risser, Wilmot and Barnes, "Stable and controllable
+    neural texture synthesis and style transfer using histogram losses", 2017).
+
+    Gram matrices match only the features' second moments, which a render can meet with washed-out
+    patches beside saturated ones; this term asks each channel's whole distribution of values to be the
+    painting's. At each layer the image's features of each channel are sorted, and the value at each rank
+    is compared with the painting's quantile at that rank: the mean squared difference between the
+    features and their histogram-matched remap (the remap held fixed, as a target). Off unless its weight
+    is above 0; with ``normalize``, relative to the painting's features' magnitude at each layer."""
+
+    name: ClassVar[str] = "histogram"
+    weight: ClassVar[str] = "histogram_weight"
+    fields: ClassVar[tuple[str, ...]] = ("histogram_weight",)
+    #: The paper's layers: relu1_1 (colours) and relu4_1 (motifs).
+    LAYERS: ClassVar[tuple[str, ...]] = ("block1_conv1", "block4_conv1")
+    #: The painting's distribution per channel, as this many quantiles (interpolated to the image's ranks).
+    QUANTILES: ClassVar[int] = 1024
+
+    @classmethod
+    def configure(cls, settings: Settings, texture: bool) -> "Histogram | None":
+        return cls(cls.LAYERS) if settings.histogram_weight > 0 else None
+
+    def signature(self) -> list:
+        return [[backend.spec([None, CHANNELS[n]]) for n in self.layers], backend.spec([len(self.layers)])]
+
+    def arguments(self, scale: Scale) -> list:
+        settings = scale.settings
+        blend = losses.blend_weights(scale.style_weights)
+        tables, weights = [], []
+        for name in self.layers:
+            quantiles = [self.quantiles(f) for f in scale.style_features(name)]
+            table = sum(w * q for w, q in zip(blend, quantiles)).astype(np.float32)  # 1-D barycentre
+            weight = settings.histogram_weight / len(self.layers)
+            if settings.normalize:
+                weight /= float(_magnitude(table))
+            tables.append(table)
+            weights.append(weight)
+        return [tables, np.asarray(weights)]
+
+    @classmethod
+    def quantiles(cls, features: np.ndarray) -> np.ndarray:
+        """(QUANTILES, C) float64: each channel's values at evenly spaced ranks."""
+        ordered = np.sort(np.asarray(features, dtype=np.float64).reshape(-1, features.shape[-1]), axis=0)
+        ranks = (np.arange(cls.QUANTILES) + 0.5) * ordered.shape[0] / cls.QUANTILES - 0.5
+        ranks = np.clip(ranks, 0, ordered.shape[0] - 1)
+        low = np.floor(ranks).astype(int)
+        high = np.minimum(low + 1, ordered.shape[0] - 1)
+        part = (ranks - low)[:, None]
+        return ordered[low] * (1 - part) + ordered[high] * part
+
+    def value(self, image, features, arguments, wrap):
+        tables, weights = arguments
+        total = 0.0
+        for index, (name, table) in enumerate(zip(self.layers, tables)):
+            total = total + weights[index] * histogram_loss(features[name], table)
+        return total
+
+
+def histogram_loss(features, table):
+    """``mean((sort(F) - Q)^2)`` per channel: ``F`` (1, H, W, C) features, ``Q`` a (q, C) table of the
+    target's quantiles, read at the ranks of F's positions. Pairing sorted values with the quantiles at the
+    same ranks is the histogram-matched remap; its gradient flows through the sort to the features."""
+    channels = features.shape[-1]
+    flat = ops.transpose(ops.reshape(ops.cast(features, "float32"), (-1, channels)))  # (C, N)
+    ordered = ops.sort(flat, axis=-1)
+    count = ops.shape(flat)[1]
+    rows = ops.shape(table)[0]
+    ranks = (ops.cast(ops.arange(count), "float32") + 0.5) * (ops.cast(rows, "float32") / ops.cast(count, "float32"))
+    ranks = ops.clip(ranks - 0.5, 0.0, ops.cast(rows - 1, "float32"))
+    low = ops.floor(ranks)
+    part = ranks - low
+    low = ops.cast(low, "int32")
+    high = ops.minimum(low + 1, rows - 1)
+    matched = ops.take(table, low, axis=0) * (1.0 - part)[:, None] + ops.take(table, high, axis=0) * part[:, None]
+    return ops.mean(ops.square(ordered - ops.stop_gradient(ops.transpose(matched))))
+
+
 #: Every term, in the order of a render's losses.
-TERMS: tuple[type[Term], ...] = (Style, TotalVariation, Content)
+TERMS: tuple[type[Term], ...] = (Style, TotalVariation, Content, Histogram)
 
 
 def of(settings: Settings, texture: bool) -> tuple[Term, ...]:
@@ -215,5 +294,5 @@ def tensors(arguments):
     return backend.to_tensor(arguments)
 
 
-__all__ = ["Content", "Scale", "Style", "TERMS", "Term", "TotalVariation", "layers", "of", "settings_fields",
-           "tensors"]
+__all__ = ["Content", "Histogram", "Scale", "Style", "TERMS", "Term", "TotalVariation", "layers", "of", "settings_fields",
+           "tensors", "histogram_loss"]
