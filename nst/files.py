@@ -22,6 +22,8 @@ import stat
 from pathlib import Path
 from typing import BinaryIO, Callable
 
+from .errors import NSTError
+
 #: Permissions of the data directory and of the files in it.
 PRIVATE_DIR_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600
@@ -113,12 +115,18 @@ def _sync_folder(folder: Path) -> None:
 
 def private_file(path: Path | str) -> Path:
     """Create ``path`` empty and 0600 if nothing is there yet (not through a link); an existing file is
-    left as it is. For a file another library opens by name (an SQLite database: its ``-wal`` and
-    ``-shm`` files get the database file's permissions). Errors are left for that library to report."""
+    left as it is, and a link there is refused (:class:`NSTError`), since the library that opens the file
+    by name would follow it. For a file another library opens by name (an SQLite database: its ``-wal``
+    and ``-shm`` files get the database file's permissions). Other errors are left for it to report."""
     path = Path(path)
     try:
         fd = os.open(path, _CREATE, PRIVATE_FILE_MODE)
-    except OSError:  # it exists (or is a link), or the folder cannot be written: the opener says why
+    except FileExistsError:
+        if path.is_symlink():
+            raise NSTError(f"{path} is a link (to {os.readlink(path)}); it is not followed. Remove the link, "
+                           f"or name the real file (NST_DATABASE_URL, NST_QUEUE_URL).") from None
+        return path
+    except OSError:  # the folder cannot be written (a read-only disk...): the opener says why
         return path
     try:
         os.fchmod(fd, PRIVATE_FILE_MODE)
@@ -128,12 +136,20 @@ def private_file(path: Path | str) -> Path:
 
 
 def private_dir(path: Path) -> Path:
-    """Create ``path`` (and its parents) if needed and make it 0700 when this user owns it."""
+    """Create ``path`` (and its parents) if needed and make it 0700. A folder another user owns is refused
+    (:class:`NSTError`: its owner could read every file and plant links or a queue in it), and so is one
+    that others can still write after that (a read-only disk)."""
     path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
-    try:
-        info = path.stat()
-        if info.st_uid == os.getuid() and info.st_mode & 0o777 != PRIVATE_DIR_MODE:
+    info = path.stat()
+    if hasattr(os, "getuid") and info.st_uid != os.getuid():
+        raise NSTError(f"The data directory {path} belongs to another user (uid {info.st_uid}), who could read "
+                       f"and replace its files; set NST_DATA_DIR to a folder of your own.")
+    if info.st_mode & 0o777 != PRIVATE_DIR_MODE:
+        try:
             os.chmod(path, PRIVATE_DIR_MODE)
-    except OSError:  # a read-only disk: browsing still works
-        pass
+        except OSError:  # a read-only disk: browsing still works, if no one else can write there
+            pass
+        if path.stat().st_mode & 0o022:
+            raise NSTError(f"The data directory {path} can be written by other users and could not be made "
+                           f"private (chmod 700 {path}), or set NST_DATA_DIR to a folder of your own.")
     return path

@@ -20,7 +20,7 @@ from PIL import Image, PngImagePlugin
 
 from db import open_library
 from nst import images
-from nst.errors import ImageError
+from nst.errors import ImageError, NSTError
 from studio import cli
 from tests.app.conftest import app, fresh_app  # noqa: F401 - the app's fixtures
 from tests.test_bad_inputs import png, snapshot
@@ -172,6 +172,42 @@ def test_an_existing_data_directory_is_made_private(tmp_path, monkeypatch):
     os.chmod(data, 0o755)
     monkeypatch.setenv("NST_DATA_DIR", str(data))
     assert config.data_dir() == data and stat.S_IMODE(data.stat().st_mode) == 0o700
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid") or os.getuid() != 0, reason="needs root to give a folder away")
+@pytest.mark.parametrize("mode", [0o700, 0o777])
+def test_a_data_directory_owned_by_another_user_is_refused_in_one_line(tmp_path, monkeypatch, capsys, mode):
+    """It was taken as it was: its owner (nobody) could read every photo and plant the queue."""
+    data = tmp_path / "squat"
+    data.mkdir()
+    os.chown(data, 65534, 65534)
+    os.chmod(data, mode)
+    monkeypatch.setenv("NST_DATA_DIR", str(data))
+    assert cli.main(["styles", "list"]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"error: The data directory {data} belongs to another user (uid 65534), who could read and "
+                   f"replace its files; set NST_DATA_DIR to a folder of your own.\n")
+    assert list(data.iterdir()) == [] and stat.S_IMODE(data.stat().st_mode) == mode
+
+
+@pytest.mark.parametrize("name", ["library.db", "queue.db"])
+def test_a_link_planted_at_a_database_of_the_data_directory_is_refused_not_followed(tmp_path, monkeypatch, name):
+    """The library was created through the link, 0644, wherever it pointed."""
+    from studio.queue import RenderQueue
+
+    data = tmp_path / "data"
+    data.mkdir(mode=0o700)
+    target = tmp_path / "elsewhere" / "victim.db"
+    target.parent.mkdir()
+    (data / name).symlink_to(target)
+    monkeypatch.setenv("NST_DATA_DIR", str(data))
+    with pytest.raises(NSTError, match=f"{data / name} is a link \\(to {target}\\); it is not followed"):
+        if name == "library.db":
+            open_library().close()
+        else:
+            RenderQueue().close()
+    assert not target.exists()
+    assert (data / name).is_symlink()
 
 
 # --------------------------------------------------------------------------- ids
