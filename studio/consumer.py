@@ -8,6 +8,9 @@ submits). ``python -m nst worker`` runs one per process; ``--workers N``
 starts N such processes (each loads the engine once) and restarts any that dies,
 after queueing its running render again. A queue that stops answering is one
 log line per process when it goes and one when it is back (:mod:`studio.outage`).
+A filter that ignores its time limit holds its thread for ever; renders go on in
+a new one, up to :data:`MAX_STUCK_THREADS` held: then a worker process exits (its
+supervisor starts a fresh one) and the app takes no more renders and says why.
 """
 
 from __future__ import annotations
@@ -37,6 +40,11 @@ log = logging.getLogger(__name__)
 APP_WORKERS_ENV = "NST_APP_WORKERS"
 #: Longest wait between two looks at an empty SQLite queue (Redis wakes a worker at once).
 MAX_POLL_SECONDS = 0.1
+#: Threads of one process that filters which ignored their time limit may hold (each spins or waits for
+#: ever, and Python cannot end a thread). Past it the process takes no more renders: ``python -m nst worker``
+#: exits with :data:`EXIT_STUCK`, so that its ``--workers`` supervisor starts a fresh one; the app says so.
+MAX_STUCK_THREADS = 2
+EXIT_STUCK = 3
 
 
 def app_workers() -> int:
@@ -126,7 +134,13 @@ class Station:
                                        initial_delay=0.05,
                                        backoff=1.5, max_delay=MAX_POLL_SECONDS, check_worker_health=False,
                                        shutdown_timeout=30)
-        self.worker.on_stuck = self._add_worker_thread
+        self.worker.on_stuck = self._on_stuck
+        #: Renders whose filter did not stop and holds one of our threads; at :data:`MAX_STUCK_THREADS`, why
+        #: this process takes no more renders (:attr:`halted`).
+        self.stuck = 0
+        self.max_stuck = MAX_STUCK_THREADS
+        self.halted: str | None = None
+        self._stuck_lock = threading.Lock()
         self.warm = warm
         self._started = False
         Station.instances.add(self)
@@ -140,6 +154,22 @@ class Station:
             if self.warm:
                 threading.Thread(target=self.worker.warm_up, name="nst-warm-up", daemon=True).start()
         return self
+
+    def _on_stuck(self) -> None:
+        """A filter ignored its time limit and holds one of our threads: go on in a new one, or, when
+        :attr:`max_stuck` threads are held, take no more renders here."""
+        with self._stuck_lock:
+            self.stuck += 1
+            if self.halted is not None:
+                return
+            if self.stuck < self.max_stuck:
+                self._add_worker_thread()
+                return
+            self.halted = (f"{self.stuck} filters did not stop at their time limit and hold this process's render "
+                           f"threads, so it takes no more renders until it is restarted; queued renders wait for "
+                           f"another worker (python -m nst worker).")
+        log.error(self.halted)
+        self.consumer.stop_flag.set()  # the other threads end after their current render; none takes another
 
     def _add_worker_thread(self) -> None:
         """A filter ignored its time limit and holds one of our threads: take renders on a new one."""
@@ -198,8 +228,14 @@ def run_one(name: str, warm: bool, analyse: bool = True) -> int:
     stop = _stop_on_signals()
     print(f"worker {name} (pid {os.getpid()}) takes renders from {station.queue.description}; "
           f"library {library.url}", file=sys.stderr, flush=True)
-    while not stop:
+    while not stop and station.halted is None:
         time.sleep(0.2)
+    if station.halted is not None:  # its threads are held for ever: a fresh process takes its place
+        print(f"worker {name}: {station.halted} Exiting (status {EXIT_STUCK}) for a fresh process to take its "
+              f"place (--workers N starts one).", file=sys.stderr, flush=True)
+        station.stop(timeout=1)
+        library.close()
+        return EXIT_STUCK
     print(f"worker {name}: stopping; a running render goes back to the queue", file=sys.stderr, flush=True)
     station.stop()
     library.close()

@@ -172,6 +172,9 @@ def _one_job(render_id: int, original: bytes | None, tiled: bool = False) -> boo
         elif view.status == "queued":
             st.progress(0.0, text="Waiting for a free worker" if view.queue_position == 1
                         else "Waiting for the renders before it to finish")
+            halted = getattr(services.station(), "halted", None)  # filters that ignored their limit hold its threads
+            if halted:
+                st.warning(md(f"Renders wait: {halted}"))
         elif view.status == "failed":
             st.error(md(view.error) if view.error else "The render failed.")
         left, right = st.columns(2)
