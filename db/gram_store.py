@@ -86,12 +86,14 @@ class GramStore:
         if row is None:
             self.misses += 1
             return None
-        grams = None if row.payload is None else decode(bytes(row.payload), row.checksum, key.layers)
+        binary = isinstance(row.payload, (bytes, bytearray, memoryview))  # a row written by other means: any type
+        grams = decode(bytes(row.payload), row.checksum, key.layers) if binary else None
         if grams is not None and not fits(grams, key):
             grams = None  # a sound archive, but not the Gram matrices this key asks for
         if grams is None:
-            why = (f"{row.size:,} bytes, more than its {len(key.layers)} matrices can take" if row.payload is None
-                   else "it does not match its checksum or its key")
+            why = ("it is not bytes but " + type(row.payload).__name__ if row.payload is not None and not binary
+                   else f"{row.size:,} bytes, more than its {len(key.layers)} matrices can take"
+                   if row.payload is None else "it does not match its checksum or its key")
             log.warning("A cached Gram entry was damaged (%s) and has been discarded; it will be recomputed.", why)
             self.discarded += 1
             self._discard(name, row.checksum)

@@ -13,16 +13,16 @@ Gram target's key that names the image. An image nothing refers to any more
 from __future__ import annotations
 
 from PIL import Image as PILImage
-from sqlalchemy import delete, exists, select
+from sqlalchemy import case, delete, exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from nst import images, targets
 from nst.errors import ImageError
 
-from . import records
+from . import records, stored
 from .errors import LibraryError
-from .ingest import PreparedImage
+from .ingest import MAX_FILE_BYTES, PreparedImage
 from .models import Image, Render, Style, utcnow
 from .records import ImageRecord
 from .unit_of_work import UnitOfWork
@@ -57,11 +57,20 @@ class Images:
             return None
 
     def _column(self, image_id: int, column) -> bytes:
+        """One of an image's stored byte columns, refused unread if it is longer than any file the library
+        takes (:data:`~db.ingest.MAX_FILE_BYTES`): only a row written by other means can hold such."""
+        size = stored.byte_length(column)
+
         def work(s: Session) -> bytes:
-            value = s.scalar(select(column).where(Image.id == image_id))
-            if value is None:
+            row = s.execute(select(case((size <= MAX_FILE_BYTES, stored.raw(column)), else_=None), size)
+                            .where(Image.id == image_id)).first()
+            if row is None or row[1] is None:
                 raise LibraryError(f"No image with id {image_id}.")
-            return bytes(value)
+            if row[0] is None:
+                raise LibraryError(f"Image {image_id} is stored with {row[1]:,} bytes, more than the "
+                                   f"{MAX_FILE_BYTES // 2 ** 20} MiB a file may have; it was not read.")
+            value = row[0]
+            return value.encode("utf-8", "surrogateescape") if isinstance(value, str) else bytes(value)
 
         return self.unit_of_work.read(work)
 

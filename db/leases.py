@@ -19,7 +19,7 @@ workers whose clocks disagree do not take each other's renders.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from . import records, validation
 from .errors import LibraryError
 from .models import Render, utcnow
-from .renders import add_event, event, find_render
+from .renders import add_event, event, find_render, load_record
 from .unit_of_work import UnitOfWork
 
 #: A render is started at most this many times (the first run and one retry).
@@ -67,17 +67,22 @@ class RenderLeases:
         self.unit_of_work = unit_of_work
 
     def start_render(self, render_id: int, owner: str | None = None) -> records.RenderRecord:
-        """Claim a queued render for ``owner``; raises :class:`LibraryError` if it is not queued any more."""
+        """Claim a queued render for ``owner``; raises :class:`LibraryError` if it is not queued any more, and
+        :class:`~db.validation.DamagedRecordError` (with the reason) if a value stored in its row cannot be
+        read: its row is read within its bounds (:func:`db.renders.load_record`), never by the ORM."""
         def work(s: Session) -> records.RenderRecord:
-            render = find_render(s, render_id, lock=True)
-            if render.status != "queued":
-                raise LibraryError(f"Render {render_id} is {render.status}; it cannot be started.")
+            record = load_record(s, render_id, lock=True)
+            if record.status != "queued":
+                raise LibraryError(f"Render {render_id} is {record.status}; it cannot be started.")
+            if record.damaged:
+                raise validation.DamagedRecordError(record.damaged)
             now = db_now(s)
-            render.status, render.owner, render.started_at, render.heartbeat_at = "running", owner, now, now
-            render.attempts = (render.attempts or 0) + 1
-            add_event(render, event("started", owner=owner, attempt=render.attempts))
-            s.flush()
-            return records.render_record(render)
+            attempts = record.attempts + 1
+            events = [*record.events, event("started", owner=owner, attempt=attempts)]
+            s.execute(update(Render).where(Render.id == render_id).values(
+                status="running", owner=owner, started_at=now, heartbeat_at=now, attempts=attempts, events=events))
+            return replace(record, status="running", owner=owner, started_at=now, heartbeat_at=now,
+                           attempts=attempts, events=tuple(events))
 
         return self.unit_of_work.write(work)
 
@@ -119,7 +124,7 @@ class RenderLeases:
             else:
                 raise LibraryError(f"Render {render_id} is {render.status}; there is nothing to cancel.")
             s.flush()
-            return records.render_record(render)
+            return load_record(s, render_id)
 
         return self.unit_of_work.write(work)
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from . import models
+from . import models, validation
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,9 @@ class RenderRecord:
     attempts: int = 0  # how many times a worker started it
     cancel_requested: bool = False
     events: tuple[dict[str, Any], ...] = ()  # its story: queued, started, retried, ...
+    #: Why a value stored in its row could not be read (written by other means than the library): that
+    #: value is left empty, and a worker fails the render with this reason instead of running it.
+    damaged: str | None = None
 
     @property
     def active(self) -> bool:
@@ -123,18 +126,55 @@ def style_record(style: models.Style) -> StyleRecord:
     )
 
 
-def render_record(render: models.Render) -> RenderRecord:
+#: A render's JSON columns, what each is called in a reason, its bound in bytes, and the kind of value it holds.
+RENDER_JSON = {
+    "params": ("The render's stored parameters", validation.MAX_PARAMS_JSON, dict),
+    "losses": ("The render's stored losses", validation.MAX_METRICS_JSON, dict),
+    "timings": ("The render's stored timings", validation.MAX_METRICS_JSON, dict),
+    "progress": ("The render's stored progress", validation.MAX_METRICS_JSON, dict),
+    "events": ("The render's stored events", validation.MAX_EVENTS_JSON, list),
+}
+
+
+def render_record(row, styles) -> RenderRecord:
+    """A render from a row of its columns as stored (:func:`db.renders.load_records`): each JSON column
+    raw (None when longer than its bound) with its length in bytes (``<name>_bytes``), its ``error``
+    likewise, and ``styles`` (its :class:`RenderStyleRecord` s; None when it has more than any filter
+    takes). Every JSON column goes through :func:`validation.load_json`; a value that cannot be read is
+    left empty and its reason is the record's ``damaged`` (and its ``error``, if it has none)."""
+    damaged: list[str] = []
+    values: dict[str, Any] = {}
+    for name, (what, limit, kind) in RENDER_JSON.items():
+        size, value = getattr(row, f"{name}_bytes"), None
+        try:
+            if size is not None and size > limit:
+                raise validation.DamagedRecordError(f"{what} take {size:,} bytes, more than the {limit:,} the "
+                                                    f"library writes.")
+            value = validation.load_json(getattr(row, name), what, limit)
+            if value is not None and not isinstance(value, kind):
+                raise validation.DamagedRecordError(
+                    f"{what} are not {'named values' if kind is dict else 'a list'} ({type(value).__name__}).")
+        except validation.DamagedRecordError as exc:
+            damaged.append(str(exc))
+            value = None
+        values[name] = value
+    error = row.error
+    if row.error_bytes is not None and row.error_bytes > validation.MAX_ERROR_BYTES:
+        damaged.append(f"The render's stored error takes {row.error_bytes:,} bytes, more than the "
+                       f"{validation.MAX_ERROR_BYTES:,} the library writes.")
+        error = None
+    elif isinstance(error, (bytes, memoryview)):
+        error = bytes(error).decode("utf-8", "replace")
+    if styles is None:
+        damaged.append(f"The render has {row.style_count:,} stored styles, more than the "
+                       f"{validation.MAX_RENDER_STYLES} a filter takes.")
+    reason = " ".join(damaged) or None
     return RenderRecord(
-        id=render.id, status=render.status, filter_id=render.filter_id, params=copy.deepcopy(render.params),
-        styles=tuple(
-            RenderStyleRecord(position=rs.position, style_id=rs.style_id, style_name=rs.style_name, weight=rs.weight)
-            for rs in sorted(render.styles, key=lambda rs: rs.position)
-        ),
-        content_image_id=render.content_image_id, result_image_id=render.result_image_id,
-        losses=copy.deepcopy(render.losses), timings=copy.deepcopy(render.timings), error=render.error,
-        progress=copy.deepcopy(render.progress), created_at=render.created_at, started_at=render.started_at,
-        finished_at=render.finished_at, priority=render.priority or 0, owner=render.owner,
-        heartbeat_at=render.heartbeat_at, attempts=render.attempts or 0,
-        cancel_requested=bool(render.cancel_requested),
-        events=tuple(copy.deepcopy(render.events or [])),
+        id=row.id, status=row.status, filter_id=row.filter_id, params=values["params"] or {},
+        styles=tuple(styles or ()), content_image_id=row.content_image_id, result_image_id=row.result_image_id,
+        losses=values["losses"], timings=values["timings"], error=error if error is not None else reason,
+        progress=values["progress"], created_at=row.created_at, started_at=row.started_at,
+        finished_at=row.finished_at, priority=row.priority or 0, owner=row.owner,
+        heartbeat_at=row.heartbeat_at, attempts=row.attempts or 0,
+        cancel_requested=bool(row.cancel_requested), events=tuple(values["events"] or ()), damaged=reason,
     )

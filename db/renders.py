@@ -14,10 +14,10 @@ import math
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import Text, bindparam, case, cast, func, select, tuple_, update
+from sqlalchemy import bindparam, case, delete, func, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from . import records, validation
+from . import records, stored, validation
 from .errors import LibraryError, RenderNotFoundError
 from .images import Images
 from .ingest import PreparedImage, Source, prepare_image
@@ -87,30 +87,44 @@ class Renders:
                                                  weight=weight))
             s.add(render)
             s.flush()
-            return records.render_record(render)
+            return load_record(s, render.id)
 
         return self.unit_of_work.write(work)
 
-    def refuse_oversized(self, render_id: int, limit: int = validation.MAX_PARAMS_JSON) -> str | None:
-        """Fail a queued render whose stored parameters are longer than ``limit`` characters of JSON, without
-        reading them (only a row written into the database by other means can hold such); returns the
-        reason, or None when they fit (the usual answer, from one read of their length)."""
-        length = func.length(cast(Render.params, Text))
-        size = self.unit_of_work.read(lambda s: s.scalar(select(length).where(Render.id == render_id)))
-        if size is None or size <= limit:
-            return None
-        reason = (f"The render's stored parameters take {size:,} characters, more than the {limit:,} a render "
-                  f"may have; they were not read.")
+    def refuse_oversized(self, render_id: int) -> str | None:
+        """Fail a queued render whose row holds more than the library ever writes (a JSON column, its error
+        or preview past its bound in bytes, more styles than a filter takes), without reading any of it
+        (only a row written into the database by other means holds such); returns the reason, or None when
+        all fit (the usual answer, from one statement reading their sizes)."""
+        sizes = self.unit_of_work.read(lambda s: _row_sizes(s, render_id))
+        reason = oversize_reason(sizes) if sizes is not None else None
+        return reason if reason and self.fail_unreadable(render_id, reason) else None
+
+    def fail_unreadable(self, render_id: int, reason: str) -> bool:
+        """Fail a queued render whose row cannot be read (:meth:`refuse_oversized`, or a value that
+        :func:`validation.load_json` refuses) with ``reason``, in plain SQL that decodes nothing but its
+        events, within their bound (kept when they can be read). Its unreadable values are cleared: its
+        parameters then read as none, and a queued render has no progress, metrics or preview yet. False if
+        it is not queued."""
+        text = " ".join(str(reason).split())[:MAX_ERROR_TEXT] or "The render's stored row cannot be read."
 
         def work(s: Session) -> bool:
-            events = s.scalar(select(Render.events).where(Render.id == render_id, Render.status == "queued")
-                              .with_for_update())
-            result = s.execute(update(Render).where(Render.id == render_id, Render.status == "queued").values(
-                status="failed", finished_at=utcnow(), error=reason, owner=None, preview=None,
-                events=[*(events if isinstance(events, list) else []), event("failed", reason)]))
+            if s.scalar(select(Render.status).where(Render.id == render_id).with_for_update()) != "queued":
+                return False
+            sizes = _row_sizes(s, render_id)
+            events = _readable(s, render_id, "events", sizes, list)
+            if events is None:
+                events = [event("damaged", "its stored events could not be read and were dropped")]
+            params = _readable(s, render_id, "params", sizes, dict)
+            values = dict(status="failed", finished_at=utcnow(), error=text, owner=None, preview=None, progress=None,
+                          losses=None, timings=None, events=[*events, event("failed", text)])
+            if params is None:
+                values["params"] = {}
+            result = s.execute(update(Render).where(Render.id == render_id, Render.status == "queued")
+                               .values(**values))
             return result.rowcount > 0
 
-        return reason if self.unit_of_work.write(work) else None
+        return self.unit_of_work.write(work)
 
     def update_progress(self, render_id: int, progress: dict) -> bool:
         """Store the latest progress of a queued or running render; False if it has already ended."""
@@ -167,42 +181,45 @@ class Renders:
                 if value is not None:
                     setattr(render, field, value)
             s.flush()
-            return records.render_record(render)
+            return load_record(s, render_id)
 
         return self.unit_of_work.write(work)
 
     def queued(self) -> list[RenderRecord]:
         """Queued renders in the order the queue takes them: higher priority first, then oldest first."""
-        stmt = (select(Render).where(Render.status == "queued")
-                .order_by(Render.priority.desc(), Render.created_at, Render.id))
-        return self.unit_of_work.read(lambda s: [records.render_record(r) for r in s.scalars(stmt)])
+        order = (Render.priority.desc(), Render.created_at, Render.id)
+        return self.unit_of_work.read(lambda s: load_records(s, Render.status == "queued", order_by=order))
 
     def list(self, limit: int = 50, status: str | Iterable[str] | None = None,
              style_id: int | None = None) -> list[RenderRecord]:
         """Renders, newest first; ``status`` is one status or several; ``style_id``: only renders that used it."""
-        stmt = select(Render).order_by(Render.created_at.desc(), Render.id.desc()).limit(max(0, int(limit)))
+        where = []
         if style_id is not None:
-            stmt = stmt.where(Render.id.in_(select(RenderStyle.render_id).where(RenderStyle.style_id == style_id)))
+            where.append(Render.id.in_(select(RenderStyle.render_id).where(RenderStyle.style_id == style_id)))
         if status is not None:
             wanted = [status] if isinstance(status, str) else list(status)
             unknown = [s for s in wanted if s not in RENDER_STATUSES]
             if unknown:
                 raise LibraryError(f"Unknown render status {unknown[0]!r}; use one of {', '.join(RENDER_STATUSES)}.")
-            stmt = stmt.where(Render.status.in_(wanted))
-        return self.unit_of_work.read(lambda s: [records.render_record(r) for r in s.scalars(stmt)])
+            where.append(Render.status.in_(wanted))
+        order = (Render.created_at.desc(), Render.id.desc())
+        return self.unit_of_work.read(lambda s: load_records(s, *where, order_by=order, limit=max(0, int(limit))))
 
     def get(self, render_id: int) -> RenderRecord:
-        return self.unit_of_work.read(lambda s: records.render_record(find_render(s, render_id)))
+        return self.unit_of_work.read(lambda s: load_record(s, render_id))
 
     def delete(self, render_id: int) -> None:
         """Remove a finished render, and its images if nothing else uses them."""
-        def work(s: Session) -> None:
-            render = find_render(s, render_id, lock=True)
-            if render.status == "running":
+        def work(s: Session) -> None:  # in plain SQL: a render whose stored values are damaged can be deleted
+            row = s.execute(select(Render.status, Render.content_image_id, Render.result_image_id)
+                            .where(Render.id == render_id).with_for_update()).first()
+            if row is None:
+                raise RenderNotFoundError(f"No render with id {render_id}.")
+            if row.status == "running":
                 raise LibraryError(f"Render {render_id} is running; cancel it before deleting it.")
-            image_ids = {render.content_image_id, render.result_image_id} - {None}
-            s.delete(render)
-            s.flush()
+            image_ids = {row.content_image_id, row.result_image_id} - {None}
+            s.execute(delete(RenderStyle).where(RenderStyle.render_id == render_id))
+            s.execute(delete(Render).where(Render.id == render_id))
             for image_id in image_ids:
                 self.images.delete_if_unused(s, image_id)
 
@@ -288,6 +305,117 @@ def _live_statement():
 
 
 _LIVE = _live_statement()
+
+
+def _bounded(column, limit: int):
+    """(the column's raw value, or NULL when it is longer than ``limit`` bytes; its length in bytes)."""
+    size = stored.byte_length(column)
+    return case((size <= limit, stored.raw(column)), else_=None).label(column.key), size.label(f"{column.key}_bytes")
+
+
+def _style_count(me):
+    return (select(func.count()).select_from(RenderStyle.__table__)
+            .where(RenderStyle.__table__.c.render_id == me.c.id).correlate(me).scalar_subquery())
+
+
+def _records_statement():
+    """A render's columns as :func:`records.render_record` reads them: each JSON column and the error raw and
+    bounded in the database, with their sizes, and the count of its styles."""
+    me = Render.__table__
+    columns = [me.c.id, me.c.status, me.c.filter_id, me.c.content_image_id, me.c.result_image_id, me.c.created_at,
+               me.c.started_at, me.c.finished_at, me.c.priority, me.c.owner, me.c.heartbeat_at, me.c.attempts,
+               me.c.cancel_requested]
+    for name, (_, limit, _) in records.RENDER_JSON.items():
+        columns += _bounded(me.c[name], limit)
+    columns += [*_bounded(me.c.error, validation.MAX_ERROR_BYTES), _style_count(me).label("style_count")]
+    return select(*columns)
+
+
+_RECORDS = _records_statement()
+
+
+def load_records(session: Session, *where, order_by=(), limit: int | None = None,
+                 lock: bool = False) -> list[RenderRecord]:
+    """Renders as records, every stored value read within its bound (a row written by other means than the
+    library is a record whose ``damaged`` says why, never an exception or gigabytes read)."""
+    stmt = _RECORDS.where(*where).order_by(*order_by)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    if lock:
+        stmt = stmt.with_for_update()
+    rows = session.execute(stmt).all()
+    styles: dict[int, list] = {row.id: [] for row in rows if row.style_count <= validation.MAX_RENDER_STYLES}
+    if styles:
+        for rs in session.execute(select(RenderStyle.render_id, RenderStyle.position, RenderStyle.style_id,
+                                         RenderStyle.style_name, RenderStyle.weight)
+                                  .where(RenderStyle.render_id.in_(list(styles)))
+                                  .order_by(RenderStyle.render_id, RenderStyle.position)):
+            styles[rs.render_id].append(records.RenderStyleRecord(rs.position, rs.style_id, rs.style_name, rs.weight))
+    return [records.render_record(row, styles.get(row.id)) for row in rows]
+
+
+#: What a worker reads of a render's row besides its JSON columns, with its bound in bytes and its name.
+_OTHER_BOUNDS = {"error": (validation.MAX_ERROR_BYTES, "error"), "preview": (validation.MAX_PREVIEW_BYTES, "preview")}
+
+
+def _sizes_statement():
+    """:meth:`Renders.refuse_oversized`'s statement: the size in bytes of each value a worker reads of a
+    render's row, and the count of its styles, none of them read."""
+    me = Render.__table__
+    sizes = [stored.byte_length(me.c[name]).label(name) for name in (*records.RENDER_JSON, *_OTHER_BOUNDS)]
+    return select(*sizes, _style_count(me).label("styles")).where(me.c.id == bindparam("render_id"))
+
+
+_SIZES = _sizes_statement()
+
+
+def oversize_reason(sizes) -> str | None:
+    """Why a render's row (the sizes :data:`_SIZES` reads) is not read, or None when it all fits."""
+    for name, (what, limit, _) in records.RENDER_JSON.items():
+        if (sizes[name] or 0) > limit:
+            return f"{what} take {sizes[name]:,} bytes, more than the {limit:,} the library writes; they were not read."
+    for name, (limit, what) in _OTHER_BOUNDS.items():
+        if (sizes[name] or 0) > limit:
+            return (f"The render's stored {what} takes {sizes[name]:,} bytes, more than the {limit:,} the library "
+                    f"writes; it was not read.")
+    if (sizes["styles"] or 0) > validation.MAX_RENDER_STYLES:
+        return (f"The render has {sizes['styles']:,} stored styles, more than the {validation.MAX_RENDER_STYLES} a "
+                f"filter takes; they were not read.")
+    return None
+
+
+def _row_sizes(session: Session, render_id: int) -> dict[str, int | None] | None:
+    """The sizes :data:`_SIZES` reads (on SQLite, measured without reading a text: :mod:`db.stored`)."""
+    if session.get_bind().dialect.name != "sqlite":
+        row = session.execute(_SIZES, {"render_id": render_id}).mappings().first()
+        return None if row is None else dict(row)
+    sizes = stored.sqlite_lengths(session, Render.__table__, (*records.RENDER_JSON, *_OTHER_BOUNDS), render_id)
+    if sizes is not None:
+        sizes["styles"] = session.scalar(select(func.count()).select_from(RenderStyle)
+                                         .where(RenderStyle.render_id == render_id))
+    return sizes
+
+
+def _readable(session: Session, render_id: int, name: str, sizes, kind):
+    """A render's JSON column decoded, if it is within its bound (not read otherwise) and one of ``kind``;
+    else None."""
+    what, limit, _ = records.RENDER_JSON[name]
+    if not sizes or sizes[name] is None or sizes[name] > limit:
+        return None
+    value = session.scalar(select(stored.raw(Render.__table__.c[name])).where(Render.id == render_id))
+    try:
+        decoded = validation.load_json(value, what, limit)
+    except validation.DamagedRecordError:
+        return None
+    return decoded if isinstance(decoded, kind) else None
+
+
+def load_record(session: Session, render_id: int, lock: bool = False) -> RenderRecord:
+    """One render as a record (see :func:`load_records`), or :class:`RenderNotFoundError`."""
+    found = load_records(session, Render.id == render_id, lock=lock)
+    if not found:
+        raise RenderNotFoundError(f"No render with id {render_id}.")
+    return found[0]
 
 
 def find_render(session: Session, render_id: int, lock: bool = False) -> Render:

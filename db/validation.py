@@ -10,6 +10,11 @@ from typing import Any, Iterable
 
 from .errors import LibraryError
 
+
+class DamagedRecordError(LibraryError):
+    """A value stored in the database cannot be read back (too deep, too long, not JSON): it was not
+    written by the library. The message says which and why, in one line."""
+
 MAX_NAME = 100
 MAX_TAG = 40
 MAX_TAGS = 30
@@ -21,6 +26,19 @@ MAX_JSON_DEPTH = 20
 #: Longest a render's parameters may be, as the JSON text the library stores (characters). A text parameter
 #: is at most 1,000 characters unless its filter says otherwise (nst.params); this leaves room for many.
 MAX_PARAMS_JSON = 64 * 1024
+#: Bounds on what a render's row may hold, in bytes as stored: a row past one was not written by the library
+#: (which never writes that much) and is not read. Events: some 100 bytes per entry, a few dozen entries.
+MAX_EVENTS_JSON = 1_000_000
+#: Progress, losses and timings (a few dozen numbers each).
+MAX_METRICS_JSON = 64 * 1024
+#: A render's error text (the library keeps 10,000 characters, at most 4 bytes each).
+MAX_ERROR_BYTES = 64 * 1024
+#: A running render's preview JPEG (512 px on its long side: some 100 KB).
+MAX_PREVIEW_BYTES = 8 * 1024 * 1024
+#: Styles of one render: the most a filter may take (nst.plugin refuses a filter declaring more).
+MAX_RENDER_STYLES = 16
+#: Digits of an integer in stored JSON (the library stores none beyond 2**63, 19 digits).
+MAX_INT_DIGITS = 20
 _PLUGIN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,100}$")
 
 
@@ -192,3 +210,49 @@ def bounded_json_object(value: Any, what: str, limit: int) -> dict:
     if size > limit:
         raise LibraryError(f"{what} take {size:,} characters; at most {limit:,} are kept.")
     return data
+
+
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_A_BRACKET = re.compile(r'[^\[\]{}]+')
+_INNERMOST = re.compile(r'\[\]|\{\}')
+
+
+def _nesting_within(text: str, limit: int) -> bool:
+    """Whether the JSON ``text`` nests at most ``limit`` levels, found without recursion: strings dropped,
+    then only brackets kept, then innermost pairs removed once per level (each pass is one C loop)."""
+    brackets = _NOT_A_BRACKET.sub("", _JSON_STRING.sub("", text))
+    for _ in range(limit):
+        if not brackets:
+            return True
+        brackets, removed = _INNERMOST.subn("", brackets)
+        if not removed:
+            return True  # unbalanced: not JSON, which the decoder says
+    return not brackets
+
+
+def _bounded_int(digits: str) -> int:
+    if len(digits.lstrip("-")) > MAX_INT_DIGITS:
+        raise ValueError(f"an integer of {len(digits):,} digits")
+    return int(digits)
+
+
+def load_json(data: str | bytes | None, what: str, limit: int) -> Any:
+    """Stored JSON text -> data, the one way the library decodes what a database row holds (None stays
+    None). Refused with :class:`DamagedRecordError` (a one-line reason) instead of decoded: more than
+    ``limit`` bytes, nested deeper than :data:`MAX_JSON_DEPTH`, an integer of more than
+    :data:`MAX_INT_DIGITS` digits, or anything that is not JSON. Costs at most a few times ``limit``."""
+    if data is None:
+        return None
+    if isinstance(data, memoryview):
+        data = bytes(data)
+    size = len(data) if isinstance(data, bytes) else len(data.encode("utf-8", "surrogatepass"))
+    if size > limit:
+        raise DamagedRecordError(f"{what} take {size:,} bytes, more than the {limit:,} the library writes.")
+    try:
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+        if not _nesting_within(text, MAX_JSON_DEPTH + 1):
+            raise ValueError(f"nested more than {MAX_JSON_DEPTH} levels deep")
+        return json.loads(text, parse_int=_bounded_int)
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        why = " ".join(str(exc).split())[:120]
+        raise DamagedRecordError(f"{what} are not JSON the library could have written ({why}).") from None

@@ -28,6 +28,9 @@ import threading
 import time
 from typing import Any, Callable
 
+from sqlalchemy.exc import SQLAlchemyError
+
+from db.validation import DamagedRecordError
 from nst import images
 from nst.errors import NSTError, ParameterError
 from nst.plugin import RunInputs
@@ -265,16 +268,23 @@ class RenderWorker:
             self._serial += 1
             owner = owner_name(f"{self.name}-{self._serial}")
         try:
-            refused = self.library.renders.refuse_oversized(render_id)  # before its parameters are read
+            refused = self.library.renders.refuse_oversized(render_id)  # before anything of its row is read
             if refused:
                 log.warning("Render %s failed: %s", render_id, refused)
                 PICTURES.drop(render_id)
                 return "failed"
             record = self.library.start_render(render_id, owner)
+        except DamagedRecordError as exc:  # a value in its row cannot be read: fail it without reading it
+            return self._fail_unreadable(render_id, str(exc))
         except NSTError as exc:  # cancelled, already taken, deleted: the message is stale
             log.info("Render %s skipped: %s", render_id, exc)
             PICTURES.drop(render_id)
             return None
+        except SQLAlchemyError:
+            raise  # the library is away: the message is redelivered (or the warden sends it again)
+        except Exception as exc:  # noqa: BLE001 - whatever else its row holds, it must not come back forever
+            return self._fail_unreadable(render_id, f"The render's stored row could not be read "
+                                                    f"({type(exc).__name__}: {exc}).")
         cancel = threading.Event()
         with self._lock:
             self._running[render_id] = cancel
@@ -286,6 +296,16 @@ class RenderWorker:
             PICTURES.drop(render_id)  # its picture, if the render ended before taking it
             with self._lock:
                 self._running.pop(render_id, None)
+
+    def _fail_unreadable(self, render_id: int, reason: str) -> str | None:
+        """Fail a queued render whose row cannot be read, in plain SQL, with one log line."""
+        PICTURES.drop(render_id)
+        reason = " ".join(reason.split())[:1000]
+        if self.library.renders.fail_unreadable(render_id, reason):
+            log.warning("Render %s failed: %s", render_id, reason)
+            return "failed"
+        log.info("Render %s skipped: %s", render_id, reason)  # not queued any more
+        return None
 
     def _run(self, record, owner: str, lease: Lease) -> str:
         started = time.perf_counter()

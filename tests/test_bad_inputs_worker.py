@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sqlalchemy import insert, update
+from sqlalchemy import insert, text, update
 
 from db import GramStore, LibraryError
 from db.models import GramEntry, Render, RenderStyle
@@ -125,7 +125,8 @@ STYLES_TAMPERED = [
     ([float("inf")], "Style weights must be finite numbers of at least 0"),
     ([0.0], "The style weights must not all be 0"),
     ([1.0, 1.0], "Palette takes 1 style image(s), got 2"),
-    ([1.0] * 500, "Palette takes 1 style image(s), got 500"),
+    ([1.0] * 16, "Palette takes 1 style image(s), got 16"),
+    ([1.0] * 500, "The render has 500 stored styles, more than the 16 a filter takes; they were not read."),
 ]
 
 
@@ -191,6 +192,172 @@ def test_the_wardens_sweep_reads_no_parameters(shop):
     assert peak < 2 * 2 ** 20, f"the sweep allocated {peak / 2 ** 20:.1f} MiB for a render's 10 MB parameters"
 
 
+# --------------------------------------------------------------------------- values a row holds beyond parameters
+
+
+def _dialect(library) -> str:
+    with library.read_session() as s:
+        return s.get_bind().dialect.name
+
+
+def _store(library, render_id: int, column: str, value, table: str = "renders") -> None:
+    """``value`` written into a column as it is (a JSON column as text the database takes for JSON)."""
+    json_column = table == "renders" and column in ("params", "events", "progress", "losses", "timings")
+    place = "CAST(:v AS json)" if json_column and _dialect(library) == "postgresql" else ":v"
+    with library.session() as s:
+        s.execute(text(f"UPDATE {table} SET {column} = {place} WHERE id = :i"), {"v": value, "i": render_id})
+
+
+def _fill(library, render_id: int, column: str, size: int, table: str = "renders") -> None:
+    """A value of ``size`` bytes built in the database (no copy in this process): a JSON list of spaces, or
+    zero bytes for a blob column."""
+    postgres = _dialect(library) == "postgresql"
+    if column in ("preview", "data"):
+        value = f"decode(repeat('00', {size}), 'hex')" if postgres else f"zeroblob({size})"
+    elif column == "error":
+        value = f"repeat('x', {size})" if postgres else f"printf('%.*c', {size}, 'x')"
+    else:
+        spaces = f"repeat(' ', {size - 2})" if postgres else f"printf('%.*c', {size - 2}, ' ')"
+        value = f"CAST('[' || {spaces} || ']' AS json)" if postgres else f"'[' || {spaces} || ']'"
+    with library.session() as s:
+        s.execute(text(f"UPDATE {table} SET {column} = {value} WHERE id = :i"), {"i": render_id})
+
+
+def _many_styles(library, render_id: int, style_id: int, count: int) -> None:
+    series = ("SELECT generate_series(1, :n) AS x" if _dialect(library) == "postgresql" else
+              "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < :n) SELECT x FROM n")
+    with library.session() as s:
+        s.execute(text(f"INSERT INTO render_styles (render_id, position, style_id, style_name, weight) "
+                       f"SELECT :i, x, :s, 'Waves', 1.0 FROM ({series}) AS numbers"),
+                  {"i": render_id, "s": style_id, "n": count})
+
+
+#: JSON the library could not have written, under every size bound: (text, the reason's words).
+UNDECODABLE = {
+    "1500 levels deep": ("[" * 1500 + "]" * 1500, "nested more than 20 levels deep"),
+    "an integer of 5001 digits": ('{"size": 1' + "0" * 5000 + "}", "an integer of 5,001 digits"),
+}
+
+
+@pytest.mark.parametrize("column", ["params", "events", "progress"])
+@pytest.mark.parametrize("case", list(UNDECODABLE))
+def test_a_render_row_whose_json_cannot_be_decoded_ends_failed_and_stays_listable(shop, registry, column, case,
+                                                                                  caplog):
+    library, style, render = shop
+    value, words = UNDECODABLE[case]
+    render_id = render()
+    _store(library, render_id, column, value)
+    listed = {r.id: r for r in library.list_renders()}  # the History page and `renders list` read these
+    assert listed[render_id].damaged and words in listed[render_id].damaged
+    assert library.queued_renders()[0].id == render_id and library.get_render(render_id).damaged
+    with caplog.at_level(logging.INFO, logger="studio.worker"):
+        assert worker_for(library, registry, []).run(render_id) == "failed"
+    record = library.get_render(render_id)
+    assert record.status == "failed" and record.attempts == 0, record
+    assert words in record.error and one_line(record.error), record.error
+    assert record.damaged is None, "the unreadable value is cleared when the render is failed"
+    assert [e["event"] for e in record.events][-1] == "failed"
+    if column != "events":
+        assert [e["event"] for e in record.events] == ["queued", "failed"], "readable events are kept"
+    lines = [r for r in caplog.records if r.name == "studio.worker"]
+    assert len(lines) == 1 and lines[0].exc_info is None and words in lines[0].getMessage()
+    assert worker_for(library, registry, []).run(render_id) is None  # a second message for it: nothing to do
+
+
+def test_a_finished_render_with_damaged_values_is_listed_shown_and_deleted(shop):
+    library, style, render = shop
+    render_id = render(status="done")
+    _store(library, render_id, "losses", UNDECODABLE["1500 levels deep"][0])
+    _store(library, render_id, "events", '{"not": "a list"}')
+    record = {r.id: r for r in library.list_renders(status="done")}[render_id]
+    assert record.status == "done" and record.losses is None and record.events == ()
+    assert "stored losses are not JSON" in record.damaged and "stored events are not a list" in record.damaged
+    assert record.error == record.damaged  # what the History page and `renders show` print for it
+    library.delete_render(render_id)
+    assert render_id not in {r.id for r in library.list_renders()}
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_the_parameters_bound_counts_bytes_past_a_nul(shop, registry):
+    """SQLite's length() of a text stops at its first NUL: 200 kB of parameters measured as 25 characters."""
+    library, style, render = shop
+    render_id = render()
+    _store(library, render_id, "params", '{"colors": 4, "size": 64}\x00' + " " * 200_000)
+    assert worker_for(library, registry, []).run(render_id) == "failed"
+    record = library.get_render(render_id)
+    assert "stored parameters take 200,026 bytes, more than the 65,536" in record.error, record.error
+    assert record.params == {}
+
+
+#: Values past the bounds the library states for what a worker reads: (column, bytes, the reason's words).
+OVERSIZED = {
+    "events": ("events", 1_000_001, "stored events take 1,000,001 bytes, more than the 1,000,000"),
+    "progress": ("progress", 65_537, "stored progress take 65,537 bytes, more than the 65,536"),
+    "losses": ("losses", 65_537, "stored losses take 65,537 bytes"),
+    "timings": ("timings", 65_537, "stored timings take 65,537 bytes"),
+    "error": ("error", 65_537, "stored error takes 65,537 bytes, more than the 65,536"),
+    "preview": ("preview", 8 * 2 ** 20 + 1, "stored preview takes 8,388,609 bytes, more than the 8,388,608"),
+    "styles": ("styles", 17, "The render has 17 stored styles, more than the 16 a filter takes"),
+}
+
+
+def test_a_render_row_holding_more_than_the_library_writes_ends_failed_unread(shop, registry):
+    library, style, render = shop
+    for case, (column, size, words) in OVERSIZED.items():
+        render_id = render()
+        if column == "styles":
+            _many_styles(library, render_id, style.id, size - 1)
+        else:
+            _fill(library, render_id, column, size)
+        decoded: list[int] = []
+        assert worker_for(library, registry, decoded).run(render_id) == "failed", case
+        record = library.get_render(render_id)
+        assert record.status == "failed" and words in record.error and one_line(record.error), (case, record.error)
+        assert decoded == [] and record.attempts == 0, case
+
+
+def test_an_image_stored_with_more_bytes_than_a_file_may_have_is_not_read(shop, registry, monkeypatch):
+    """With the file limit made 1 MiB here (the worker's memory test below stores 210 MB against 200 MiB)."""
+    import db.images
+
+    monkeypatch.setattr(db.images, "MAX_FILE_BYTES", 2 ** 20)
+    library, style, render = shop
+    render_id = render()
+    image_id = library.get_render(render_id).content_image_id
+    _fill(library, image_id, "data", 2 ** 20 + 1, table="images")
+    with pytest.raises(LibraryError, match=f"Image {image_id} is stored with 1,048,577 bytes, more than the 1 "
+                                           "MiB a file may have; it was not read."):
+        library.image_bytes(image_id)
+    assert worker_for(library, registry, []).run(render_id) == "failed"
+    assert "more than the 1 MiB a file may have" in library.get_render(render_id).error
+
+
+def test_a_station_fails_an_undecodable_row_once_with_one_line(tmp_path, shop, registry, caplog):
+    """Through the warden and the queue: the row is failed once, no traceback, and a sound render goes on."""
+    import time
+
+    from studio.consumer import Station
+
+    library, style, render = shop
+    bad = render(queued_at=None)
+    _store(library, bad, "events", UNDECODABLE["1500 levels deep"][0])
+    good = render(queued_at=None)
+    with caplog.at_level(logging.INFO):
+        station = Station(library, registry, lambda: None, warm=False, analysis_plan=(),
+                          queue_url=f"sqlite:///{tmp_path / 'queue.db'}").start()
+        try:
+            deadline = time.monotonic() + 60
+            while {library.get_render(i).status for i in (bad, good)} & {"queued", "running"}:
+                assert time.monotonic() < deadline, "the renders were not taken"
+                time.sleep(0.05)
+        finally:
+            station.stop(timeout=10)
+    assert library.get_render(bad).status == "failed" and library.get_render(good).status == "done"
+    assert "nested more than 20 levels deep" in library.get_render(bad).error
+    assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
+    assert len([r for r in caplog.records if f"Render {bad} " in r.getMessage()]) == 1
+
+
 _CHILD = """
 import json, resource, sys
 resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))  # an unchecked render fails here, not the machine
@@ -216,11 +383,23 @@ print(json.dumps({"ended": ended, "normal": after_normal, "peak": peak(),
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_a_worker_refusing_tampered_rows_stays_within_its_memory_bound(shop, db_url, capsys):
     """Measured in a worker process of its own (VmHWM): a tiny render, then rows asking for 16000 px (about
-    2.4 GB if it ran), 60000 px, a 10 MB text and a wrong type."""
+    2.4 GB if it ran), 60000 px, a 10 MB text and a wrong type; rows holding 40 MB of events, 30 MB of error
+    text, a 50 MB preview, 200,000 styles, 1500-deep parameters, and a photo stored with 210 MB (a worker
+    read each in full, 0.8 to 1.6 GB at its peak), each measured in the database, none of them read."""
     library, style, render = shop
     ids = [render(), render(params={"size": 16000}), render(params={"size": 60000}),
            render(filter_id="style_transfer", params={"style_layers": "block1_conv1" + "," * 10_000_000}),
            render(params={"size": "big", "colors": [1]})]
+    for column, size in (("events", 40_000_000), ("error", 30_000_000), ("preview", 50_000_000)):
+        ids.append(render())
+        _fill(library, ids[-1], column, size)
+    ids.append(render())
+    _many_styles(library, ids[-1], style.id, 200_000)
+    ids.append(render())
+    _store(library, ids[-1], "params", UNDECODABLE["1500 levels deep"][0])
+    ids.append(library.create_render("palette", {"colors": 4, "size": 64}, png_bytes(make_photo(64, 40)),
+                                     [(style.id, 1.0)]).id)  # a photo of its own (images are stored once)
+    _fill(library, library.get_render(ids[-1]).content_image_id, "data", 210_000_000, table="images")
     env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "NST_PLUGIN_PATH": "", "TF_CPP_MIN_LOG_LEVEL": "2"}
     done = subprocess.run([sys.executable, "-c", _CHILD, db_url, json.dumps(ids)], env=env, cwd=ROOT,
                           capture_output=True, text=True, timeout=300)
@@ -373,3 +552,20 @@ def test_a_gram_entry_declaring_a_huge_shape_allocates_nothing(library):
     finally:
         tracemalloc.stop()
     assert peak < 4 * 2 ** 20
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("kind, value", [("text", "é" * 100), ("integer", 5), ("real", 1.5)])
+def test_a_gram_entry_stored_as_another_type_than_bytes_is_a_damaged_entry(library, kind, value, caplog):
+    """SQLite keeps whatever type a row was given: a payload of text or a number is a miss, deleted."""
+    key = _key("block1_conv1")
+    with library.session() as s:
+        s.execute(text(f"INSERT INTO gram_entries (key, pixel_digest, payload, checksum, size_bytes, created_at, "
+                       f"last_used_at) VALUES (:k, :p, CAST(:v AS {kind}), 'x', 1, '2020-01-01', '2020-01-01')"),
+                  {"k": str(key), "p": key.pixel_digest, "v": value})
+    store = GramStore(library)
+    with caplog.at_level(logging.WARNING, logger="db.gram_store"):
+        assert store.get(key) is None
+    assert store.discarded == 1 and f"it is not bytes but {type(value).__name__}" in caplog.text
+    with library.read_session() as s:
+        assert s.get(GramEntry, str(key)) is None, "the damaged entry is deleted, to be recomputed"
