@@ -9,7 +9,8 @@ from nst.errors import NSTError
 from ui import pages, services
 from ui.text import md
 
-st.set_page_config(page_title="Neural-style gallery", page_icon=":material/palette:", layout="wide")
+# An emoji icon: the browser draws it from a data: URL (a :material/...: icon is fetched from fonts.gstatic.com).
+st.set_page_config(page_title="Neural-style gallery", page_icon="🎨", layout="wide")
 
 try:
     services.library()

@@ -63,7 +63,7 @@ def _compare(renders: list, filters: dict) -> None:
             if render.result_image_id is not None:
                 st.image(library.image_bytes(render.result_image_id), width="stretch")
             styles = ", ".join(md(s.style_name) for s in render.styles) or "no style"
-            st.markdown(f"**#{render.id}** · {styles}")
+            st.markdown(f"**#{render.id} · {md(flt.name if flt else render.filter_id)}** with {styles}")
             st.caption(md(_summary(render, flt)))
             if st.button("Remove", key=f"uncompare:{render.id}", icon=":material/close:"):
                 st.session_state["history:compare"].remove(render.id)

@@ -1,0 +1,177 @@
+"""A new user's tour in Chromium, on a desktop (1400x1000) and a phone (390x844), on one fresh app:
+the gallery's paintings, Use on a card, Paint with the progress in view, a texture from a painting
+that starts from that painting alone, a filter that takes no style, History with two renders side by
+side, a style pack exported and imported again. Every request the pages make is recorded: none goes
+to a host other than the app's own (the app works offline).
+
+One server (its own data folder, with a no-style filter from ``tests/app/plugins_nostyle`` and no
+background style analysis) and one browser for both screens; tiny renders (the fast preset at 64 px,
+two steps). Screenshots go to ``artifacts/browser/tour/``.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from urllib.parse import urlparse
+
+from tests.app.browser import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, Screenshots, require_browser, running_app
+from tests.app.conftest import ROOT, jpeg_bytes
+from tests.factories import make_photo
+
+WAVE = "The Great Wave off Kanagawa"
+SCREENS = {"desktop": {"width": 1400, "height": 1000}, "phone": {"width": 390, "height": 844}}
+
+
+def test_a_new_users_tour_on_desktop_and_phone(tmp_path):
+    require_browser()
+    from playwright.sync_api import expect, sync_playwright
+
+    photo = tmp_path / "beach.jpg"
+    photo.write_bytes(jpeg_bytes(make_photo(160, 120)))
+    artifacts = ARTIFACTS / "tour"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    shot = Screenshots(artifacts)
+    env = {"NST_PLUGIN_PATH": str(ROOT / "tests" / "app" / "plugins_nostyle"), "NST_STYLE_ANALYSIS": "0"}
+    requests: list[str] = []
+    started = time.monotonic()
+    with running_app(tmp_path, "embedded", env) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        expect.set_options(timeout=90_000)  # a busy machine: the first render loads TensorFlow
+        for screen, viewport in SCREENS.items():
+            context = browser.new_context(viewport=viewport, accept_downloads=True)
+            context.set_default_timeout(90_000)
+            context.on("request", lambda request: requests.append(request.url))
+            page = context.new_page()
+            with shot.on_failure(page):
+                _tour(page, url, screen, viewport, photo, tmp_path, shot, expect)
+            context.close()
+        browser.close()
+    print(f"Tour: {time.monotonic() - started:.1f} s with the app's start")
+    outside = sorted({r for r in requests if urlparse(r).scheme not in ("data", "blob")
+                      and urlparse(r).hostname != "127.0.0.1"})
+    assert requests and not outside, outside
+    print("Screenshots:", *map(str, shot.paths), sep="\n  ")
+
+
+def _card(page, name):
+    """The innermost block holding the style's name and its one Use button."""
+    use = page.get_by_role("button", name="Use")
+    return page.locator("div").filter(has=page.get_by_text(name, exact=True)).filter(
+        has=use).filter(has_not=use.nth(1)).last
+
+
+def _nav(page, screen, name):
+    """Go to a page through the sidebar (opened first on a phone, where it is folded away)."""
+    if screen == "phone":
+        page.locator('[data-testid="stExpandSidebarButton"], [data-testid="stSidebarCollapsedControl"] button') \
+            .first.click()
+    page.get_by_role("link", name=name).click()
+    expect_heading(page, name)
+
+
+def expect_heading(page, name):
+    from playwright.sync_api import expect
+
+    expect(page.get_by_role("heading", name=name, exact=True)).to_be_visible()
+
+
+def _paint_in_view(page, expect, shot, name, result=True):
+    """Paint; the new render's panel comes into view, wherever the button was; then (``result``) its result."""
+    panels_before = page.get_by_text(re.compile(r"^Render #\d+")).count()
+    page.get_by_role("button", name=re.compile(r"^Paint 1 photo")).click()
+    newest = page.get_by_text(re.compile(r"^Render #\d+")).first
+    expect(page.get_by_text(re.compile(r"^Render #\d+"))).to_have_count(panels_before + 1)
+    expect(newest).to_be_in_viewport()
+    path = shot.folder / f"{len(shot.paths) + 1:02d}-{name}-progress-in-view.png"
+    page.screenshot(path=str(path))  # what the screen shows, not the whole page
+    shot.paths.append(path)
+    if result:
+        expect(page.get_by_text("Result", exact=True).first).to_be_visible(timeout=180_000)
+
+
+def _tour(page, url, screen, viewport, photo, tmp_path, shot, expect):
+    page.goto(url)
+    expect_heading(page, "Gallery")
+    expect(page.get_by_text("The Starry Night", exact=True)).to_be_visible()
+    expect(_card(page, WAVE).get_by_role("button", name="Use")).to_be_visible()
+    shot(page, f"{screen}-gallery")
+
+    # Use on a card: Stylize with that painting; a photo; the fast preset at 64 px, two steps; Paint.
+    _card(page, WAVE).get_by_role("button", name="Use").click()
+    expect_heading(page, "Stylize")
+    styles = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Styles")
+    expect(styles).to_contain_text(WAVE)
+    expect(page.get_by_text("Upload a photo (or pick a recent one) to start.")).to_be_visible()
+    page.locator("input[type=file]").first.set_input_files(str(photo))
+    expect(page.get_by_text("beach.jpg")).to_be_visible()
+    page.get_by_role("radio", name="Fast").click()
+    expect(page.get_by_role("radio", name="Fast")).to_be_checked()
+    expect(page.get_by_text(re.compile(r"^Expected time: about \d+")).first).to_be_visible()
+    size = page.locator('[data-testid="stSlider"]').filter(has_text="Size (px)").get_by_role("slider")
+    expect(size).to_have_value("256")
+    size.focus()
+    size.press("Home")  # 32 px
+    size.press("ArrowRight")  # 64 px
+    expect(size).to_have_value("64")
+    steps = page.locator('[data-testid="stNumberInput"]').filter(has_text="Steps").locator("input")
+    steps.fill("2")
+    steps.press("Enter")
+    expect(steps).to_have_value("2")
+    page.get_by_role("button", name=re.compile(r"^Paint 1 photo")).scroll_into_view_if_needed()
+    shot(page, f"{screen}-stylize-ready")
+    _paint_in_view(page, expect, shot, f"{screen}-transfer", result=screen == "desktop")
+    if screen == "phone":
+        return  # the phone's part: the gallery, Use, Paint with its progress in view
+
+    # A filter that takes no style: no Styles box, and it paints without one.
+    page.get_by_role("combobox", name="Filter").click()
+    page.get_by_role("option", name="Sepia tone").click()
+    expect(styles).to_have_count(0)
+    expect(page.get_by_role("heading", name="2 · Filter")).to_be_visible()
+    _paint_in_view(page, expect, shot, f"{screen}-sepia")
+    expect(page.get_by_text(re.compile(r"^Render #\d+"))).to_have_count(2)  # the session's renders
+
+    # A texture from a painting starts from that painting alone.
+    _nav(page, screen, "Gallery")
+    _card(page, "The Scream").get_by_role("button", name="Open").click()
+    page.get_by_role("button", name="Make a texture").click()
+    expect_heading(page, "Texture")
+    expect(page.get_by_role("combobox", name="Style", exact=True)).to_have_value("The Scream — Edvard Munch")
+    expect(page.get_by_role("switch", name="Blend several styles")).not_to_be_checked()
+    expect(page.locator('[data-testid="stMultiSelect"]')).to_have_count(0)
+    expect(page.get_by_text(re.compile(r"^Expected time: about \d+")).first).to_be_visible()
+    shot(page, f"{screen}-texture-from-the-scream")
+
+    # History: the two renders told apart, then side by side.
+    _nav(page, screen, "History")
+    expect(page.get_by_text(re.compile(r"^Fast, with Size \(px\), Steps changed · 64 × 48 px"))).to_be_visible()
+    compare = page.get_by_role("button", name=re.compile(r"(^|\s)Compare$"))
+    expect(compare).to_have_count(2)
+    compare.first.click()
+    expect(page.get_by_text(re.compile(r"^Comparing #\d+"))).to_be_visible()
+    compare.first.click()
+    expect(page.get_by_role("heading", name="Side by side")).to_be_visible()
+    expect(page.get_by_text("Settings that differ")).to_be_visible()
+    differ = page.locator('[data-testid="stTable"]').first
+    expect(differ).to_contain_text("Strength")  # the sepia's own setting, beside the transfer's
+    expect(differ).to_contain_text("Size (px)")
+    expect(page.locator('[data-testid="stImage"] img')).to_have_count(4)  # both results, side by side and in rows
+    shot(page, f"{screen}-history-compared")
+
+    # A style pack out of the app and back in.
+    _nav(page, screen, "Add style")
+    page.get_by_role("tab", name="Export a style pack").click()
+    page.get_by_role("button", name=re.compile(r"^Make a pack of \d+ styles")).click()
+    with page.expect_download() as download:
+        page.get_by_role("button", name=re.compile(r"^Download the pack")).click()
+    pack = tmp_path / download.value.suggested_filename
+    download.value.save_as(pack)
+    assert pack.name.startswith("style-pack-") and pack.suffix == ".zip"
+    shot(page, f"{screen}-pack-exported")
+    page.get_by_role("tab", name="Import a style pack").click()
+    page.locator('[data-testid="stFileUploader"]').filter(has_text="Style pack").locator("input[type=file]") \
+        .set_input_files(str(pack))
+    page.get_by_role("button", name="Import the pack").click()
+    expect(page.get_by_text(re.compile(r"skipped", re.I)).first).to_be_visible()
+    shot(page, f"{screen}-pack-imported")
