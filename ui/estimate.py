@@ -31,6 +31,8 @@ FLOAT32_SECONDS_PER_PIXEL_STEP = 4 * BF16_SECONDS_PER_PIXEL_STEP
 COMPILE_SECONDS_PER_SCALE = 3.0
 #: Scales too small to price a step (compiling dominates them) are not used to measure one.
 MIN_PIXEL_STEPS = 4 * 128 * 96
+#: More pixel-steps than a render could hold (a stored figure beyond it is not a measurement).
+MAX_PIXEL_STEPS = 10**15
 #: A photo's shape when none is chosen yet (4:3, landscape).
 DEFAULT_CONTENT = (1024, 768)
 
@@ -65,12 +67,12 @@ def price_per_pixel_step(renders) -> tuple[float, int]:
         counted = False
         for size, count, took in zip(scales, steps, seconds):
             try:
-                width, height = (int(side) for side in str(size).split("x"))
+                width, height = (int(side) for side in str(size)[:32].split("x"))
                 work = width * height * int(count)
                 took = float(took)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 continue
-            if work >= MIN_PIXEL_STEPS and took > 0:
+            if MIN_PIXEL_STEPS <= work <= MAX_PIXEL_STEPS and 0 < took < float("inf"):
                 rates.append(took / work)
                 counted = True
         used += counted
