@@ -42,11 +42,28 @@ def _key(prefix: str, name: str) -> str:
 #   _remove_stale_widgets for an interrupted one), so the page's values stay on the server under the
 #   widget ids, nothing is seeded on the way back, and every widget mounts at its minimum.
 # So a page's parameter values live in one plain session_state entry per filter (never a widget's, so
-# Streamlit never cleans it up: the preset and values are kept across pages too), copied into each
-# widget's key right before the widget is drawn, on every run, and updated from the widget by its
-# on_change callback (callbacks run before the page's script). Every run then hands every value to the
-# browser, and the values submitted are the ones the browser was last given.
+# Streamlit never cleans it up: the preset and values are kept across pages too), updated from a widget
+# by its on_change callback (callbacks run before the page's script), and every widget is built with the
+# page's value as its default (``value=``, ``index=``, ``default=``: the widget's identity under a key
+# leaves them out), so a browser that mounts the element afresh, whichever run it came from, draws and
+# sends back the page's value.
+# The value itself is assigned to the widget's key (and so sent with set_value) only when the widget
+# holds another: the page changed it (a preset chosen, a value the declarations refuse, the first visit,
+# a key Streamlit cleaned up). Never in a run that took the value from the browser: the browser applies a
+# set_value as it arrives, over anything the user did meanwhile, so a run echoing every value undid a
+# change sent while that run was still going (the size slider, moved Home then ArrowRight under load:
+# the run of Home sent 32 back after the browser had sent 64, the slider jumped back to 32 and the next
+# rerun sent 32). The browser's value is then always the one it shows, and the one submitted.
 _MISSING = object()
+
+
+def _given(key: str, value: Any) -> bool:
+    """Assign ``value`` to the widget under ``key`` unless it holds it already (see above); whether it did.
+    A widget built after an assignment takes no default: Streamlit warns when a run sets both."""
+    if key in st.session_state and st.session_state[key] == value:
+        return False
+    st.session_state[key] = value
+    return True
 
 
 def _form_key(prefix: str) -> str:
@@ -124,17 +141,23 @@ def _remember(p: Param, prefix: str, key: str) -> None:
 
 def _size_widget(p: Param, key: str, value: str, on_change: dict) -> None:
     """A size parameter is two widgets (width, height) under ``key``."""
-    st.session_state[key + ":width"], st.session_state[key + ":height"] = parse_size(value)
+    width, height = parse_size(value)
     low = None if p.min is None else int(p.min)
     high = None if p.max is None else int(p.max)
     step = int(p.step or 1)
     left, right = st.columns(2)
     with left:
         st.number_input("Width (px)", min_value=low, max_value=high, step=step, key=key + ":width",
-                        help=p.help or None, **on_change)
+                        help=p.help or None, **_default(key + ":width", width), **on_change)
     with right:
         st.number_input("Height (px)", min_value=low, max_value=high, step=step, key=key + ":height",
-                        **on_change)
+                        **_default(key + ":height", height), **on_change)
+
+
+def _default(key: str, value: Any, name: str = "value", shown: Any = _MISSING) -> dict:
+    """The keyword giving a widget ``value`` as its default (``shown`` when the widget takes it in another
+    form, an index), or none when ``value`` was just assigned to its key (see above)."""
+    return {} if _given(key, value) else {name: value if shown is _MISSING else shown}
 
 
 def preset_picker(flt: Filter, prefix: str) -> str | None:
@@ -145,26 +168,28 @@ def preset_picker(flt: Filter, prefix: str) -> str | None:
     names = list(flt.presets)
     key = _key(prefix, "__preset")
     chosen = form(flt, prefix)["preset"]
-    st.session_state[key] = chosen  # given to the browser on every run (see above)
     descriptions = {n: preset_of(flt.presets[n]).description for n in names}
     help_text = " ".join(f"**{n}**: {text}" for n, text in descriptions.items() if text) or None
     st.segmented_control("Preset", names, key=key, on_change=_choose_preset, args=(flt, prefix),
-                         format_func=lambda n: n.capitalize(), help=help_text, required=True)
+                         format_func=lambda n: n.capitalize(), help=help_text, required=True,
+                         **_default(key, chosen, "default"))
     return chosen
 
 
 def _widget(p: Param, prefix: str, value: Any) -> None:
-    """The widget of one parameter, showing ``value``: set into its key first, on every run (see above)."""
+    """The widget of one parameter, showing ``value``: its default, or assigned to its key (see above)."""
     key = _key(prefix, p.name)
     label, help_text = p.title, p.help or None
     on_change = {"on_change": _remember, "args": (p, prefix, key)}
     if p.kind == "size":
         return _size_widget(p, key, value, on_change)
-    st.session_state[key] = value
+    if p.kind == "choice":
+        choices = list(p.choices)
+        return st.selectbox(label, choices, key=key, help=help_text,
+                            **_default(key, value, "index", choices.index(value)), **on_change)
+    on_change.update(_default(key, value))  # from here on, with the default (a value of the widget's type)
     if p.kind == "bool":
         return st.toggle(label, key=key, help=help_text, **on_change)
-    if p.kind == "choice":
-        return st.selectbox(label, list(p.choices), key=key, help=help_text, **on_change)
     if p.kind == "text":
         return st.text_input(label, key=key, help=help_text, **on_change)
     if p.unset is not None:  # the widget also offers the number that means "not set"
@@ -253,13 +278,12 @@ def style_picker(styles: list, key: str, *, default_ids: list[int] | None = None
     st.session_state[store] = ids
     label = lambda i: style_label(by_id[i])  # noqa: E731
     if not blend:
-        st.session_state[key + ":one"] = ids[0]
-        one = st.selectbox("Style", options, key=key + ":one", format_func=label,
-                           on_change=_choose_one_style, args=(key,))
+        one = st.selectbox("Style", options, key=key + ":one", format_func=label, on_change=_choose_one_style,
+                           args=(key,), **_default(key + ":one", ids[0], "index", options.index(ids[0])))
         return [by_id[one]]
-    st.session_state[key] = ids
     chosen = st.multiselect("Styles", options, key=key, format_func=label, max_selections=limit,
-                            placeholder="Choose one or more styles", on_change=_remember_styles, args=(key,))
+                            placeholder="Choose one or more styles", on_change=_remember_styles, args=(key,),
+                            **_default(key, ids, "default"))
     return [by_id[i] for i in chosen]
 
 
@@ -268,10 +292,10 @@ def _remember_toggle(key: str) -> None:
 
 
 def kept_toggle(label: str, key: str, *, default: bool = False, help: str | None = None) -> bool:
-    """A toggle whose value lives in a plain session_state entry (``key`` + ":on"), given to the browser
-    on every run (see above)."""
-    st.session_state[key] = bool(st.session_state.get(key + ":on", default))
-    return st.toggle(label, key=key, help=help, on_change=_remember_toggle, args=(key,))
+    """A toggle whose value lives in a plain session_state entry (``key`` + ":on"), its default or assigned
+    to its key (see above)."""
+    value = bool(st.session_state.get(key + ":on", default))
+    return st.toggle(label, key=key, help=help, on_change=_remember_toggle, args=(key,), **_default(key, value))
 
 
 def blend_weights(chosen: list, key: str) -> list[float]:

@@ -102,10 +102,22 @@ def test_gallery_upload_stylize_result(server, tmp_path):
         steps.fill("2")
         steps.press("Enter")
         expect(steps).to_have_value("2")
+        # the size still shows 64 at Paint: the run of 32 (Home), when it ends after ArrowRight has sent 64,
+        # must not send 32 back over it (it did, under load: the slider jumped back and 32 was painted)
+        expect(size).to_have_value("64")
         shot(page, "stylize-ready")
 
         page.get_by_role("button", name="Paint 1 photo").click()
         expect(page.get_by_text(re.compile(r"^Render #\d+"))).to_be_visible()
+        if mode == "farm":  # the app's library is in this test's folder: what is submitted is what was shown
+            from db import open_library
+
+            library = open_library(f"sqlite:///{tmp_path / 'data' / 'library.db'}")
+            heading = page.get_by_text(re.compile(r"^Render #\d+")).inner_text()
+            render_id = int(re.match(r"Render #(\d+)", heading)[1])
+            recorded = library.get_render(render_id).params
+            library.close()
+            assert (recorded["size"], recorded["steps"]) == (64, 2), recorded
         shot(page, "stylize-running")
         result = page.get_by_text("Result", exact=True)
         expect(result).to_be_visible(timeout=180_000)
