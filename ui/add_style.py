@@ -68,7 +68,7 @@ with upload_tab:
 
 with pack_tab:
     st.caption("A style pack is a .zip of images with their names, artists and tags, as written by "
-               "`python -m nst styles export`.")
+               "the Export tab here or `python -m nst styles export`.")
     pack = st.file_uploader("Style pack", type=["zip"], key="add:pack")
     conflict = st.radio("When a name is already taken", ["skip", "rename", "error"], horizontal=True,
                         format_func={"skip": "Skip that style", "rename": "Add it under a new name",
