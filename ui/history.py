@@ -80,6 +80,9 @@ def _compare(renders: list, filters: dict) -> None:
     st.divider()
 
 
+#: How many queued renders the "Now" section shows live (the first in the queue's order; the rest are counted).
+QUEUED_SHOWN = 10
+
 st.title("History")
 library = services.library()
 farm = services.farm()
@@ -87,11 +90,13 @@ filters = {f.id: f for f in services.registry().filters()}
 filter_names = {f.id: f.name for f in filters.values()}
 zone = st.context.timezone  # the browser's; None when it has not said (then times are in UTC, said so)
 
-active = farm.active()
-if active:
+now = farm.now(queued_shown=QUEUED_SHOWN)  # the running renders and the queue's head: a refresh reads only them
+if now.render_ids:
     st.subheader("Now")
-    st.session_state["history:active"] = [r.id for r in active]
+    st.session_state["history:active"] = now.render_ids
     job_panel("history:active")
+    if now.more_queued:
+        st.caption(f"… and {now.more_queued:,} more waiting in the queue after these.")
     st.divider()
 
 status_col, style_col = st.columns([3, 2], vertical_alignment="bottom")
