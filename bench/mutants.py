@@ -3,7 +3,7 @@
 Each mutation in :mod:`bench.mutant_list` breaks one claim of the README with a small, plausible
 change. One at a time, the tracked files (as they are in the working tree) are copied into a
 temporary folder, the mutation is applied there (never in the checkout), and the tests of that area
-run in the copy with ``python -m pytest -x -q -p no:cacheprovider``, with this process's environment
+run in the copy with ``python -m pytest -x -q -n 0 -p no:cacheprovider`` (one process: the test that died is known), with this process's environment
 (so ``NST_TEST_POSTGRES_URL`` and ``NST_TEST_REDIS_URL`` pass through). A mutation is **killed** when
 a test fails, **survived** when they all pass, **timeout** when they outrun the limit, and **error**
 when its original snippet does not occur exactly once in its file (the run then ends with status 1).
@@ -96,7 +96,7 @@ def run_tests(tree: Path, tests: tuple[str, ...], limit: float) -> tuple[str, st
     current = tree.parent / "current-test"
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", PYTHONPATH=str(tree.parent),
                NST_MUTANT_CURRENT=str(current))
-    command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-p", "nst_mutant_current",
+    command = [sys.executable, "-m", "pytest", "-x", "-q", "-n", "0", "-p", "no:cacheprovider", "-p", "nst_mutant_current",
                *tests]
     child = subprocess.Popen(command, cwd=tree, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              start_new_session=True)
