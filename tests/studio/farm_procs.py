@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -68,3 +69,12 @@ def wait_until(condition, timeout: float, what: str, logs=lambda: "") -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}\n{logs()}")
         time.sleep(0.1)
+
+
+def port_answers(port: int) -> bool:
+    """Whether something takes connections on 127.0.0.1:``port`` (a server the test started)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False

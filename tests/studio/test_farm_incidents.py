@@ -24,16 +24,10 @@ from studio.farm import Farm
 from studio.queue import RenderQueue
 from tests.app.conftest import png_bytes
 from tests.factories import make_painting, make_photo
-from tests.studio.farm_procs import Processes, farm_env
+from tests.studio.farm_procs import Processes, farm_env, port_answers, wait_until
 
 PLUGINS = Path(__file__).resolve().parent / "plugins"
 
-
-def wait_until(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out after {timeout:g} s waiting for {what}"
-        time.sleep(0.05)
 
 
 class Wrapped:
@@ -158,7 +152,7 @@ def private_redis(tmp_path):
         def start(self) -> None:
             self.process = subprocess.Popen([exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
                                              "--appendonly", "no", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
-            wait_until(lambda: _answers(self.port), 10, "redis-server to start")
+            wait_until(lambda: port_answers(self.port), 10, "redis-server to start")
 
         def stop(self) -> None:
             if self.process is not None:
@@ -171,13 +165,6 @@ def private_redis(tmp_path):
     yield server
     server.stop()
 
-
-def _answers(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 @pytest.mark.slow

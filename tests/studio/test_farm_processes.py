@@ -23,7 +23,7 @@ from studio.farm import Farm
 from studio.queue import RenderQueue
 from tests.app.conftest import APP, png_bytes
 from tests.factories import make_painting, make_photo
-from tests.studio.farm_procs import ROOT, Processes, farm_env, wait_until
+from tests.studio.farm_procs import Processes, ROOT, farm_env, port_answers, wait_until
 
 pytestmark = [pytest.mark.farm, pytest.mark.slow]
 
@@ -211,7 +211,7 @@ def test_the_queue_drains_after_redis_restarts(tmp_path, monkeypatch):
     def start_redis() -> subprocess.Popen:
         server = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
                                    "no", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
-        wait_until(lambda: _answers(port), 10, "redis-server to start")
+        wait_until(lambda: port_answers(port), 10, "redis-server to start")
         return server
 
     server = start_redis()
@@ -235,13 +235,6 @@ def test_the_queue_drains_after_redis_restarts(tmp_path, monkeypatch):
         server.kill()
         server.wait()
 
-
-def _answers(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 def _nst(env, *args, timeout=180):

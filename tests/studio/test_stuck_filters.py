@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -20,16 +19,10 @@ from studio.farm import Farm
 from studio.queue import RenderQueue
 from tests.app.conftest import png_bytes
 from tests.factories import make_painting, make_photo
-from tests.studio.farm_procs import Processes, farm_env
+from tests.studio.farm_procs import Processes, farm_env, wait_until
 
 PLUGINS = Path(__file__).resolve().parent / "plugins"
 
-
-def wait_until(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out after {timeout:g} s waiting for {what}"
-        time.sleep(0.05)
 
 
 @pytest.fixture
