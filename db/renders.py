@@ -250,6 +250,14 @@ class Renders:
                           attempts or 0, bool(cancel), bytes(preview) if preview is not None else None,
                           int(position) if position is not None else None)
 
+    def active_ids(self, render_ids: Sequence[int]) -> set[int]:
+        """Which of ``render_ids`` are queued or running: one read of their statuses, nothing else."""
+        ids = [int(i) for i in render_ids]
+        if not ids:
+            return set()
+        stmt = select(Render.id).where(Render.id.in_(ids), Render.status.in_(("queued", "running")))
+        return self.unit_of_work.read(lambda s: set(s.scalars(stmt)))
+
     def now(self, running_limit: int = 50, queued_limit: int = 10) -> tuple[list[int], list[int], int]:
         """The ids of the running renders (the newest first, at most ``running_limit``), of the first
         ``queued_limit`` queued ones in the queue's order, and how many are queued in all: three reads of

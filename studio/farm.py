@@ -169,6 +169,10 @@ class Farm:
             record.error, record.queue_position, record.owner, record.attempts, record.cancel_requested,
         )
 
+    def any_active(self, render_ids) -> bool:
+        """Whether any of ``render_ids`` is queued or running (their statuses only: no view is built)."""
+        return bool(self.library.renders.active_ids(render_ids))
+
     def now(self, queued_shown: int = 10) -> Now:
         """What is happening now, in three small reads whatever the queue's length: the running renders
         (at most 50), the first ``queued_shown`` in the queue's order, and how many more wait."""

@@ -205,15 +205,9 @@ def job_panel(state_key: str, originals: dict[int, bytes] | None = None, tiled: 
     render_ids = list(st.session_state.get(state_key, []))
     if not render_ids:
         return
-    _panel(state_key, originals or {}, run_every=1.0 if any(_active(rid) for rid in render_ids) else None,
+    # whether to poll: the renders' statuses only (the panel builds each view once, below)
+    _panel(state_key, originals or {}, run_every=1.0 if services.farm().any_active(render_ids) else None,
            tiled=tiled)
-
-
-def _active(render_id: int) -> bool:
-    try:
-        return services.farm().view(render_id).active
-    except NSTError:  # deleted meanwhile
-        return False
 
 
 def _panel(state_key: str, originals: dict[int, bytes], run_every: float | None, tiled: bool = False) -> None:
