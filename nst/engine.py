@@ -16,6 +16,7 @@ without a seam.
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
@@ -23,10 +24,11 @@ from typing import Callable, Sequence
 import numpy as np
 from PIL import Image
 
-from . import backend, colors, crops, images, losses, objective, pyramid, targets, terms, tiling
+from . import backend, colors, crops, images, instant, losses, objective, pyramid, targets, terms, tiling
 from .errors import ParameterError
 from .features import FeatureExtractor, load_extractor
 from .optimize import Run, ScalePlan
+from .params import blend_weights
 from .progress import Callback, Listener, Progress, is_cancelled
 from .pyramid import Pyramid, plan_sizes
 from .settings import Settings
@@ -37,6 +39,8 @@ from .targets import StyleInput
 #: in tiles of TILE_SIDE px (exact, in bounded memory; see nst.tiling).
 UNTILED_MAX_PIXELS = 1024 * 1024
 TILE_SIDE = 512
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -52,6 +56,7 @@ class RenderResult:
     history: list[tuple[int, float, float]] = field(repr=False)  # (step, elapsed, loss)
     settings: Settings | None = None
     weights: str = ""
+    start: str = ""  # what the render started from, when it is not what its settings asked (a fallback)
 
     @property
     def cancelled(self) -> bool:
@@ -71,6 +76,7 @@ class RenderResult:
             "scale_seconds": [round(s, 2) for s in self.scale_seconds],
             "stopped": list(self.stop_reasons),
             "weights": self.weights,
+            **({"start": self.start} if self.start else {}),
         }
 
     def save(self, path) -> None:
@@ -233,7 +239,11 @@ class Engine:
         fn = self._objective_function(render_terms, wrap)
 
         with self._render_lock:
-            x = self._initial(settings, sizes[0], request.styles, content_image, texture, request.style_weights, wrap)
+            x, start = self._instant_start(sizes[0], request) if settings.init == "instant" and not texture \
+                else (None, "")
+            if x is None:  # start: "" or the fallback of a missing instant model
+                x = self._initial(settings.replace(init="tones") if start else settings, sizes[0], request.styles,
+                                  content_image, texture, request.style_weights, wrap)
             for index, size in enumerate(sizes):
                 if is_cancelled(request.cancel):
                     run.cancelled = True
@@ -263,7 +273,7 @@ class Engine:
             image=image.astype(np.float32), losses=dict(run.best_terms or run.last_terms), steps=run.step, seconds=run.elapsed,
             stop_reasons=run.stop_reasons, scale_sizes=sizes[: len(run.stop_reasons)],
             scale_seconds=run.scale_seconds, scale_steps=run.scale_steps, history=run.history, settings=settings,
-            weights=self.weights_description,
+            weights=self.weights_description, start=start,
         )
 
     def _scale(self, request: RenderRequest, index: int, final_content: np.ndarray | None) -> terms.Scale:
@@ -304,6 +314,20 @@ class Engine:
             up += images.to_array(images.resize(content, size)) - images.resize_array(old, size)
         return np.clip(up, 0.0, 1.0)
 
+    @staticmethod
+    def _instant_start(size: tuple[int, int], request: RenderRequest) -> tuple[np.ndarray | None, str]:
+        """``init="instant"``: the photo as the instant filter paints it in the render's styles, at the first
+        scale's size, and ""; without the instant model, None and the fallback said in one line (the render
+        then starts from ``tones``, the photo in the painting's colours)."""
+        try:
+            painted = instant.stylize(request.content, request.styles, request.style_weights,
+                                      instant.Request(size=max(size), preserve_colors=request.settings.preserve_colors))
+        except instant.InstantModelError as exc:
+            note = f"tones (init instant unavailable: {exc})"
+            log.warning("Starting from the photo in the painting's colours (init tones): %s", exc)
+            return None, note
+        return np.clip(images.resize_array(painted, size), 0.0, 1.0).astype(np.float32), ""
+
     def _initial(self, settings: Settings, size, style_inputs, content_image, texture: bool,
                  weights: Sequence[float] = (), wrap: bool = False) -> np.ndarray:
         recoloured = settings.init in ("palette", "tones")
@@ -333,10 +357,8 @@ class Engine:
 def _checked_weights(settings: Settings, styles: Sequence[StyleInput], style_weights: Sequence[float] | None,
                      *, texture: bool) -> tuple[float, ...]:
     """One blend weight per style (all 1 by default); a transfer is never tileable."""
-    weights = tuple(style_weights) if style_weights is not None else (1.0,) * len(styles)
-    if len(weights) != len(styles):
-        raise ParameterError(f"Got {len(styles)} styles but {len(weights)} style weights.")
-    losses.blend_weights(weights)  # refused here, before a start is painted with them
+    weights = (blend_weights(style_weights, len(styles)) if style_weights is not None
+               else (1.0,) * len(styles))  # refused here, before a start is painted with them
     if settings.tileable and not texture:
         raise ParameterError("tileable is an option of textures only.")
     return weights

@@ -18,7 +18,7 @@ from .params import Param
 
 STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
 CONTENT_LAYERS = ("block4_conv2", "block5_conv2", "block3_conv2", "block2_conv2", "block4_conv1", "block5_conv1")
-INITS = ("content", "palette", "tones", "noise")
+INITS = ("content", "palette", "tones", "instant", "noise")
 NOISES = ("smooth", "matched", "uniform")
 METHODS = ("lbfgs", "adam")
 MAX_SIZE = 2048  # on a CPU, larger would need several GB for VGG19's activations
@@ -68,7 +68,8 @@ CONTENT_LAYER = Param("content_layer", "choice", "block4_conv2", "VGG19 layer fo
                       "used block5_conv2).", choices=CONTENT_LAYERS, advanced=True)
 INIT = Param("init", "choice", "content", "Start from the photo, from the photo in the painting's colours "
              "(palette: its colours moved to the painting's average and spread; tones: each tone of the photo "
-             "in the painting's colour of the same brightness), or from noise.", choices=INITS, advanced=True)
+             "in the painting's colour of the same brightness), from the instant filter's sketch of it (instant; "
+             "tones when the instant model is not installed), or from noise.", choices=INITS, advanced=True)
 TEXTURE_SIZE = Param("size", "size", "512x512", "The texture's width and height; any shape, whatever the "
                      "painting's.", min=TEXTURE_MIN_SIDE, max=TEXTURE_MAX_SIDE, step=16, label="Size (px)")
 TILEABLE = Param("tileable", "bool", False, "Make a seamless tile: the texture repeats in both directions without "
