@@ -1,26 +1,20 @@
-"""The presets do what the README's table says they do (sizes, scale plans, optimizer, layers)."""
+"""The presets do what the table of docs/presets.md says they do (sizes, scale plans, optimizer, layers)."""
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
 from nst import presets
 from nst.pyramid import fit_size, plan_sizes
-
-README = Path(__file__).resolve().parents[2] / "README.md"
+from tests.docs import read_doc
 
 
 def readme_rows() -> dict[str, tuple[str, str]]:
-    """The README's preset table: preset name -> (transfer cell, texture cell)."""
-    text = README.read_text()
-    table = text[text.index("### Presets"):]
+    """The preset table of docs/presets.md: preset name -> (transfer cell, texture cell)."""
     rows = {}
-    for line in table.splitlines()[1:]:
-        if line.startswith("## "):
-            break
+    for line in read_doc("presets.md").splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
         found = re.match(r"`(\w+)`", cells[0]) if len(cells) == 4 else None
         if found:
@@ -39,7 +33,7 @@ def plan(name: str, operation: str) -> list[tuple[int, int]]:
 
 
 def scales_text(sizes: list[tuple[int, int]]) -> str:
-    """How the README words a plan: '512 px, 5 scales from 128 px' or '128 px, one scale'."""
+    """How docs/presets.md words a plan: '512 px, 5 scales from 128 px' or '128 px, one scale'."""
     final = max(sizes[-1])
     if len(sizes) == 1:
         return f"{final} px, one scale"
@@ -66,7 +60,7 @@ def test_the_quality_preset():
     assert texture.style_layers == ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1")
     assert "layers block1-4" in texture_cell
     assert presets.get("fast", "texture").style_layers == texture.style_layers
-    assert presets.DEFAULT == "quality" and "| `quality` (default) |" in README.read_text()
+    assert presets.DEFAULT == "quality" and "| `quality` (default) |" in read_doc("presets.md")
 
 
 def test_the_tutorial_preset_is_the_notebooks_recipe():
@@ -91,4 +85,4 @@ def test_a_texture_preset_the_readme_calls_a_seamless_tile_is_tileable_at_that_s
     texture = presets.get(name, "texture")
     cell = readme_rows()[name][1]
     assert f"a {texture.width}x{texture.height} seamless tile" in cell, cell
-    assert texture.tileable, f"the {name} texture preset is not tileable, though the README's table says so"
+    assert texture.tileable, f"the {name} texture preset is not tileable, though the table of docs/presets.md says so"
