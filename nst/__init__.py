@@ -14,7 +14,7 @@ _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # TensorFlow's CPU tensors come from malloc by default; VGG19's feature maps are
 # tens of MB, so every step maps, page-faults and unmaps them again. TensorFlow's
 # own BFC allocator keeps and reuses them: faster steps and a lower peak memory
-# (README, Benchmark).
+# (docs/benchmarks.md).
 _os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true")
 
 __version__ = "0.1.0"

@@ -254,7 +254,7 @@ def _warn_if_open(url: str) -> None:
         _warned.append(url)
     log.warning("The render queue at %s has no password: whoever reaches it can queue renders and empty the "
                 "queue. Start redis-server with --requirepass and use redis://:PASSWORD@host:6379/0 (rediss:// "
-                "for TLS); see README, Several machines.", describe(url))
+                "for TLS); see docs/farm.md, Several machines.", describe(url))
 
 
 _NAME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
