@@ -12,7 +12,9 @@ either or both of these module-level names:
 A filter declares an ``id``, a display ``name``, a ``description``, a
 ``version``, what it needs (:class:`Needs`: a content image or not, how many
 styles), typed parameters (:class:`~nst.params.Param`) and, optionally, named
-:class:`Preset` values with their descriptions. The host resolves a chosen
+:class:`Preset` values with their descriptions (whether each is a quick
+preview is a field of the preset) and the ``default_preset`` a form starts
+from (else the first one). The host resolves a chosen
 preset into parameter values and checks them (:func:`nst.params.validate`)
 and the inputs, and calls the filter's own :meth:`Filter.check`, once, when a
 render is asked for; :meth:`Filter.run` later gets a :class:`RunInputs`, those
@@ -28,6 +30,7 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping, Sequence
 
 import numpy as np
@@ -54,7 +57,7 @@ class Preset:
 
 
 #: A preset declared as a plain mapping under this name is a quick preview (as it was before
-#: :class:`Preset` could say so).
+#: :class:`Preset` could say so; a :class:`Preset` says it in its ``preview`` field).
 PREVIEW_NAME = "fast"
 
 
@@ -64,6 +67,15 @@ def preset_of(declared: "Preset | Mapping[str, Any]", name: str | None = None) -
     if isinstance(declared, Preset):
         return declared
     return Preset(dict(declared), preview=name == PREVIEW_NAME)
+
+
+def default_preset(flt: "Filter") -> str | None:
+    """The name of the preset ``flt`` starts from: its :attr:`Filter.default_preset`, else its first preset,
+    else None (a filter without presets)."""
+    names = list(flt.presets)
+    if flt.default_preset in names:
+        return flt.default_preset
+    return names[0] if names else None
 
 
 @dataclass(frozen=True)
@@ -86,6 +98,9 @@ class RunInputs:
     cancel: threading.Event = field(default_factory=threading.Event)
     preview_every: int = 0  # ask for a preview image every this many steps (0: never)
     engine_provider: Callable[[], "Engine"] | None = None  # the shared VGG19 engine, built on first use
+    snapshot_every: int = 0  # save the image into snapshot_dir every this many steps (0: never)
+    snapshot_dir: Path | None = None  # a folder, made when the first snapshot is saved (the CLI's --snapshots)
+    style_names: Sequence[str] = ()  # how the user named each style (a file, a saved style), for messages
 
     @property
     def cancelled(self) -> bool:
@@ -149,6 +164,9 @@ class Filter:
     #: Named sets of parameter values offered in the app and the CLI (``--preset``): :class:`Preset`
     #: values, or plain mappings of parameter values.
     presets: ClassVar[Mapping[str, "Preset | Mapping[str, Any]"]] = {}
+    #: The preset the app's form starts from and the CLI renders with when none is named (None: the first
+    #: of :attr:`presets`); see :func:`default_preset`.
+    default_preset: ClassVar[str | None] = None
 
     def check(self, inputs: RunInputs, params: Mapping[str, Any]) -> None:
         """Optional: refuse inputs that do not fit the (already validated) parameters, by raising
@@ -241,6 +259,8 @@ def filter_problems(item: Any) -> list[str]:
             problems.append(f"parameter {param.name!r} is declared twice")
         names.add(param.name)
     declared = {p.name: p for p in item.params if isinstance(p, Param)}
+    if item.default_preset is not None and item.default_preset not in dict(item.presets):
+        problems.append(f"default_preset {item.default_preset!r} is not one of its presets")
     for preset, declared_preset in dict(item.presets).items():
         if not isinstance(declared_preset, (Preset, Mapping)):
             problems.append(f"preset {preset!r} must be an nst.plugin.Preset or a mapping of parameter values")

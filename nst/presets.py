@@ -17,9 +17,12 @@ from .errors import ParameterError
 from .optimize import OptimizerSettings
 from .options import declared
 from .params import Param, validate, with_defaults
+from .plugin import Preset
 from .settings import Settings, settings_of, values_of
 
 OPERATIONS = ("transfer", "texture")
+#: The built-in filters' default preset (:attr:`nst.plugin.Filter.default_preset`): the values their
+#: parameters default to, what the app's form starts from and what the CLI renders without ``--preset``.
 DEFAULT = "quality"
 
 TEXTURE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1")
@@ -89,6 +92,10 @@ DESCRIPTIONS = {
     "tutorial": "The original notebook's recipe (Adam, one scale, thousands of steps), for comparison.",
 }
 
+#: The presets that are quick previews (:attr:`nst.plugin.Preset.preview`): the render queue takes a
+#: render made with one before the others.
+PREVIEWS = frozenset({"fast"})
+
 
 def get(name: str = DEFAULT, operation: str = "transfer") -> Settings:
     if operation not in OPERATIONS:
@@ -107,6 +114,14 @@ def settings(operation: str, values: Mapping[str, Any] | None = None, name: str 
     checked: for the engine's own callers (benchmarks, tests), which run no filter."""
     given = {k: v for k, v in (values or {}).items() if v is not None}
     return settings_of(operation, validate(declared(operation), {**values_of(get(name, operation), operation), **given}))
+
+
+def offered(operation: str) -> dict[str, Preset]:
+    """Every preset of ``operation`` as a built-in filter offers it: its values, its description and
+    whether it is a preview, all read from the tables above."""
+    return {name: Preset(values_of(get(name, operation), operation), DESCRIPTIONS.get(name, ""),
+                         preview=name in PREVIEWS)
+            for name in names()}
 
 
 def params(operation: str) -> tuple[Param, ...]:

@@ -16,15 +16,15 @@ import os
 from typing import Callable, Iterable, Mapping
 
 from nst.errors import NSTError
+from nst.presets import DEFAULT, PREVIEWS
 from nst.targets import StyleInput
 
 log = logging.getLogger(__name__)
 
-#: (filter id, parameters) to prepare each plugin style for: the presets people start with.
-DEFAULT_PLAN: tuple[tuple[str, Mapping], ...] = (
-    ("style_transfer", {"preset": "quality"}),
-    ("style_transfer", {"preset": "fast"}),
-)
+#: (filter id, parameters) to prepare each plugin style for: the presets people start with (the default
+#: preset and the previews, as the preset table names them).
+DEFAULT_PLAN: tuple[tuple[str, Mapping], ...] = tuple(
+    ("style_transfer", {"preset": name}) for name in (DEFAULT, *sorted(PREVIEWS)))
 
 
 def default_plan() -> tuple[tuple[str, Mapping], ...]:

@@ -15,7 +15,7 @@ import streamlit as st
 
 from nst.errors import NSTError
 from nst.params import Param, parse_size
-from nst.plugin import Filter, preset_of
+from nst.plugin import Filter, default_preset, preset_of
 from ui.pages import ADD_STYLE
 from ui.text import md
 
@@ -75,8 +75,7 @@ def _declared(flt: Filter) -> dict[str, Param]:
 
 
 def _default_preset(flt: Filter) -> str | None:
-    names = list(flt.presets)
-    return ("quality" if "quality" in names else names[0]) if names else None
+    return default_preset(flt)
 
 
 def _preset_values(flt: Filter, name: str | None) -> dict[str, Any]:

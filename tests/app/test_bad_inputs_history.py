@@ -34,12 +34,12 @@ def test_malformed_timings_show_nothing(timings):
 
 @pytest.mark.parametrize("params", [None, [], "fast", {"size": "huge"}, {"size": float("inf")}, {"steps": [1, 2]}])
 def test_malformed_params_read_as_own_settings(params):
-    from plugins.style_transfer import StyleTransfer
+    from nst.builtin_filters import builtin_filter
 
-    text = preset_text(StyleTransfer(), params)
+    text = preset_text(builtin_filter("transfer"), params)
     assert isinstance(text, str) and text
     assert all(isinstance(title, str) and isinstance(value, str)
-               for title, value in settings_rows(StyleTransfer(), params))
+               for title, value in settings_rows(builtin_filter("transfer"), params))
 
 
 @pytest.mark.parametrize("zone", [None, "", "Not/AZone", "../../etc/passwd", "UTC\x00"])

@@ -33,9 +33,9 @@ def test_a_photo_uploaded_during_the_first_run_paints_with_the_presets_values(tm
 
     from db import open_library
     from nst.plugin import preset_of
-    from plugins.style_transfer import StyleTransfer
+    from nst.builtin_filters import builtin_filter
 
-    preset = dict(preset_of(StyleTransfer().presets["quality"]).values)
+    preset = dict(preset_of(builtin_filter("transfer").presets["quality"]).values)
     photo = tmp_path / "photo.jpg"
     photo.write_bytes(jpeg_bytes(make_photo(64, 48)))
     artifacts = ARTIFACTS / "params"

@@ -93,10 +93,10 @@ def test_the_preset_and_values_are_kept_across_pages(quick_app):
 
 
 def test_paint_waits_for_a_complete_form():
-    from plugins.style_transfer import StyleTransfer
+    from nst.builtin_filters import builtin_filter
     from ui.widgets import values_complete
 
-    flt = StyleTransfer()
+    flt = builtin_filter("transfer")
     values = {p.name: p.default for p in flt.params if not p.hidden}
     assert values_complete(flt, values)
     assert not values_complete(flt, {k: v for k, v in values.items() if k != "steps"})  # one not there yet

@@ -1,0 +1,92 @@
+"""The built-in filters, style transfer and texture synthesis: one filter class over the engine's two operations.
+
+``plugins/style_transfer.py`` and ``plugins/texture_synthesis.py`` each hold one
+(``FILTERS = [builtin_filter("transfer")]``), so they are discovered, probed,
+admitted and run exactly as any user plugin is; the app, the render workers and
+the CLI's ``transfer`` and ``texture`` all run them through the registry
+(:meth:`nst.registry.Registry.run` and its admission). Their parameters are the
+engine's options (:mod:`nst.options`); their presets, and which of them is the
+default and which are previews, are the preset table's (:mod:`nst.presets`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import __version__, crops, presets
+from .errors import ParameterError
+from .plugin import Filter, FilterResult, Needs
+from .settings import layers_of, settings_of
+
+
+@dataclass(frozen=True)
+class Operation:
+    """What tells the two built-in filters apart."""
+
+    id: str
+    name: str
+    description: str
+    content: bool  # paints a photo (transfer), or grows a picture from noise (texture)
+
+
+OPERATIONS = {
+    "transfer": Operation(
+        "style_transfer", "Style transfer",
+        "Paints the photo with the strokes and colours of one or more paintings (several are blended by their "
+        "weights).", content=True),
+    # The texture has any width and height; by default it is a seamless tile (it repeats without an edge),
+    # learnt from each style image (or a crop box of it) at the painting's own stroke size.
+    "texture": Operation(
+        "texture_synthesis", "Texture synthesis",
+        "Grows a texture from noise that matches the painting's Gram statistics, layer by layer: any size, a "
+        "seamless tile by default, from the whole painting or a region of it.", content=False),
+}
+
+#: The built-in filter's id behind each of the CLI's commands (``transfer``, ``texture``).
+FILTER_IDS = {operation: op.id for operation, op in OPERATIONS.items()}
+
+
+class EngineFilter(Filter):
+    """A built-in filter: one of the engine's operations (:meth:`nst.engine.Engine.transfer` or
+    :meth:`~nst.engine.Engine.texture`), with the preset table's presets."""
+
+    def __init__(self, operation: str):
+        if operation not in OPERATIONS:
+            raise ParameterError(f"Unknown operation {operation!r}; choose from {', '.join(OPERATIONS)}.")
+        op = OPERATIONS[operation]
+        self.operation = operation
+        self.id, self.name, self.description, self.version = op.id, op.name, op.description, __version__
+        self.needs = Needs(content=op.content, min_styles=1, max_styles=4, vgg=True)
+        self.params = presets.params(operation)
+        self.presets = presets.offered(operation)
+        self.default_preset = presets.DEFAULT
+
+    def check(self, inputs, params):
+        layers_of(params["style_layers"])  # the one option whose declaration cannot say it all
+        if "crop" in params:  # a texture's crop boxes, each inside its style image (named as the user named it)
+            names = list(inputs.style_names)
+            crops.for_styles(crops.parse(params["crop"]), [s.image.size for s in inputs.styles],
+                             names=names if len(names) == len(inputs.styles) else None)
+
+    def run(self, inputs, params, progress):
+        settings = settings_of(self.operation, params)
+        engine = inputs.engine()
+        pictures = (inputs.content, inputs.styles) if self.needs.content else (inputs.styles,)
+        render = engine.transfer if self.needs.content else engine.texture
+        result = render(*pictures, settings, style_weights=inputs.style_weights, progress=progress,
+                        cancel=inputs.cancel, preview_every=inputs.preview_every,
+                        snapshot_every=inputs.snapshot_every, snapshot_dir=inputs.snapshot_dir)
+        return FilterResult(result.image, metrics=result.metrics(), cancelled=result.cancelled)
+
+    def prepare(self, engine, styles, params):
+        """The style transfer's Gram targets at every scale of ``params`` (a texture prepares nothing yet)."""
+        if not self.needs.content:
+            return
+        settings = settings_of(self.operation, params)
+        for style in styles:
+            engine.prepare_targets(style, settings)
+
+
+def builtin_filter(operation: str) -> EngineFilter:
+    """The built-in filter of ``operation`` (``"transfer"`` or ``"texture"``)."""
+    return EngineFilter(operation)
