@@ -11,6 +11,12 @@ layer of the key, as wide as the layer has channels, at most 512) and the
 size of its member in the archive, so a crafted row (a zip bomb, a header
 claiming a huge array) costs no more memory than a sound one.
 
+The same table keeps the instant filter's style vectors (:meth:`GramStore.get_vector`,
+:meth:`GramStore.put_vector`, the :class:`nst.instant.VectorStore` protocol), under keys of their own kind
+(``instant-v1-...``, :func:`nst.instant.vector_key`): a payload of exactly 100 little-endian float32
+numbers, read only when it is that long, checked by its sha256 and then for finite, bounded numbers; any
+other row under such a key is discarded and recomputed, like a damaged Gram entry.
+
 The store is bounded: after each ``put`` the least recently used entries are
 evicted while the total exceeds ``max_bytes``. A database problem never breaks
 a render: ``get`` then misses and ``put`` does nothing (both log a warning).
@@ -31,6 +37,7 @@ from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from nst import instant
 from nst.targets import Grams, TargetKey
 from nst.weights import CONV_LAYERS
 
@@ -48,6 +55,8 @@ _NPY_HEADER = 1024
 _ZIP_OVERHEAD = 512
 #: Widest number a matrix may hold (float64).
 _MAX_ITEMSIZE = 8
+#: How the instant filter's style vectors' keys begin (a Gram entry's begin ``gram-v``).
+VECTOR_KIND = "instant-v"
 
 
 class GramStore:
@@ -103,8 +112,9 @@ class GramStore:
         return grams
 
     def put(self, key: TargetKey, grams: Mapping[str, np.ndarray]) -> None:
-        name = str(key)
-        payload = encode(grams)
+        self._store(str(key), key.pixel_digest, encode(grams))
+
+    def _store(self, name: str, pixel_digest: str, payload: bytes) -> None:
         checksum = hashlib.sha256(payload).hexdigest()
         with self._put_lock:
             try:
@@ -112,18 +122,60 @@ class GramStore:
                     now = utcnow()
                     entry = session.get(GramEntry, name)
                     if entry is None:
-                        session.add(GramEntry(key=name, pixel_digest=key.pixel_digest, payload=payload,
+                        session.add(GramEntry(key=name, pixel_digest=pixel_digest, payload=payload,
                                               checksum=checksum, size_bytes=len(payload), created_at=now,
                                               last_used_at=now))
                     else:
                         entry.payload, entry.checksum, entry.size_bytes = payload, checksum, len(payload)
-                        entry.pixel_digest, entry.last_used_at = key.pixel_digest, now
+                        entry.pixel_digest, entry.last_used_at = pixel_digest, now
                     session.flush()
                     self._evict(session, keep=name)
             except IntegrityError:
                 pass  # another process stored the same key at the same moment: same arrays, nothing to do
             except SQLAlchemyError as exc:
                 log.warning("The Gram cache could not be written (%s).", _reason(exc))
+
+    # ------------------------------------------------------------------ instant style vectors (VectorStore)
+
+    def get_vector(self, key: str) -> np.ndarray | None:
+        """A style vector stored under ``key`` (:func:`nst.instant.vector_key`), or None: a miss, or an entry
+        that is not exactly a sound vector (then it is discarded, to be computed and stored again)."""
+        if not key.startswith(VECTOR_KIND):
+            raise ValueError(f"Not a style vector's key: {key[:40]!r}.")
+        size = func.length(GramEntry.payload)
+        try:
+            with self._read_session() as session:  # a payload of any other length is not read
+                row = session.execute(
+                    select(case((size == instant.VECTOR_BYTES, GramEntry.payload), else_=None).label("payload"),
+                           size.label("size"), GramEntry.checksum).where(GramEntry.key == key)).first()
+        except SQLAlchemyError as exc:
+            log.warning("The style vector cache could not be read (%s); computing instead.", _reason(exc))
+            return None
+        if row is None:
+            self.misses += 1
+            return None
+        binary = isinstance(row.payload, (bytes, bytearray, memoryview))
+        payload = bytes(row.payload) if binary else b""
+        vector = instant.decode_vector(payload) \
+            if binary and hashlib.sha256(payload).hexdigest() == row.checksum else None
+        if vector is None:
+            why = (f"{row.size} bytes, not the {instant.VECTOR_BYTES} of a vector" if row.payload is None
+                   else "it is not bytes but " + type(row.payload).__name__ if not binary
+                   else "it does not match its checksum" if hashlib.sha256(payload).hexdigest() != row.checksum
+                   else "its numbers are not finite or out of bounds")
+            log.warning("A cached style vector was damaged (%s) and has been discarded; it will be recomputed.", why)
+            self.discarded += 1
+            self._discard(key, row.checksum)
+            return None
+        self.hits += 1
+        self._touch(key)
+        return vector
+
+    def put_vector(self, key: str, pixel_digest: str, vector: np.ndarray) -> None:
+        """Store a style vector (``pixel_digest``: the style image's, so the entry goes with the style)."""
+        if not key.startswith(VECTOR_KIND):
+            raise ValueError(f"Not a style vector's key: {key[:40]!r}.")
+        self._store(key, pixel_digest, instant.encode_vector(vector))
 
     # ------------------------------------------------------------------ housekeeping
 

