@@ -149,6 +149,9 @@ def main(argv=None) -> int:
                         help="quality: presets to run (today = the quality preset before the schedule by cost)")
     parser.add_argument("--try", dest="try_", action="append", metavar="LABEL:BASE:KEY=VALUE,...",
                         help="quality: also run a variant of a preset, e.g. coarse:quality:coarse_steps=2")
+    parser.add_argument("--reach", metavar="VARIANT",
+                        help="quality: the step at which each variant's image first has VARIANT's final Gram distance "
+                        "(each step's image at the final size is scored)")
     parser.add_argument("--paintings", type=Path, default=None,
                         help="textures: folder of the seven paintings (default: plugins/starter_collection/ when "
                         "it exists, else ../shared/images)")

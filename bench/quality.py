@@ -164,6 +164,10 @@ def run(args) -> int:
         return 2
     pairs = [p for p in PAIRS if not args.pairs or p[0] in args.pairs.split(",")]
     chosen = variants(args.variants.split(","), args.try_ or [])
+    reach = getattr(args, "reach", None)
+    if reach and reach not in chosen:
+        print(f"--reach {reach}: not one of the variants run ({', '.join(chosen)}).", file=sys.stderr)
+        return 2
     out = args.out
     engine, scorer = Engine(), Scorer()
     print(f"engine: {engine.weights_description}, precision {engine.extractor.precision}", flush=True)
@@ -181,14 +185,18 @@ def run(args) -> int:
         pictures = [("photo", photo), ("painting", painting), ("reference", reference)]
         for name, settings in chosen.items():
             engine.targets = TargetCache(None)  # a new style: its targets are part of the time
+            steps = StepImages() if reach else None
             started = time.perf_counter()
-            result = engine.transfer(photo, painting, settings)
+            result = engine.transfer(photo, painting, settings, progress=steps, preview_every=1 if steps else 0)
             seconds = time.perf_counter() - started
             grams = target if max(result.image.shape[:2]) == max(reference.shape[:2]) else \
                 scorer.painting_grams(painting, max(result.image.shape[:2]))
             row[name] = {"gram": scorer.gram_distance(result.image, grams),
                          "content": scorer.content_distance(result.image, photo), "seconds": seconds,
-                         "steps": result.steps, "scale_steps": result.scale_steps, "stops": result.stop_reasons}
+                         "steps": result.steps, "scale_steps": result.scale_steps, "stops": result.stop_reasons,
+                         **({"start": result.start} if result.start else {})}
+            if steps:
+                row[name]["curve"] = steps.curve(scorer, grams, result.image.shape)
             images.save(result.image, out / f"{pair}-{name}.png")
             pictures.append((f"{name} {seconds:.0f}s", result.image))
             print(f"{pair} {name}: gram {row[name]['gram']:.3f} (reference {row['reference']['gram']:.3f}), "
@@ -198,7 +206,11 @@ def run(args) -> int:
         write_atomic(out / f"{pair}.jpg", lambda handle: strip.save(handle, "JPEG", quality=90))
         rows.append(row)
     startup = startup_seconds()
-    text = report(rows, list(chosen), startup, engine)
+    if reach:
+        for row in rows:
+            for name in chosen:
+                row[name]["reach"] = first_reach(row[name]["curve"], row[reach]["gram"])
+    text = report(rows, list(chosen), startup, engine, reach)
     print("\n" + text, flush=True)
     write_atomic(out / "quality.md", (text + "\n").encode())
     write_atomic(out / "quality.json", json.dumps({"rows": rows, "startup_seconds": startup,
@@ -208,7 +220,35 @@ def run(args) -> int:
     return 0
 
 
-def report(rows: list[dict], names: list[str], startup: float, engine) -> str:
+class StepImages:
+    """A progress callback keeping each step's image at the largest size seen so far (the final scale's,
+    once the render is over), to be scored after the render: scoring does not count in its time."""
+
+    def __init__(self):
+        self.images: list[tuple[int, np.ndarray]] = []
+        self.size = (0, 0)
+
+    def __call__(self, report) -> None:
+        if report.image is None:
+            return
+        size = tuple(report.size)
+        if size[0] * size[1] > self.size[0] * self.size[1]:
+            self.images, self.size = [], size
+        if size == self.size:
+            self.images.append((report.step, np.array(report.image, dtype=np.float32)))
+
+    def curve(self, scorer: Scorer, grams: list[np.ndarray], shape) -> list[tuple[int, float]]:
+        """(step, Gram distance) of every step at the result's size (steps count from the render's start)."""
+        return [(step, scorer.gram_distance(image, grams)) for step, image in self.images
+                if image.shape[:2] == tuple(shape[:2])]
+
+
+def first_reach(curve: list[tuple[int, float]], gram: float) -> int | None:
+    """The first step whose image is at most ``gram`` away from the painting (None: never)."""
+    return next((step for step, distance in curve if distance <= gram + 1e-9), None)
+
+
+def report(rows: list[dict], names: list[str], startup: float, engine, reach: str | None = None) -> str:
     lines = [f"Render seconds in one process ({engine.extractor.precision}); a command adds about "
              f"{startup:.1f} s of start-up. Gram: distance to the painting's Gram matrices; content: to the "
              "photo's features (lower is better for both).", ""]
@@ -231,4 +271,28 @@ def report(rows: list[dict], names: list[str], startup: float, engine) -> str:
             ratio = f", {statistics.median(row[n]['seconds'] / row['today']['seconds'] for row in rows):.2f}x today's time"
         lines.append(f"- **{n}**: Gram distance at most the reference's on {wins} of {len(rows)}; content within "
                      f"1.2x the reference's on {kept} of {len(rows)}; median {seconds:.1f} s{ratio}.")
+    if reach:
+        lines += ["", f"Steps (VGG19 evaluations from the start, over all scales) at which each variant's image at the "
+                  f"final size first had {reach}'s final Gram distance (-: never; its own best image is the one "
+                  "of least loss, not of least Gram distance):", "",
+                  "| pair | " + " | ".join(f"{n} steps | {n} reached {reach}'s gram at" for n in names) + " |",
+                  "|---" * (1 + 2 * len(names)) + "|"]
+        for row in rows:
+            cells = [row["pair"]]
+            for n in names:
+                cells += [str(row[n]["steps"]), "-" if row[n]["reach"] is None else str(row[n]["reach"])]
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+        base = rows and {r["pair"]: r[reach] for r in rows}
+        for n in names:
+            if n == reach:
+                continue
+            gram = sum(row[n]["gram"] < row[reach]["gram"] for row in rows)
+            content = sum(row[n]["content"] < row[reach]["content"] for row in rows)
+            reached = [row[n]["reach"] for row in rows if row[n]["reach"] is not None]
+            saved = [base[row["pair"]]["steps"] - row[n]["reach"] for row in rows if row[n]["reach"] is not None]
+            lines.append(f"- **{n}** against **{reach}**: lower Gram distance on {gram} of {len(rows)}, lower content "
+                         f"distance on {content} of {len(rows)}; reached {reach}'s Gram distance on {len(reached)} of "
+                         f"{len(rows)}" + (f", {min(saved)} to {max(saved)} steps before {reach}'s last" if saved else "")
+                         + ".")
     return "\n".join(lines)
