@@ -22,3 +22,29 @@ def read_doc(name: str) -> str:
 def read_docs() -> str:
     """README.md and every page of docs/, one after the other."""
     return "\n".join(path.read_text(encoding="utf-8") for path in doc_files())
+
+
+#: The generated tables: (page, marker name, the table's rows in nst.config).
+GENERATED = (("configuration.md", "settings", "SETTINGS"), ("testing.md", "test-settings", "TEST_SETTINGS"))
+
+
+def generated_block(text: str, marker: str) -> str:
+    """What stands between ``<!-- marker -->`` and ``<!-- /marker -->`` (ValueError when either is missing)."""
+    start, end = f"<!-- {marker} -->\n", f"<!-- /{marker} -->"
+    return text[text.index(start) + len(start):text.index(end)]
+
+
+def write_generated() -> None:
+    """Write each generated table into its page (``python -m tests.docs``)."""
+    from nst import config
+
+    for page, marker, table in GENERATED:
+        path = DOCS / page
+        text = path.read_text(encoding="utf-8")
+        old = generated_block(text, marker)
+        path.write_text(text.replace(f"<!-- {marker} -->\n{old}", f"<!-- {marker} -->\n"
+                                     + config.markdown(getattr(config, table))), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    write_generated()
