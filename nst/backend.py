@@ -16,6 +16,8 @@ from functools import lru_cache
 
 import numpy as np  # noqa: E402
 
+from . import config  # noqa: E402
+
 
 def _import_tensorflow_quietly():
     """Import TensorFlow with its C++ start-up notices (oneDNN, CUDA) kept off stderr.
@@ -23,7 +25,7 @@ def _import_tensorflow_quietly():
     Those lines are written by absl before any log level applies, so stderr is
     pointed at /dev/null for the import. ``NST_VERBOSE_TF=1`` shows them.
     """
-    if os.environ.get("NST_VERBOSE_TF") == "1":
+    if config.value("NST_VERBOSE_TF"):
         import tensorflow
 
         return tensorflow
