@@ -66,8 +66,8 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "app-blend-ignored", "ui/widgets.py",
-        "    return weights\n\n\ndef thumbnails_row",
-        "    return [1.0] * len(chosen)\n\n\ndef thumbnails_row",
+        "        return list(checked_blend(weights, len(chosen)))",
+        "        return [1.0] * len(chosen)",
         "the blend chosen with the app's sliders reaches the render",
         ("tests/app/test_blend_weights.py",),
     ),

@@ -10,12 +10,14 @@ back a silent worker's render) is :mod:`db.leases`.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 from sqlalchemy import bindparam, case, delete, func, select, tuple_, update
 from sqlalchemy.orm import Session
+
+from nst.errors import ParameterError
+from nst.params import blend_weights
 
 from . import records, stored, validation
 from .errors import LibraryError, RenderNotFoundError
@@ -60,16 +62,15 @@ class Renders:
         if status not in ("queued", "running"):
             raise LibraryError(f'A new render is "queued" or "running", not {status!r}.')
         params = validation.bounded_json_object(params or {}, "A render's parameters", validation.MAX_PARAMS_JSON)
-        weights = []
+        pairs = []
         for entry in styles:
-            try:
-                ref, weight = entry
-                weight = float(weight)
-            except (TypeError, ValueError):
-                raise LibraryError(f"Each style of a render is (style id or name, weight), not {entry!r}.") from None
-            if not math.isfinite(weight) or weight < 0:
-                raise LibraryError(f"A style weight must be a finite number >= 0, got {weight}.")
-            weights.append((ref, weight))
+            if not isinstance(entry, (tuple, list)) or len(entry) != 2:
+                raise LibraryError(f"Each style of a render is (style id or name, weight), not {entry!r}.")
+            pairs.append(entry)
+        try:
+            weights = list(zip([ref for ref, _ in pairs], blend_weights([w for _, w in pairs])))
+        except ParameterError as exc:
+            raise LibraryError(str(exc)) from None
         prepared = (content if isinstance(content, PreparedImage) or content is None
                     else prepare_image(content, "the content image"))
 

@@ -21,6 +21,7 @@ from typing import Mapping, Sequence
 import numpy as np
 from keras import ops
 
+from . import params
 from .errors import ParameterError
 
 
@@ -110,10 +111,10 @@ def tv_loss(image, wrap: bool = False):
 
 
 def blend_weights(weights: Sequence[float]) -> np.ndarray:
-    """Blend weights checked (finite, non-negative, not all zero) and normalised to sum to 1."""
-    w = np.asarray(weights, dtype=np.float64)
-    if not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
-        raise ParameterError("Blend weights must be non-negative and not all zero.")
+    """Blend weights checked (by :func:`nst.params.blend_weights`) and normalised to sum to 1."""
+    w = np.asarray(params.blend_weights(weights, name="Blend weights"), dtype=np.float64)
+    if not w.size:
+        raise ParameterError("Blending needs at least one style.")
     return w / w.sum()
 
 
@@ -121,9 +122,7 @@ def blend(gram_sets: Sequence[Mapping[str, np.ndarray]], weights: Sequence[float
     """Mix several styles' Gram matrices, layer by layer, by (normalised) weights."""
     if not gram_sets:
         raise ParameterError("Blending needs at least one style.")
-    if len(weights) != len(gram_sets):
-        raise ParameterError(f"Got {len(gram_sets)} styles but {len(weights)} blend weights.")
-    w = blend_weights(weights)
+    w = blend_weights(params.blend_weights(weights, len(gram_sets), name="Blend weights"))
     layers = list(gram_sets[0])
     for grams in gram_sets[1:]:
         if list(grams) != layers:

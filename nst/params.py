@@ -168,6 +168,28 @@ def shown_value(value: Any) -> str:
     return text if len(text) <= 2 * _SHOWN else text[:2 * _SHOWN] + "..."
 
 
+def blend_weights(weights: Any, count: int | None = None, *, name: str = "Style weights") -> tuple[float, ...]:
+    """Blend weights checked, the one place they are: a list of numbers (``count`` of them, one per
+    style, when given), each finite and at least 0, not all 0 (an empty list is no blend). ``name``
+    names them in the error message (``--style-weights`` on a command line)."""
+    if isinstance(weights, (str, bytes, Mapping)) or not isinstance(weights, Sequence):
+        raise ParameterError(f"{name} must be a list of numbers, got {shown_value(weights)}.")
+    if count is not None and len(weights) != count:
+        raise ParameterError(f"{name}: {len(weights)} value{'s' if len(weights) != 1 else ''} for {count} "
+                             f"style{'s' if count != 1 else ''}.")
+    try:
+        if any(isinstance(w, (bool, str, bytes)) for w in weights):
+            raise TypeError
+        checked = tuple(float(w) for w in weights)
+    except (TypeError, ValueError, OverflowError):
+        raise ParameterError(f"{name} must be numbers, got {shown_value(weights)}.") from None
+    if not all(math.isfinite(w) and w >= 0 for w in checked):
+        raise ParameterError(f"{name} must be finite numbers of at least 0, got {shown_value(list(checked))}.")
+    if checked and not any(w > 0 for w in checked):
+        raise ParameterError(f"{name} must not all be 0.")
+    return checked
+
+
 def parse_size(value: str) -> tuple[int, int]:
     """A checked ``"WxH"`` value -> (width, height)."""
     width, height = value.split("x")

@@ -32,7 +32,6 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import logging
-import math
 import os
 import sys
 import threading
@@ -46,7 +45,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 from . import files
 from .errors import NSTError, ParameterError
-from .params import shown_value, validate
+from .params import blend_weights, shown_value, validate
 from .plugin import (Filter, FilterResult, RunInputs, StyleContribution, filter_problems, preset_of,
                      style_problems)
 from .progress import ProgressCallback
@@ -378,16 +377,7 @@ class Registry:
             wanted = (f"{needs.min_styles}" if needs.min_styles == needs.max_styles
                       else f"{needs.min_styles} to {needs.max_styles}")
             raise ParameterError(f"{flt.name} takes {wanted} style image(s), got {count}.")
-        if len(style_weights) != count:
-            raise ParameterError(f"Got {count} styles but {len(style_weights)} style weights.")
-        try:
-            weights = [float(w) for w in style_weights]
-        except (TypeError, ValueError):
-            raise ParameterError("Style weights must be numbers.") from None
-        if not all(math.isfinite(w) and w >= 0 for w in weights):
-            raise ParameterError(f"Style weights must be finite numbers of at least 0, got {weights}.")
-        if weights and not any(w > 0 for w in weights):
-            raise ParameterError("The style weights must not all be 0.")
+        blend_weights(style_weights, count)
 
     def check(self, filter_id: str, inputs: RunInputs, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Checked parameter values (see :meth:`admit`)."""

@@ -13,7 +13,7 @@ from dataclasses import InitVar, dataclass, field
 from typing import Any, Mapping
 
 from . import crops
-from .crops import Box, box_problem
+from .crops import Box
 from .errors import ParameterError
 from .optimize import OptimizerSettings
 from .options import (CONTENT_LAYERS, INITS, MAX_SIZE, MIN_CROP_SIDE, STROKE_REFERENCE_SIDE, STYLE_LAYERS,
@@ -22,7 +22,7 @@ from .params import Param, parse_size
 from .weights import LAYERS
 
 __all__ = ["Box", "CONTENT_LAYERS", "INITS", "MAX_SIZE", "MIN_CROP_SIDE", "STROKE_REFERENCE_SIDE", "STYLE_LAYERS",
-           "TEXTURE_MAX_SIDE", "TEXTURE_MIN_SIDE", "Settings", "box_problem"]
+           "TEXTURE_MAX_SIDE", "TEXTURE_MIN_SIDE", "Settings"]
 
 #: The declaration that bounds each field (of Settings or of its optimizer) that has one.
 _BOUNDS: dict[str, Param] = {p.name: p for p in declared("transfer") + declared("texture")
@@ -134,8 +134,7 @@ class Settings:
         if self.width is not None:
             _declared(TEXTURE_SIZE, sides)
         check(isinstance(self.crop, tuple), f"crop must be a tuple of boxes, got {self.crop!r}.")
-        for box in self.crop:
-            check(box is None or box_problem(box) is None, f"crop box {box!r}: {box_problem(box)}")
+        crops.check(self.crop)
         check(len(self.style_layers) > 0, "At least one style layer is needed.")
         for name in self.style_layers:
             check(name in LAYERS, f"Unknown layer {name!r}; choose from {', '.join(LAYERS)}.")

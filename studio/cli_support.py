@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import math
 import os
 import signal
 import sys
@@ -16,7 +15,7 @@ from typing import Sequence
 
 from nst import images
 from nst.errors import ImageError, NSTError
-from nst.params import Param
+from nst.params import Param, blend_weights
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -192,10 +191,4 @@ def parse_blend(text: str | None, count: int) -> list[float] | None:
         weights = [float(x) for x in text.split(",")]
     except ValueError:
         raise NSTError(f"--style-weights must be comma-separated numbers, got {text!r}.") from None
-    if len(weights) != count:
-        raise NSTError(f"--style-weights has {len(weights)} values for {count} style{'s' if count != 1 else ''}.")
-    if not all(math.isfinite(w) and w >= 0 for w in weights):
-        raise NSTError(f"--style-weights must be finite numbers of at least 0, got {text!r}.")
-    if not any(w > 0 for w in weights):
-        raise NSTError("--style-weights must not all be 0.")
-    return weights
+    return list(blend_weights(weights, count, name="--style-weights"))

@@ -123,7 +123,7 @@ def test_tampered_render_rows_end_failed_with_one_line_and_no_image_read(shop, r
 STYLES_TAMPERED = [
     ([-1.0], "Style weights must be finite numbers of at least 0"),
     ([float("inf")], "Style weights must be finite numbers of at least 0"),
-    ([0.0], "The style weights must not all be 0"),
+    ([0.0], "Style weights must not all be 0"),
     ([1.0, 1.0], "Palette takes 1 style image(s), got 2"),
     ([1.0] * 16, "Palette takes 1 style image(s), got 16"),
     ([1.0] * 500, "The render has 500 stored styles, more than the 16 a filter takes; they were not read."),

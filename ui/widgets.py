@@ -15,6 +15,7 @@ import streamlit as st
 
 from nst.errors import NSTError
 from nst.params import Param, parse_size
+from nst.params import blend_weights as checked_blend
 from nst.plugin import Filter, default_preset, preset_of
 from ui.pages import ADD_STYLE
 from ui.text import md
@@ -307,10 +308,11 @@ def blend_weights(chosen: list, key: str) -> list[float]:
     for column, style in zip(columns, chosen):
         with column:
             weights.append(st.slider(md(style.name), 0.0, 1.0, 1.0 / len(chosen), 0.05, key=f"{key}:{style.id}"))
-    if sum(weights) <= 0:
+    try:
+        return list(checked_blend(weights, len(chosen)))
+    except NSTError:  # all at 0: the sliders cannot go below
         st.warning("All blend weights are zero; using equal weights.")
         return [1.0] * len(chosen)
-    return weights
 
 
 def thumbnails_row(library, styles: list, width: int = 120) -> None:

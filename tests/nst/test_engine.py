@@ -207,12 +207,12 @@ def test_several_styles_blend_by_their_weights(engine, photo):
     assert np.abs(mostly_first.image - mostly_second.image).mean() > 0.005
     assert style_distance(engine, mostly_first.image, waves) < style_distance(engine, mostly_second.image, waves)
     assert style_distance(engine, mostly_second.image, other) < style_distance(engine, mostly_first.image, other)
-    with pytest.raises(ParameterError, match="2 styles but 1"):
+    with pytest.raises(ParameterError, match="1 value for 2 styles"):
         engine.transfer(photo, [waves, other], TINY, style_weights=[1.0])
     for weights in ([0.0, 0.0], [1.0, -0.5], [1.0, float("nan")]):  # refused before any start is painted
-        with pytest.raises(ParameterError, match="non-negative and not all zero"):
+        with pytest.raises(ParameterError, match="must be finite numbers of at least 0|must not all be 0"):
             engine.transfer(photo, [waves, other], TINY.replace(init="tones"), style_weights=weights)
-    with pytest.raises(ParameterError, match="non-negative and not all zero"):
+    with pytest.raises(ParameterError, match="must be finite numbers of at least 0|must not all be 0"):
         engine.texture([waves], TINY, style_weights=[0.0])
 
 

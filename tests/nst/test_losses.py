@@ -83,8 +83,8 @@ def test_blend_mixes_by_normalised_weights():
     (lambda: losses.content_loss(np.zeros((1, 2, 2, 3), np.float32), np.zeros((1, 2, 2, 4), np.float32)), "differ"),
     (lambda: losses.style_loss([np.eye(2)], [np.eye(2), np.eye(2)], [1.0]), "targets"),
     (lambda: losses.style_loss([np.eye(2)], [np.eye(2)], [1.0, 2.0]), "weights"),
-    (lambda: losses.blend([{"l": np.eye(2)}], [1.0, 2.0]), "blend weights"),
-    (lambda: losses.blend([{"l": np.eye(2)}, {"l": np.eye(2)}], [0.0, 0.0]), "not all zero"),
+    (lambda: losses.blend([{"l": np.eye(2)}], [1.0, 2.0]), "Blend weights: 2 values for 1 style"),
+    (lambda: losses.blend([{"l": np.eye(2)}, {"l": np.eye(2)}], [0.0, 0.0]), "must not all be 0"),
 ])
 def test_bad_inputs_are_refused_clearly(call, message):
     with pytest.raises(ParameterError, match=message):
