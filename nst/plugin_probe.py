@@ -40,7 +40,6 @@ import importlib.machinery
 import importlib.util
 import json
 import logging
-import math
 import os
 import secrets
 import select
@@ -56,8 +55,8 @@ from typing import Sequence
 from . import __version__, config, files
 from .errors import NSTError
 
-#: Longest a plugin may take to import in the child (and the child to end after its last import).
-PROBE_SECONDS = 20.0
+#: Longest a plugin may take to import in the child (and the child to end after its last import): see
+#: :func:`time_limit`.
 SECONDS_VAR = "NST_PLUGIN_PROBE_SECONDS"
 #: Largest plugin file read (the built-in ones are a few KB).
 MAX_PLUGIN_BYTES = 1024 * 1024
@@ -104,17 +103,9 @@ def spec_for(module_name: str, path: Path, source: bytes):
 
 
 def time_limit() -> float:
-    """Seconds an import may take in the child (``NST_PLUGIN_PROBE_SECONDS``, else :data:`PROBE_SECONDS`)."""
-    raw = os.environ.get(SECONDS_VAR, "").strip()
-    if raw:
-        try:
-            seconds = float(raw)
-        except ValueError:
-            seconds = math.nan
-        if math.isfinite(seconds) and seconds > 0:
-            return seconds
-        log.warning("%s=%r is not a positive number of seconds; using %g.", SECONDS_VAR, raw, PROBE_SECONDS)
-    return PROBE_SECONDS
+    """Seconds an import may take in the child (``NST_PLUGIN_PROBE_SECONDS``, 20 unless set: a value that is
+    not a positive number is warned about and the default used)."""
+    return config.value(SECONDS_VAR)
 
 
 def probe_file(path: Path, module_name: str = "nst_plugin_probe") -> Probed:
