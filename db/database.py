@@ -25,7 +25,6 @@ each thread would see its own empty database.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import ArgumentError
@@ -46,7 +45,7 @@ BEGIN_OPTION = "nst_sqlite_begin"
 
 def database_url(url: str | URL | None = None) -> URL:
     """The library's URL: ``url``, else ``NST_DATABASE_URL``, else SQLite in the data directory."""
-    raw = url if url is not None else os.environ.get(ENV_VAR) or None
+    raw = url if url is not None else config.value(ENV_VAR)
     if raw is None:
         return make_url(f"sqlite:///{config.data_dir() / 'library.db'}")
     try:

@@ -25,7 +25,6 @@ import hashlib
 import importlib.util
 import json
 import logging
-import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -35,7 +34,7 @@ from typing import Callable, Protocol, Sequence, runtime_checkable
 import numpy as np
 from PIL import Image
 
-from . import colors
+from . import colors, config
 from .errors import NSTError
 from .images import fit_long_side, resize, to_array
 from .targets import image_digest
@@ -92,7 +91,7 @@ def _wheel_folder() -> Path | None:
 
 def model_folder() -> Path:
     """Where the two model files are: ``NST_INSTANT_MODEL_DIR``, else the installed wheel's folder."""
-    named = os.environ.get(ENV_VAR, "").strip()
+    named = config.value(ENV_VAR)
     folder = Path(named).expanduser() if named else _wheel_folder()
     missing = [] if folder is None else [n for n in (PREDICT, TRANSFORM) if not (folder / n).is_file()]
     if folder is None or missing:

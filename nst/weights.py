@@ -29,6 +29,7 @@ from typing import BinaryIO
 
 import numpy as np
 
+from . import config
 from .errors import WeightsError
 
 #: Conv layers of VGG19 in order, with (in_channels, out_channels).
@@ -135,7 +136,7 @@ def _inspect(path: Path, source: str) -> WeightsInfo:
 
 def locate() -> WeightsInfo:
     """Find the weights to use, or raise :class:`WeightsError` naming the fix."""
-    explicit = os.environ.get(ENV_VAR)
+    explicit = config.value(ENV_VAR)
     if explicit:
         path = Path(explicit).expanduser()
         if not path.is_file():
