@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import socket
 import threading
@@ -31,7 +30,7 @@ from typing import Any, Callable
 from sqlalchemy.exc import SQLAlchemyError
 
 from db.validation import DamagedRecordError
-from nst import images
+from nst import config, images
 from nst.errors import NSTError, ParameterError
 from nst.plugin import RunInputs
 from nst.progress import Progress
@@ -46,8 +45,8 @@ log = logging.getLogger(__name__)
 
 #: Seconds between a running render's heartbeats (progress, preview and the cancel flag travel with them).
 HEARTBEAT_SECONDS = 1.0
-#: A running render whose worker has been silent this long is taken back.
-DEFAULT_STALE_SECONDS = 30.0
+#: A running render whose worker has been silent this long is taken back (its default, 30 s, and its least,
+#: three heartbeats, are in the settings table, nst/config.py).
 STALE_ENV = "NST_STALE_SECONDS"
 #: Seconds between the warden's sweeps.
 SWEEP_SECONDS = 2.0
@@ -55,33 +54,19 @@ SWEEP_SECONDS = 2.0
 ORPHAN_SECONDS = 5.0
 #: Long side of the live preview.
 PREVIEW_SIDE = 512
-#: A render running longer than this is stopped and failed (``NST_RENDER_TIME_LIMIT``, seconds).
-DEFAULT_TIME_LIMIT = 3600.0
+#: A render running longer than this is stopped and failed (``NST_RENDER_TIME_LIMIT``, seconds; 3600 unless set).
 TIME_LIMIT_ENV = "NST_RENDER_TIME_LIMIT"
+DEFAULT_TIME_LIMIT = config.SETTINGS[TIME_LIMIT_ENV].default
 #: Seconds a filter has to return after being told to stop, before its render is failed without it.
 STOP_GRACE_SECONDS = 30.0
 
 
-def _seconds_from(variable: str, default: float, minimum: float) -> float:
-    """A number of seconds from the environment variable ``variable`` (at least ``minimum``)."""
-    raw = os.environ.get(variable, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise NSTError(f"{variable} must be a number of seconds, not {raw!r}.") from None
-    if not (math.isfinite(value) and value >= minimum):
-        raise NSTError(f"{variable} must be at least {minimum:g} seconds, got {raw}.")
-    return value
-
-
 def stale_seconds() -> float:
-    return _seconds_from(STALE_ENV, DEFAULT_STALE_SECONDS, 3 * HEARTBEAT_SECONDS)
+    return config.value(STALE_ENV)
 
 
 def time_limit() -> float:
-    return _seconds_from(TIME_LIMIT_ENV, DEFAULT_TIME_LIMIT, 1.0)
+    return config.value(TIME_LIMIT_ENV)
 
 
 def owner_name(worker: str) -> str:
