@@ -39,6 +39,11 @@ from .targets import StyleInput
 #: in tiles of TILE_SIDE px (exact, in bounded memory; see nst.tiling).
 UNTILED_MAX_PIXELS = 1024 * 1024
 TILE_SIDE = 512
+#: A transfer's scale above this many pixels (print sizes) is computed tile by tile, in tiles of
+#: TRANSFER_TILE_SIDE px, each read with the margin of its neighbours VGG19's deepest layer sees (exact:
+#: the Gram matrices summed over tiles, the photo's content per tile; see nst.tiling).
+TRANSFER_UNTILED_MAX_PIXELS = 1536 * 1024
+TRANSFER_TILE_SIDE = 768
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +99,10 @@ class RenderRequest:
     content: Image.Image | None = None  # the photo of a transfer; None for a texture
     listeners: tuple[Listener, ...] = ()  # told of every step (the caller's progress, snapshots)
     cancel: object = None  # an Event or a callable (see nst.progress.is_cancelled)
+    #: Told of each finished scale: ``checkpoint(index, image)`` (the best image of scale ``index``).
+    checkpoint: Callable[[int, np.ndarray], None] | None = None
+    #: Resume after scale ``index``, whose best image is given (a checkpoint of an earlier attempt).
+    resume: tuple[int, np.ndarray] | None = None
 
     @property
     def texture(self) -> bool:
@@ -140,13 +149,23 @@ class Engine:
                 self._compiled.update(zip(keys, tiling.build(self.extractor, layers)))
             return self._compiled[keys[0]], self._compiled[keys[1]]
 
-    def _whole_function(self, term: terms.Term):
-        return self._cached(("tile-whole", term), lambda: tiling.build_whole(term))
+    def _transfer_tiled_functions(self, layers: tuple[str, ...], local: tuple[terms.Term, ...]):
+        return self._cached(("tile-transfer", layers, local),
+                            lambda: tiling.build(self.extractor, layers, local, wrap=False))
 
-    def _tiled_objective(self, render_terms: tuple[terms.Term, ...], arguments: list, size: tuple[int, int]):
-        whole = {term: self._whole_function(term) for term in render_terms if term.whole_image}
-        return tiling.TiledObjective(self._tiled_functions(tiling.gram_layers(render_terms)), whole, render_terms,
-                                     arguments, size, TILE_SIDE)
+    def _whole_function(self, term: terms.Term, wrap: bool = True):
+        key = ("tile-whole", term) + (() if wrap else ("unwrapped",))
+        return self._cached(key, lambda: tiling.build_whole(term, wrap))
+
+    def _tiled_objective(self, render_terms: tuple[terms.Term, ...], arguments: list, size: tuple[int, int],
+                         wrap: bool = True):
+        whole = {term: self._whole_function(term, wrap) for term in render_terms if term.whole_image}
+        layers = tiling.gram_layers(render_terms)
+        if wrap:
+            return tiling.TiledObjective(self._tiled_functions(layers), whole, render_terms, arguments, size,
+                                         TILE_SIDE)
+        functions = self._transfer_tiled_functions(layers, tiling.local_terms(render_terms))
+        return tiling.TiledObjective(functions, whole, render_terms, arguments, size, TRANSFER_TILE_SIDE, wrap=False)
 
     def tracing_counts(self) -> dict[str, int]:
         return {"/".join(str(k) for k in key): backend.tracing_count(fn) for key, fn in self._compiled.items()}
@@ -187,16 +206,22 @@ class Engine:
 
     def transfer(self, content, styles, settings: Settings | None = None, *,
                  style_weights: Sequence[float] | None = None, progress: Callable[[Progress], None] | None = None,
-                 cancel=None, preview_every: int = 0, snapshot_every: int = 0, snapshot_dir=None) -> RenderResult:
-        """Paint ``content`` in the style of ``styles`` (one or several, blended by ``style_weights``)."""
+                 cancel=None, preview_every: int = 0, snapshot_every: int = 0, snapshot_dir=None,
+                 checkpoint: Callable[[int, np.ndarray], None] | None = None,
+                 resume: tuple[int, np.ndarray] | None = None) -> RenderResult:
+        """Paint ``content`` in the style of ``styles`` (one or several, blended by ``style_weights``).
+
+        ``checkpoint(index, image)`` is told of each finished scale's image; ``resume=(index, image)`` starts
+        after scale ``index`` from its image (a checkpoint of an earlier attempt at the same render)."""
         settings = settings or Settings()
         content_image = content if isinstance(content, Image.Image) else images.load(content)
         style_inputs = self._styles(styles)
         weights = _checked_weights(settings, style_inputs, style_weights, texture=False)
         plan = pyramid.transfer(settings, content_image.size, [s.image.size for s in style_inputs])
+        resume = _checked_resume(resume, plan)
         return self._render(RenderRequest(
             settings, tuple(style_inputs), weights, plan, content_image,
-            _listeners(progress, preview_every, snapshot_every, snapshot_dir), cancel))
+            _listeners(progress, preview_every, snapshot_every, snapshot_dir), cancel, checkpoint, resume))
 
     def texture(self, styles, settings: Settings | None = None, *, style_weights: Sequence[float] | None = None,
                 progress: Callable[[Progress], None] | None = None, cancel=None, preview_every: int = 0,
@@ -230,6 +255,8 @@ class Engine:
         render_terms = terms.of(settings, texture)
         if wrap and any(w * h > UNTILED_MAX_PIXELS for w, h in sizes):
             tiling.check(render_terms)  # before a first step is spent
+        if not texture and any(_tiled_transfer(size) for size in sizes):
+            tiling.check(render_terms, f"a painting larger than {TRANSFER_UNTILED_MAX_PIXELS:,} pixels")
         final_content = None if texture else images.to_array(images.resize(content_image, final))
         postprocess = None
         if settings.preserve_colors and final_content is not None:
@@ -244,7 +271,11 @@ class Engine:
             if x is None:  # start: "" or the fallback of a missing instant model
                 x = self._initial(settings.replace(init="tones") if start else settings, sizes[0], request.styles,
                                   content_image, texture, request.style_weights, wrap)
-            for index, size in enumerate(sizes):
+            first = 0
+            if request.resume is not None:  # the scales before are done: count them, start from the image
+                first, x = request.resume[0] + 1, request.resume[1]
+                run.resumed(first)
+            for index, size in enumerate(sizes[first:], first):
                 if is_cancelled(request.cancel):
                     run.cancelled = True
                     run.stop_reasons.append("cancelled")
@@ -253,15 +284,20 @@ class Engine:
                     detail = settings.keep_detail and not texture and settings.init == "content"
                     x = (np.clip(images.resize_periodic(x, size), 0.0, 1.0) if wrap
                          else self._upsample(x, size, content_image if detail else None))
-                scale = self._scale(request, index, final_content)
+                tiled = (not texture and _tiled_transfer(size)) or (wrap and size[0] * size[1] > UNTILED_MAX_PIXELS)
+                scale = self._scale(request, index, final_content, tiled)
                 arguments = [term.arguments(scale) for term in render_terms]
-                if wrap and size[0] * size[1] > UNTILED_MAX_PIXELS:
-                    loss = self._tiled_objective(render_terms, arguments, size)
+                if tiled:
+                    loss = self._tiled_objective(render_terms, arguments, size, wrap)
                 else:
                     loss = objective.bind(fn, render_terms, terms.tensors(arguments))
+                del scale, arguments  # a print-size scale's photo features are held by the objective only
                 x = run.run_scale(index, loss, x, settings.optimizer)
+                del loss
                 if run.cancelled:
                     break  # the finer scales never start: the result is this scale's best image
+                if request.checkpoint is not None:
+                    request.checkpoint(index, x)
 
         if x.shape[:2] == (final[1], final[0]):
             image = x
@@ -276,8 +312,10 @@ class Engine:
             weights=self.weights_description, start=start,
         )
 
-    def _scale(self, request: RenderRequest, index: int, final_content: np.ndarray | None) -> terms.Scale:
-        """What the terms' targets are made from at scale ``index`` of the render."""
+    def _scale(self, request: RenderRequest, index: int, final_content: np.ndarray | None,
+               tiled: bool = False) -> terms.Scale:
+        """What the terms' targets are made from at scale ``index`` of the render (``tiled``: the photo's
+        features computed tile by tile, as its large scales are)."""
         plan, size = request.pyramid, request.pyramid.sizes[index]
         style_sizes = plan.style_sizes[index]
         blended: dict[tuple[str, ...], list[np.ndarray]] = {}
@@ -299,6 +337,8 @@ class Engine:
             def content_features(layer: str) -> np.ndarray:
                 pixels = (final_content if size == plan.final
                           else images.to_array(images.resize(request.content, size)))
+                if tiled:
+                    return tiling.features(self._features_function(layer), pixels, layer, TRANSFER_TILE_SIDE)
                 return self.features(pixels, layer)
 
         return terms.Scale(request.settings, request.texture, index < len(plan.sizes) - 1, style_grams,
@@ -362,6 +402,32 @@ def _checked_weights(settings: Settings, styles: Sequence[StyleInput], style_wei
     if settings.tileable and not texture:
         raise ParameterError("tileable is an option of textures only.")
     return weights
+
+
+def _tiled_transfer(size: tuple[int, int]) -> bool:
+    """Whether a transfer's scale of ``size`` is computed tile by tile."""
+    return size[0] * size[1] > TRANSFER_UNTILED_MAX_PIXELS
+
+
+def _checked_resume(resume, plan: Pyramid) -> tuple[int, np.ndarray] | None:
+    """``resume=(index, image)`` checked against the render's plan: a scale before the last, and an image of
+    that scale's size, finite, in [0, 1]."""
+    if resume is None:
+        return None
+    try:
+        index, image = resume
+    except (TypeError, ValueError):
+        raise ParameterError("A resumed render needs the scale it finished and that scale's image.") from None
+    if not isinstance(index, (int, np.integer)) or isinstance(index, bool) or not 0 <= index < len(plan.sizes) - 1:
+        raise ParameterError(f"A render resumes after one of its first {len(plan.sizes) - 1} scales, not {index!r}.")
+    width, height = plan.sizes[index]
+    image = np.asarray(image)
+    if image.shape != (height, width, 3) or not np.issubdtype(image.dtype, np.floating):
+        raise ParameterError(f"The image a render resumes from after scale {index} must be {width}x{height} "
+                             f"RGB, not shaped {image.shape}.")
+    if not np.all(np.isfinite(image)) or image.min() < 0.0 or image.max() > 1.0:
+        raise ParameterError("The image a render resumes from must hold numbers from 0 to 1.")
+    return int(index), image.astype(np.float32)
 
 
 def _listeners(progress: Callable[[Progress], None] | None, preview_every: int, snapshot_every: int,

@@ -84,6 +84,17 @@ class Run:
     def elapsed(self) -> float:
         return time.perf_counter() - self.start
 
+    def resumed(self, done: int) -> None:
+        """The first ``done`` scales were finished by an earlier attempt: count their planned steps as taken,
+        so the progress and the estimate cover the whole render."""
+        for plan in self.plans[:done]:
+            self.step += plan.steps
+            self.stop_reasons.append("resumed")
+            self.scale_seconds.append(0.0)
+            self.scale_steps.append(plan.steps)
+        self.scale = min(done, len(self.plans) - 1)
+        self._scale_first_step = self.step
+
     # ------------------------------------------------------------------ evaluation
 
     def evaluate(self, fun: Objective, image: np.ndarray, budget_end: int):

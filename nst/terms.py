@@ -15,9 +15,10 @@ Each term owns, in one class:
 :data:`TERMS` lists them, in the order of a render's losses. The engine's compiled objective
 (:mod:`nst.objective`), the tile-by-tile objective of large seamless textures (:mod:`nst.tiling`) and the
 benchmark's comparisons (``bench/compare.py``) all read this list, so a new term is one class added here
-(and its weight declared in :mod:`nst.options`). A term computed tile by tile either is a function of its
-layers' Gram matrices (:meth:`Term.of_grams`) or reads only the image (``whole_image``); a render that
-would need another one tile by tile is refused before it starts.
+(and its weight declared in :mod:`nst.options`). A term computed tile by tile is a function of its
+layers' Gram matrices (:meth:`Term.of_grams`), reads only the image (``whole_image``), or is a mean over
+positions computed on each tile's interior (:meth:`Term.on_tile`, the photo's content); a render that would
+need another one tile by tile is refused before it starts.
 """
 
 from __future__ import annotations
@@ -85,6 +86,10 @@ class Term:
 
     #: Tile by tile: ``of_grams(grams, arguments) -> (value, dvalue/dgrams)`` in numpy, or None.
     of_grams: ClassVar[Callable | None] = None
+    #: Tile by tile, a mean over its one layer's positions of what each position's features alone give:
+    #: ``on_tile(arguments, rows, cols, share) -> arguments`` on a tile's interior (feature rows and columns
+    #: as slices), its weight times the interior's share of the positions; or None.
+    on_tile: ClassVar[Callable | None] = None
 
 
 def _magnitude(target: np.ndarray):
@@ -186,6 +191,11 @@ class Content(Term):
     def value(self, image, features, arguments, wrap):
         target, weight = arguments
         return weight * losses.content_loss(features[self.layers[0]], target)
+
+    @staticmethod
+    def on_tile(arguments, rows: slice, cols: slice, share: float) -> list:
+        target, weight = arguments
+        return [target[:, rows, cols, :], weight * share]
 
 
 @dataclass(frozen=True)

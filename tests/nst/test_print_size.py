@@ -1,0 +1,137 @@
+"""Print-size transfers: large scales computed tile by tile (exact), no seam, resumable, bounded inputs.
+
+Real VGG19 weights on images of 96 to 200 px with 64-px tiles (a 96-px margin each: every window is most
+of the image, which is what makes the tiles cheap to test and still exact).
+"""
+
+import numpy as np
+import pytest
+
+import nst.engine as engine_module
+from nst import objective, presets, terms, tiling
+from nst.errors import ParameterError
+from nst.features import CHANNELS
+from nst.settings import Settings
+from tests.factories import make_photo
+from tests.nst import quality
+
+STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
+
+
+@pytest.fixture(scope="module")
+def engine32(engine):
+    """Exactness is checked in float32 (bfloat16 rounds differently at different positions)."""
+    if engine.extractor.precision == "float32":
+        return engine
+    from nst.engine import Engine
+
+    return Engine(precision="float32")
+
+
+@pytest.fixture
+def small_tiles(monkeypatch):
+    """Scales above 64x64 px are computed tile by tile, in tiles of 64 px."""
+    monkeypatch.setattr(engine_module, "TRANSFER_UNTILED_MAX_PIXELS", 64 * 64)
+    monkeypatch.setattr(engine_module, "TRANSFER_TILE_SIDE", 64)
+
+
+def _arguments(engine, size, rng):
+    """Every term a transfer can have, with targets: (terms, arguments)."""
+    width, height = size
+    render_terms = (terms.Style(STYLE_LAYERS), terms.TotalVariation(), terms.Content(("block4_conv2",)))
+    targets = [rng.random((CHANNELS[n], CHANNELS[n]), dtype=np.float32) * 50 for n in STYLE_LAYERS]
+    content = engine.features(rng.random((height, width, 3), dtype=np.float32), "block4_conv2")
+    return render_terms, [[targets, np.array([1.0, 0.5, 2.0, 1e-3, 0.1], np.float32)], [2.0], [content, 3.0]]
+
+
+def test_the_tiled_transfer_loss_and_gradient_equal_the_whole_images(engine32):
+    """An ordinary image (zero padding at its edges, sides not multiples of 16, a narrow last column of
+    tiles): the Gram matrices summed over tiles, the content per tile and the TV give the whole image's
+    loss, each term's value and the gradient."""
+    rng = np.random.default_rng(0)
+    size = (200, 150)
+    render_terms, arguments = _arguments(engine32, size, rng)
+    whole = objective.bind(engine32._objective_function(render_terms), render_terms, terms.tensors(arguments))
+    tiled = engine32._tiled_objective(render_terms, arguments, size, wrap=False)
+    small = tiling.TiledObjective((tiled.grams_fn, tiled.grad_fn), {
+        render_terms[1]: engine32._whole_function(render_terms[1], False)}, render_terms, arguments, size, 64,
+        wrap=False)
+    assert len(small.tiles) == 12 and small.tiles[-1].width == 8  # block5 has no position in the last column
+    image = rng.random((150, 200, 3), dtype=np.float32)
+    loss, values, grad = small(image)
+    loss_whole, values_whole, grad_whole = whole(image)
+    assert list(values) == ["style", "tv", "content"]
+    for name in values:
+        assert values[name] == pytest.approx(values_whole[name], rel=1e-5), name
+    assert loss == pytest.approx(loss_whole, rel=1e-5)
+    assert np.abs(grad - grad_whole).max() < 1e-4 * np.abs(grad_whole).max()
+
+
+def test_the_photos_features_computed_tile_by_tile_are_the_whole_images(engine32):
+    image = np.random.default_rng(1).random((150, 200, 3), dtype=np.float32)
+    for layer in ("block4_conv2", "block5_conv2", "block2_conv2"):
+        tiled = tiling.features(engine32._features_function(layer), image, layer, 64)
+        whole = engine32.features(image, layer)
+        assert tiled.shape == whole.shape
+        assert np.abs(tiled - whole).max() <= 1e-4 * np.abs(whole).max(), layer
+
+
+@pytest.mark.parametrize("cls", terms.TERMS, ids=lambda cls: cls.name)
+def test_every_term_is_computed_tile_by_tile_or_refused_before_a_step(cls, engine32, small_tiles):
+    """Each term of the list, on with a weight: a tiled render's losses hold it at the whole image's value,
+    or the render is refused with the setting to change."""
+    settings = presets.settings("transfer", {"size": 96, "steps": 1, "start_size": 96, cls.weight: 0.5})
+    term = cls.configure(settings, texture=False)
+    assert term is not None
+    if term.of_grams is None and not term.whole_image and term.on_tile is None:
+        with pytest.raises(ParameterError, match=f"set {cls.weight} to 0"):
+            engine32.transfer(make_photo(96, 72), [make_photo(80, 80, seed=3)], settings)
+        return
+    result = engine32.transfer(make_photo(96, 72), [make_photo(80, 80, seed=3)], settings)
+    assert result.losses[cls.name] > 0 and list(result.losses)[:-1] == [t.name for t in terms.of(settings, False)]
+
+
+@pytest.mark.slow
+def test_a_tiled_transfer_paints_as_the_whole_one_without_a_seam(engine, small_tiles, monkeypatch):
+    """Same seed, same steps: the tiled painting is as close to the painting and to the photo (within 5%),
+    and its tile boundaries do not show (the steps across them are at most 1.1 times those inside)."""
+    photo, painting = make_photo(128, 96, seed=2), quality.starry_night()
+    settings = presets.settings("transfer", {"size": 128, "steps": 4, "start_size": 90, "seed": 0})
+    tiled = engine.transfer(photo, [painting], settings)
+    monkeypatch.setattr(engine_module, "TRANSFER_UNTILED_MAX_PIXELS", 10**9)
+    whole = engine.transfer(photo, [painting], settings)
+    assert tiled.scale_sizes == whole.scale_sizes == [(91, 68), (128, 96)]
+    target = quality.at_size(photo, whole.image)
+    gram = [quality.style_distance(engine, r.image, painting) for r in (tiled, whole)]
+    content = [quality.content_distance(engine, r.image, target) for r in (tiled, whole)]
+    assert gram[0] <= 1.05 * gram[1] and content[0] <= 1.05 * content[1], (gram, content)
+    assert tiling.seam_ratio(tiled.image, 64) <= 1.1
+
+
+def test_the_seam_measure_sees_a_seam():
+    rng = np.random.default_rng(2)
+    smooth = np.clip(0.5 + 0.05 * rng.standard_normal((96, 128, 3)), 0, 1)
+    assert tiling.seam_ratio(smooth, 64) == pytest.approx(1.0, abs=0.1)
+    seamed = smooth.copy()
+    seamed[:, 64:] += 0.2
+    seamed[64:, :] -= 0.2
+    assert tiling.seam_ratio(seamed, 64) > 1.5
+    with pytest.raises(ParameterError, match="no tile boundary"):
+        tiling.seam_ratio(smooth, 256)
+
+
+def test_print_sizes_are_accepted_up_to_6144_px_and_refused_beyond():
+    assert Settings(size=6144).size == 6144
+    for bad in (6145, 100_000):
+        with pytest.raises(ParameterError, match="size must be between 32 and 6144"):
+            Settings(size=bad)
+
+
+def test_a_print_size_render_with_a_term_tiles_cannot_compute_is_refused_before_a_step(engine, monkeypatch):
+    """The histogram term sorts every position of the image: it cannot be summed over tiles."""
+    monkeypatch.setattr(engine_module, "TRANSFER_UNTILED_MAX_PIXELS", 64 * 64)
+    seen = []
+    settings = presets.settings("transfer", {"size": 96, "steps": 1, "start_size": 64, "histogram_weight": 1.0})
+    with pytest.raises(ParameterError, match="histogram term cannot be computed tile by tile.*histogram_weight"):
+        engine.transfer(make_photo(96, 72), [make_photo(80, 80, seed=3)], settings, progress=seen.append)
+    assert seen == []
