@@ -22,6 +22,8 @@ INITS = ("content", "palette", "tones", "instant", "noise")
 NOISES = ("smooth", "matched", "uniform")
 METHODS = ("lbfgs", "adam")
 MAX_SIZE = 2048  # on a CPU, larger would need several GB for VGG19's activations
+#: A transfer's long side: print sizes (an A3 print at 300 dpi is 4960 px) are computed tile by tile.
+PRINT_MAX_SIZE = 6144
 #: A texture's width and height (a tileable texture this large is computed tile by tile).
 TEXTURE_MIN_SIDE, TEXTURE_MAX_SIDE = 128, MAX_SIZE
 #: stroke_scale 1.0 shows the painting's strokes as they are when the painting is this many
@@ -34,7 +36,8 @@ CROP_EXAMPLE = "120,40,400,300"
 
 # --------------------------------------------------------------------------- what a user sets
 
-SIZE = Param("size", "int", 512, "Long side of the result, in pixels.", min=32, max=MAX_SIZE, step=32,
+SIZE = Param("size", "int", 512, "Long side of the result, in pixels (print sizes: scales above 1.5 "
+             "megapixels are computed tile by tile).", min=32, max=PRINT_MAX_SIZE, step=32,
              label="Size (px)")
 STEPS = Param("steps", "int", 100, "VGG passes at the final scale; coarser scales get more, and every scale "
               "stops early once converged.", min=1, max=20000, step=1)
