@@ -12,9 +12,9 @@ computes a target twice: the next one finds them in the store.
 from __future__ import annotations
 
 import logging
-import os
 from typing import Callable, Iterable, Mapping
 
+from nst import config
 from nst.errors import NSTError
 from nst.presets import DEFAULT, PREVIEWS
 from nst.targets import StyleInput
@@ -29,7 +29,7 @@ DEFAULT_PLAN: tuple[tuple[str, Mapping], ...] = tuple(
 
 def default_plan() -> tuple[tuple[str, Mapping], ...]:
     """:data:`DEFAULT_PLAN`, or nothing when ``NST_STYLE_ANALYSIS=0``."""
-    return () if os.environ.get("NST_STYLE_ANALYSIS", "1").strip() == "0" else DEFAULT_PLAN
+    return DEFAULT_PLAN if config.value("NST_STYLE_ANALYSIS") else ()
 
 
 def analyse_plugin_styles(library, registry, engine, plan: Iterable[tuple[str, Mapping]] = DEFAULT_PLAN,

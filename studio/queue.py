@@ -34,7 +34,6 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
-import os
 import threading
 import uuid
 from pathlib import Path
@@ -50,8 +49,6 @@ from nst.errors import NSTError
 
 ENV_VAR = "NST_QUEUE_URL"
 NAME_ENV = "NST_QUEUE_NAME"
-#: The queue's name on its server (several galleries can share one Redis under different names).
-DEFAULT_NAME = "nst-renders"
 #: Priority of quick previews (as the filter declares them); everything else is 0. Higher runs first.
 PREVIEW_PRIORITY = 10
 #: The task's name in a message (huey registers it as ``studio.queue.render``).
@@ -204,7 +201,7 @@ def priority_of(preview: bool) -> int:
 
 def queue_url(url: str | None = None) -> str:
     """The queue's URL: ``url``, else ``NST_QUEUE_URL``, else the SQLite file in the data directory."""
-    url = url or os.environ.get(ENV_VAR) or ""
+    url = url or config.value(ENV_VAR) or ""
     return url.strip() or f"sqlite:///{config.data_dir() / 'queue.db'}"
 
 
@@ -261,7 +258,7 @@ _NAME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWX
 
 
 def queue_name() -> str:
-    name = os.environ.get(NAME_ENV, "").strip() or DEFAULT_NAME
+    name = config.value(NAME_ENV)
     if not _NAME_CHARACTERS.issuperset(name) or len(name) > 64:
         raise QueueError(f"{NAME_ENV} must be 1 to 64 letters, digits, - or _, not {name!r}.")
     return name
