@@ -6,6 +6,7 @@ import os
 
 import streamlit as st
 
+from nst import config
 from nst.registry import BUILTIN_DIR, DISABLED_VAR, ENV_VAR
 from ui import services
 from ui.text import md
@@ -20,7 +21,7 @@ weights_ok, weights_message = services.weights_status()
 
 top_left, top_right = st.columns([4, 1], vertical_alignment="center")
 with top_left:
-    extra = os.environ.get(ENV_VAR)
+    extra = os.pathsep.join(str(folder) for folder in config.value(ENV_VAR))
     st.caption(f"Built-in plugins: {md(BUILTIN_DIR)}" + (f" · extra folders ({ENV_VAR}): {md(extra)}" if extra else
                f" · add your own folders with the `{ENV_VAR}` environment variable"))
 with top_right:
