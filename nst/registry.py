@@ -32,7 +32,6 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import logging
-import os
 import sys
 import threading
 import time
@@ -43,7 +42,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
-from . import files
+from . import config, files
 from .errors import NSTError, ParameterError
 from .params import blend_weights, shown_value, validate
 from .plugin import (Filter, FilterResult, RunInputs, StyleContribution, filter_problems, preset_of,
@@ -133,7 +132,7 @@ class Registry:
         registry = cls()
         registry.probe = probe
         if folders is None:
-            folders = [Path(p).expanduser() for p in os.environ.get(ENV_VAR, "").split(os.pathsep) if p.strip()]
+            folders = config.value(ENV_VAR)
         registry._load_folders(([(BUILTIN_DIR, "builtin")] if builtin else [])
                                + [(Path(folder), "folder") for folder in folders])
         if entry_points:
@@ -491,7 +490,7 @@ class Registry:
 
 def disabled_ids() -> set[str]:
     """Plugin ids listed in NST_DISABLED_PLUGINS (separated by commas or spaces)."""
-    return {part for part in os.environ.get(DISABLED_VAR, "").replace(",", " ").split() if part}
+    return set(config.value(DISABLED_VAR))
 
 
 def _safely(check: Callable[[Any], list[str]], item: Any) -> list[str]:
