@@ -15,6 +15,7 @@ import math
 import re
 import struct
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Union
 
@@ -66,7 +67,13 @@ _JPEG_MARKER = re.compile(rb"\xff+([^\x00\xff])")
 _JPEG_MARKER_IN_SCAN = re.compile(rb"\xff+([^\x00\xd0-\xd7\xff])")
 _PNG_DATA_CHUNKS = (b"IDAT", b"fcTL", b"fdAT")
 #: Formats we write.
-SAVE_FORMATS = {"png": "PNG", "jpg": "JPEG", "jpeg": "JPEG", "webp": "WEBP"}
+SAVE_FORMATS = {"png": "PNG", "jpg": "JPEG", "jpeg": "JPEG", "webp": "WEBP", "tif": "TIFF", "tiff": "TIFF"}
+#: Bits per channel written: 8 in every format; 16 (for print) in PNG and TIFF.
+DEPTHS = (8, 16)
+#: A photo's colour profile is kept in what is painted from it up to this size (a printer's can be a few MB).
+MAX_ICC_BYTES = 4 * 1024 * 1024
+#: A photo's resolution is kept when each axis is a number of dots per inch from 1 to this.
+MAX_DPI = 100_000
 
 Source = Union[str, Path, bytes, bytearray, BinaryIO, Image.Image]
 
@@ -425,24 +432,156 @@ def format_for(path: Path | str) -> str:
     return SAVE_FORMATS[suffix]
 
 
-def encode(array_or_image: np.ndarray | Image.Image, fmt: str = "PNG", quality: int = 92) -> bytes:
-    """Encode to PNG, JPEG or WebP bytes."""
-    image = array_or_image if isinstance(array_or_image, Image.Image) else to_pil(array_or_image)
-    buffer = io.BytesIO()
+@dataclass(frozen=True)
+class PrintInfo:
+    """What a print keeps of the photo it was painted from: its resolution and its colour profile."""
+
+    dpi: tuple[float, float] | None = None
+    icc_profile: bytes | None = None
+
+    def pillow_options(self) -> dict:
+        options: dict = {}
+        if self.dpi:
+            options["dpi"] = self.dpi
+        if self.icc_profile:
+            options["icc_profile"] = self.icc_profile
+        return options
+
+
+def print_info(source: Source, name: str | None = None) -> PrintInfo:
+    """A photo's resolution (DPI) and ICC profile, read from its header without decoding its pixels. Either is
+    left out when it is not sound: a DPI that is not two numbers from 1 to MAX_DPI, a profile larger than
+    MAX_ICC_BYTES or without an ICC header (its size in its first four bytes, ``acsp`` at byte 36)."""
+    image = source if isinstance(source, Image.Image) else open_checked(source, name)
+    dpi = image.info.get("dpi")
+    try:
+        dpi = tuple(float(v) for v in dpi) if dpi is not None else None
+    except (TypeError, ValueError):
+        dpi = None
+    if dpi is not None and (len(dpi) != 2 or not all(math.isfinite(v) and 1 <= v <= MAX_DPI for v in dpi)):
+        dpi = None
+    icc = image.info.get("icc_profile")
+    if not isinstance(icc, (bytes, bytearray)) or not 128 <= len(icc) <= MAX_ICC_BYTES or icc[36:40] != b"acsp" \
+            or struct.unpack(">I", bytes(icc[:4]))[0] != len(icc):
+        icc = None
+    return PrintInfo(dpi, bytes(icc) if icc is not None else None)
+
+
+def _levels(array_or_image: np.ndarray | Image.Image, depth: int) -> np.ndarray:
+    """(H, W, 3) unsigned integers of ``depth`` bits from a float array in [0, 1] or an 8-bit image."""
+    if isinstance(array_or_image, Image.Image):
+        array = np.asarray(array_or_image.convert("RGB"), dtype=np.float32) / 255.0
+    else:
+        array = np.asarray(array_or_image, dtype=np.float32)
+        if array.ndim != 3 or array.shape[2] != 3:
+            raise ImageError(f"Expected an (H, W, 3) array, got shape {array.shape}.")
+    top = (1 << depth) - 1
+    return np.clip(array * top + 0.5, 0, top).astype(np.uint16 if depth > 8 else np.uint8)
+
+
+def _png16(levels: np.ndarray, info: PrintInfo) -> bytes:
+    """A 16-bit RGB PNG (Pillow writes 16 bits for one channel only)."""
+    import zlib
+
+    height, width = levels.shape[:2]
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    out = [_PNG_SIGNATURE, chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 16, 2, 0, 0, 0))]
+    if info.icc_profile:
+        out.append(chunk(b"iCCP", b"ICC profile\x00\x00" + zlib.compress(info.icc_profile)))
+    if info.dpi:
+        out.append(chunk(b"pHYs", struct.pack(">IIB", *(round(d / 0.0254) for d in info.dpi), 1)))
+    rows = np.empty((height, 1 + width * 6), dtype=np.uint8)
+    rows[:, 0] = 0  # no filter
+    rows[:, 1:] = levels.astype(">u2").view(np.uint8).reshape(height, width * 6)
+    out.append(chunk(b"IDAT", zlib.compress(rows.tobytes(), 6)))
+    out.append(chunk(b"IEND", b""))
+    return b"".join(out)
+
+
+def _tiff(levels: np.ndarray, info: PrintInfo) -> bytes:
+    """An uncompressed RGB TIFF of 8 or 16 bits per channel, with its resolution and colour profile."""
+    height, width = levels.shape[:2]
+    bits = 16 if levels.dtype == np.uint16 else 8
+    pixels = levels.astype("<u2").tobytes() if bits == 16 else levels.tobytes()
+    dpi = info.dpi or (72.0, 72.0)
+    entries = []  # (tag, type, count, value bytes)
+    short, long_, rational, undefined = 3, 4, 5, 7
+
+    def rational_of(value: float) -> bytes:
+        return struct.pack("<II", round(value * 1000), 1000)
+
+    entries.append((256, long_, 1, struct.pack("<I", width)))
+    entries.append((257, long_, 1, struct.pack("<I", height)))
+    entries.append((258, short, 3, struct.pack("<HHH", bits, bits, bits)))
+    entries.append((259, short, 1, struct.pack("<H", 1)))  # no compression
+    entries.append((262, short, 1, struct.pack("<H", 2)))  # RGB
+    entries.append((273, long_, 1, b"\0\0\0\0"))  # strip offset: filled in below
+    entries.append((277, short, 1, struct.pack("<H", 3)))
+    entries.append((278, long_, 1, struct.pack("<I", height)))  # one strip
+    entries.append((279, long_, 1, struct.pack("<I", len(pixels))))
+    entries.append((282, rational, 1, rational_of(dpi[0])))
+    entries.append((283, rational, 1, rational_of(dpi[1])))
+    entries.append((284, short, 1, struct.pack("<H", 1)))  # chunky
+    entries.append((296, short, 1, struct.pack("<H", 2)))  # inches
+    if info.icc_profile:
+        entries.append((34675, undefined, len(info.icc_profile), info.icc_profile))
+    ifd_size = 2 + 12 * len(entries) + 4
+    extra_at = 8 + ifd_size
+    extras = b""
+    values = []
+    for tag, kind, count, value in entries:
+        if len(value) <= 4:
+            values.append(value.ljust(4, b"\0"))
+        else:
+            if (extra_at + len(extras)) % 2:
+                extras += b"\0"
+            values.append(struct.pack("<I", extra_at + len(extras)))
+            extras += value
+    pixels_at = extra_at + len(extras) + (extra_at + len(extras)) % 2
+    ifd = struct.pack("<H", len(entries))
+    for (tag, kind, count, _), value in zip(entries, values):
+        if tag == 273:
+            value = struct.pack("<I", pixels_at)
+        ifd += struct.pack("<HHI", tag, kind, count) + value
+    ifd += struct.pack("<I", 0)
+    head = b"II*\0" + struct.pack("<I", 8) + ifd + extras
+    return head + b"\0" * (pixels_at - len(head)) + pixels
+
+
+def encode(array_or_image: np.ndarray | Image.Image, fmt: str = "PNG", quality: int = 92, *, depth: int = 8,
+           info: PrintInfo | None = None) -> bytes:
+    """Encode to PNG, JPEG, WebP or TIFF bytes: 8 bits per channel, or 16 in PNG and TIFF (from a float
+    array: the painting's own precision); ``info``: the photo's resolution and colour profile, kept."""
+    info = info or PrintInfo()
     fmt = fmt.upper()
     if fmt == "JPG":
         fmt = "JPEG"
+    if depth not in DEPTHS:
+        raise ImageError(f"An image is written with 8 or 16 bits per channel, not {depth!r}.")
+    if depth == 16 and fmt not in ("PNG", "TIFF"):
+        raise ImageError(f"16 bits per channel are written as PNG or TIFF, not {fmt}.")
+    if fmt == "TIFF":
+        return _tiff(_levels(array_or_image, depth), info)
+    if depth == 16:
+        return _png16(_levels(array_or_image, 16), info)
+    image = array_or_image if isinstance(array_or_image, Image.Image) else to_pil(array_or_image)
+    buffer = io.BytesIO()
     if fmt in ("JPEG", "WEBP"):
-        image.save(buffer, fmt, quality=quality)
+        image.save(buffer, fmt, quality=quality, **info.pillow_options())
     else:
-        image.save(buffer, fmt, optimize=False)
+        image.save(buffer, fmt, optimize=False, **info.pillow_options())
     return buffer.getvalue()
 
 
-def save(array_or_image: np.ndarray | Image.Image, path: Path | str) -> Path:
-    """Write an image; the format follows the file's suffix. The write is atomic and follows no link."""
+def save(array_or_image: np.ndarray | Image.Image, path: Path | str, *, depth: int = 8,
+         info: PrintInfo | None = None) -> Path:
+    """Write an image; the format follows the file's suffix (``depth`` 16: PNG or TIFF). The write is atomic
+    and follows no link."""
     path = Path(path).expanduser()
-    data = encode(array_or_image, format_for(path))
+    data = encode(array_or_image, format_for(path), depth=depth, info=info)
     if not path.parent.exists():
         raise ImageError(f"Cannot write {path}: the folder {path.parent} does not exist.")
     try:
