@@ -1,4 +1,4 @@
-"""The mutations of ``python -m bench mutants``: one per claim of the README, each a small plausible bug.
+"""The mutations of ``python -m bench mutants``: one per claim of the docs (README.md, docs/), each a small plausible bug.
 
 Each names its file, an original snippet that occurs exactly once in it, the replacement, the claim it
 breaks, and the tests of that area to run (the one expected to kill it first: ``-x`` stops there).

@@ -1,6 +1,6 @@
 """The mutation check: ``python -m bench mutants [--only NAME] [--list] [--limit SECONDS]``.
 
-Each mutation in :mod:`bench.mutant_list` breaks one claim of the README with a small, plausible
+Each mutation in :mod:`bench.mutant_list` breaks one claim of the docs (README.md, docs/) with a small, plausible
 change. One at a time, the tracked files (as they are in the working tree) are copied into a
 temporary folder, the mutation is applied there (never in the checkout), and the tests of that area
 run in the copy with ``python -m pytest -x -q -n 0 -p no:cacheprovider`` (one process: the test that died is known), with this process's environment

@@ -220,7 +220,7 @@ def _lbfgs(run: Run, fun: Objective, x0: np.ndarray, budget_end: int, settings: 
     step is tried first and halved while the loss does not decrease. All
     vectors stay float32, so an iteration costs little next to one VGG pass.
     (scipy's L-BFGS-B, in float64, spends about ten times as long per iteration
-    on its bound handling: the README's "How it works" gives the measurement.)
+    on its bound handling: docs/how-it-works.md gives the measurement.)
     """
     x = x0.astype(np.float32).ravel().copy()
     shape = x0.shape

@@ -42,7 +42,7 @@ PRESETS: dict[str, dict[str, Settings]] = {
         # scale resuming the last one's curvature; from the photo in the painting's colours, tone for tone
         # (a bright sky takes the painting's brightest colours); the painting's strokes and motifs
         # (block3, block4) weighed over its large forms (block5); the photo's weight following the
-        # painting's strength (README, "Against the reference implementation").
+        # painting's strength (docs/benchmarks.md, "Against the reference implementation").
         "transfer": _QUALITY_TRANSFER,
         # Textures: a 512x512 seamless tile; four style layers (with block5, the Gram matrices pin
         # the painting's layout and the "texture" is a copy), the painting's strokes at their own

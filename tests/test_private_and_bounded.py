@@ -20,7 +20,7 @@ from PIL import Image
 from db import LibraryError, open_library
 
 ROOT = Path(__file__).resolve().parents[1]
-#: The stated bounds for a pack of at most 4 MB (README, "Style packs").
+#: The stated bounds for a pack of at most 4 MB (docs/security.md).
 PACK_DB_BOUND = 64 * 1024 * 1024
 PACK_RSS_BOUND = 1024 * 1024 * 1024
 

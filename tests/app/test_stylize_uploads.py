@@ -17,7 +17,7 @@ from tests.app.conftest import ROOT, jpeg_bytes, png_bytes
 from tests.app.test_pages import plain, texts
 from tests.factories import make_photo
 
-#: The bound on the app's memory while it takes twenty 7000 x 7000 photos in one click (the README says it).
+#: The bound on the app's memory while it takes twenty 7000 x 7000 photos in one click (docs/security.md says it).
 PEAK_BOUND_BYTES = 1024 ** 3
 
 

@@ -1,4 +1,4 @@
-"""Previews go first on Redis too: the queue the README promises for several machines honours priorities.
+"""Previews go first on Redis too: the queue docs/farm.md promises for several machines honours priorities.
 
 On the real Redis server (``NST_TEST_REDIS_URL``), each test under a queue name of its own. huey's plain
 ``RedisHuey`` refuses every message with a priority ("Task priorities are not supported"), so a preview

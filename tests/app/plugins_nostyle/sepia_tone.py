@@ -1,4 +1,4 @@
-"""A filter that takes a photo and no style, like the README's Sepia example (the app's tests load it
+"""A filter that takes a photo and no style, like the Sepia example of docs/plugins.md (the app's tests load it
 through ``NST_PLUGIN_PATH``)."""
 
 import time
