@@ -11,11 +11,13 @@ default and which are previews, are the preset table's (:mod:`nst.presets`).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
-from . import __version__, crops, presets
+from . import __version__, crops, presets, pyramid
 from .errors import ParameterError
 from .plugin import Filter, FilterResult, Needs
+from .progress import Progress
 from .settings import layers_of, settings_of
 
 
@@ -70,7 +72,15 @@ class EngineFilter(Filter):
 
     def run(self, inputs, params, progress):
         settings = settings_of(self.operation, params)
+        started = time.monotonic()
+
+        def stage(text: str, fraction: float) -> None:  # what the render does before its first step
+            progress(Progress(0, 0, time.monotonic() - started, fraction=fraction, stage=text))
+
+        stage("Loading the network", 0.0)
         engine = inputs.engine()
+        self._measure(engine, list(inputs.styles), settings, None if inputs.content is None else inputs.content.size,
+                      stage)
         pictures = (inputs.content, inputs.styles) if self.needs.content else (inputs.styles,)
         render = engine.transfer if self.needs.content else engine.texture
         result = render(*pictures, settings, style_weights=inputs.style_weights, progress=progress,
@@ -79,12 +89,31 @@ class EngineFilter(Filter):
         return FilterResult(result.image, metrics=result.metrics(), cancelled=result.cancelled)
 
     def prepare(self, engine, styles, params):
-        """The style transfer's Gram targets at every scale of ``params`` (a texture prepares nothing yet)."""
-        if not self.needs.content:
+        """The Gram targets of ``styles`` at every scale of a render with ``params`` (a transfer's, for any photo:
+        the style's sizes follow only the result's long side)."""
+        self._measure(engine, list(styles), settings_of(self.operation, params), None)
+
+    def _measure(self, engine, styles, settings, content_size, stage=None) -> None:
+        """Find (or compute, and so cache) the Gram targets of ``styles`` at every scale of a render with
+        ``settings``, saying how far it got through ``stage(text, fraction)``; a texture learnt from crop boxes
+        of its styles is left to the engine, which measures the crops."""
+        sizes = [style.image.size for style in styles]
+        if self.needs.content:
+            plan = pyramid.transfer(settings, content_size or (settings.size, settings.size), sizes)
+        elif any(crops.for_styles(settings.crop, sizes)):
             return
-        settings = settings_of(self.operation, params)
-        for style in styles:
-            engine.prepare_targets(style, settings)
+        else:
+            plan = pyramid.texture(settings, sizes)
+        needed = list(dict.fromkeys((index, size) for per_scale in plan.style_sizes
+                                    for index, size in enumerate(per_scale)))
+        layers = tuple(settings.style_layers)
+        for done, (index, size) in enumerate(needed):
+            if stage is not None:
+                stage(f"Measuring the style{'s' if len(styles) > 1 else ''}: {done} of {len(needed)} sizes",
+                      done / len(needed))
+            engine.style_grams(styles[index], size, layers)
+        if stage is not None:
+            stage("Style measured; preparing the first step", 1.0)
 
 
 def builtin_filter(operation: str) -> EngineFilter:

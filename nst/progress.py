@@ -33,6 +33,9 @@ class Progress:
     eta: float | None = None  # seconds left, estimated
     image: Optional[np.ndarray] = None  # the current image (H, W, 3) in [0, 1], now and then
     fraction: float | None = None  # of the planned work done (default: step / total)
+    #: What the work does before its first step ("Measuring the style: 2 of 5 sizes"), "" once it steps;
+    #: while it is set, ``fraction`` is that stage's share done.
+    stage: str = ""
 
     def __post_init__(self) -> None:
         if self.fraction is None:

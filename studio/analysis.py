@@ -2,9 +2,10 @@
 
 A worker process (the app's render threads, or ``python -m nst worker``) runs
 :func:`analyse_plugin_styles` once after start, when the engine is built. Each
-filter in the plan works out what it needs (the built-in style transfer: the
-Gram targets at every scale of the preset) and the engine's target cache keeps
-it, in memory and in the library's Gram store. So the first render with a
+filter in the plan works out what it needs (the built-in style transfer and
+texture synthesis: the Gram targets at every scale of the preset) and the
+engine's target cache keeps it, in memory and in the library's Gram store
+(compactly: :mod:`db.gram_store`). So the first painting or texture with a
 starter painting does not pay for the painting's analysis, and no process
 computes a target twice: the next one finds them in the store.
 """
@@ -22,9 +23,10 @@ from nst.targets import StyleInput
 log = logging.getLogger(__name__)
 
 #: (filter id, parameters) to prepare each plugin style for: the presets people start with (the default
-#: preset and the previews, as the preset table names them).
+#: preset and the previews, as the preset table names them), for a painting and for a texture alike.
 DEFAULT_PLAN: tuple[tuple[str, Mapping], ...] = tuple(
-    ("style_transfer", {"preset": name}) for name in (DEFAULT, *sorted(PREVIEWS)))
+    (filter_id, {"preset": name}) for filter_id in ("style_transfer", "texture_synthesis")
+    for name in (DEFAULT, *sorted(PREVIEWS)))
 
 
 def default_plan() -> tuple[tuple[str, Mapping], ...]:

@@ -47,6 +47,7 @@ class JobView:
     owner: str | None = None
     attempts: int = 0
     cancel_requested: bool = False
+    stage: str = ""  # what a running render does before its first step (its share done is ``fraction``)
 
     @property
     def active(self) -> bool:
@@ -69,6 +70,11 @@ def _number(value, default, upper: float | None = None):
     if not math.isfinite(value) or value < 0 or (upper is not None and value > upper):
         return default
     return value
+
+
+def _stage(stored) -> str:
+    """A stored stage's text: a string of at most 200 characters, else none."""
+    return stored if isinstance(stored, str) and len(stored) <= 200 else ""
 
 
 def _losses(stored) -> dict[str, float]:
@@ -167,6 +173,7 @@ class Farm:
             _number(stored.get("eta"), None) if record.status == "running" else None,
             _losses(record.losses) or _losses(stored.get("losses")), record.preview, record.result_image_id,
             record.error, record.queue_position, record.owner, record.attempts, record.cancel_requested,
+            _stage(stored.get("stage")) if record.status == "running" else "",
         )
 
     def any_active(self, render_ids) -> bool:

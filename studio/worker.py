@@ -186,7 +186,7 @@ def progress_record(p: Progress) -> dict[str, Any]:
     return {"step": p.step, "total": p.total, "fraction": round(float(p.fraction or 0.0), 4),
             "elapsed": round(p.elapsed, 2), "eta": None if p.eta is None else round(float(p.eta), 1),
             "scale": p.scale, "scales": p.scales, "size": list(p.size),
-            "losses": {k: float(v) for k, v in p.losses.items()}}
+            "losses": {k: float(v) for k, v in p.losses.items()}, **({"stage": p.stage[:200]} if p.stage else {})}
 
 
 class RenderWorker:

@@ -161,8 +161,10 @@ def _one_job(render_id: int, original: bytes | None, tiled: bool = False) -> boo
                     st.rerun()  # the whole page: the click may come in a full run as well as a fragment's
         if view.status == "running" and view.cancel_requested:
             st.progress(min(1.0, max(0.0, view.fraction)), text="Stopping after this step…")
-        elif view.status == "running" and view.step == 0:
-            st.progress(0.0, text="Starting: loading the network and measuring the style…")
+        elif view.status == "running" and view.step == 0:  # the stage the filter reports, else the usual start
+            st.progress(min(1.0, max(0.0, view.fraction)) if view.stage else 0.0,
+                        text=f"{md(view.stage)} · {_seconds(view.elapsed)} elapsed" if view.stage
+                        else "Starting: loading the network and measuring the style…")
         elif view.status == "running":
             label = (f"Step {view.step} of {view.total} · {_seconds(view.elapsed)} elapsed · "
                      f"about {_seconds(view.eta)} left")
