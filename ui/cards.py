@@ -43,3 +43,21 @@ def card_picture(painting_id: int, result_id: int | None) -> bytes:
         frame.paste(_cover(painting, half), (0, 0))
         frame.paste(_cover(load(result_id), half), (FRAME[0] - half[0], 0))
     return images.encode(frame, "JPEG", quality=88)
+
+
+#: The painting's corner on a try-on card: this fraction of the frame's width, with a white border.
+INSET = 0.3
+BORDER = 3
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def tryon_picture(painting_id: int, painted: bytes) -> bytes:
+    """A try-on card: the user's photo painted in the style fills the frame, the painting in a corner."""
+    frame = _cover(images.load(painted, as_input=False).convert("RGB"), FRAME)
+    painting = images.load(services.library().image_bytes(painting_id), as_input=False).convert("RGB")
+    width = round(FRAME[0] * INSET)
+    corner = _cover(painting, (width, round(width * FRAME[1] / FRAME[0])))
+    left, top = FRAME[0] - corner.width - 2 * BORDER, FRAME[1] - corner.height - 2 * BORDER
+    frame.paste((255, 255, 255), (left, top, FRAME[0], FRAME[1]))
+    frame.paste(corner, (left + BORDER, top + BORDER))
+    return images.encode(frame, "JPEG", quality=88)

@@ -1,10 +1,11 @@
-"""Gallery: every saved style as a card (the painting, and what it does to a photo), sorted, searched, filtered."""
+"""Gallery: every saved style as a card (the painting, and what it does to a photo), sorted, searched, filtered;
+"Try it on my photo" shows the user's photo in every style (:mod:`ui.try_on`)."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from ui import services
+from ui import services, try_on
 from ui.cards import card_picture
 from ui.pages import ADD_STYLE, STYLE, STYLIZE
 from ui.style_choice import by_recent_use
@@ -44,6 +45,7 @@ else:
 if tags:
     styles = [s for s in styles if set(tags) <= set(s.tags)]
 
+photo = try_on.chooser(library)
 st.caption(f"{len(styles)} of {len(all_styles)} styles" if len(styles) != len(all_styles)
            else f"{len(all_styles)} styles")
 if not styles:
@@ -55,9 +57,13 @@ for style in styles:
     result_id = used.result_image_id if used is not None and used.result_image_id is not None else style.sample_image_id
     with grid.cell():
         mine = used is not None and used.result_image_id is not None
-        st.image(card_picture(style.image_id, result_id), width="stretch",
-                 caption=None if result_id is None else
-                 "The painting · your latest render" if mine else "The painting · a sample")
+        tried = try_on.card(style, photo) if photo is not None else None
+        if tried is not None:
+            st.image(tried, width="stretch", caption="Your photo in this style · the painting in the corner")
+        else:
+            st.image(card_picture(style.image_id, result_id), width="stretch",
+                     caption=None if result_id is None else
+                     "The painting · your latest render" if mine else "The painting · a sample")
         st.markdown(f"**{md(style.name)}**")
         st.caption(" · ".join(filter(None, [md(style.artist) if style.artist else "Unknown artist",
                                             md(style.year) if style.year else None])))

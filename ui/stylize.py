@@ -6,7 +6,7 @@ import streamlit as st
 
 from nst import images
 from nst.errors import NSTError
-from ui import services
+from ui import services, try_on
 from ui.job_panel import PHOTO_NAMES, download_all, job_panel
 from ui.estimate import expected_time
 from ui.render_summary import local_time
@@ -158,6 +158,9 @@ with settings_col:
         st.caption("Upload a photo (or pick a recent one) to start.")
     expected_time(library, flt, values, first_photo_size(uploads, picked_recent),
                   [(s.width, s.height) for s in chosen])
+
+with inputs_col:  # an instant sketch of this choice, before Paint
+    try_on.preview(try_on.first_photo(uploads, picked_recent, library), chosen, weights, flt, values)
 
 if run:
     queued, originals = paint(photos_count, chosen_photos(uploads, picked_recent, library), uploads,
