@@ -18,7 +18,7 @@ from . import __version__, crops, presets, pyramid
 from .errors import ParameterError
 from .plugin import Filter, FilterResult, Needs
 from .progress import Progress
-from .settings import layers_of, settings_of
+from .settings import settings_of
 
 
 @dataclass(frozen=True)
@@ -64,10 +64,9 @@ class EngineFilter(Filter):
         self.default_preset = presets.DEFAULT
 
     def check(self, inputs, params):
-        layers_of(params["style_layers"])  # the one option whose declaration cannot say it all
         if "crop" in params:  # a texture's crop boxes, each inside its style image (named as the user named it)
             names = list(inputs.style_names)
-            crops.for_styles(crops.parse(params["crop"]), [s.image.size for s in inputs.styles],
+            crops.for_styles(params["crop"], [s.image.size for s in inputs.styles],
                              names=names if len(names) == len(inputs.styles) else None)
 
     def run(self, inputs, params, progress):

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from .params import Param
+from .params import BOX_EXAMPLE, Param
+from .weights import LAYERS
 
 STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
 CONTENT_LAYERS = ("block4_conv2", "block5_conv2", "block3_conv2", "block2_conv2", "block4_conv1", "block5_conv1")
@@ -32,7 +33,7 @@ STROKE_REFERENCE_SIDE = 1024
 #: The smallest region of a style image a texture can learn from (a crop box's width and height).
 MIN_CROP_SIDE = 32
 #: A crop box as written on the command line.
-CROP_EXAMPLE = "120,40,400,300"
+CROP_EXAMPLE = BOX_EXAMPLE
 
 # --------------------------------------------------------------------------- what a user sets
 
@@ -52,9 +53,12 @@ TV_WEIGHT = Param("tv_weight", "float", 0.0, "Total-variation weight: higher is 
                   log=True, label="Smoothness (TV weight)")
 STYLE_SCALE = Param("style_scale", "float", 1.0, "Size of the style's strokes: the style image is resized to the "
                     "result's size times this.", min=0.1, max=4.0, step=0.05)
-STYLE_LAYERS_OPTION = Param("style_layers", "text", ",".join(STYLE_LAYERS),
+#: A style layer's largest weight, as for the other weights: their sum stays finite.
+MAX_LAYER_WEIGHT = 1e12
+STYLE_LAYERS_OPTION = Param("style_layers", "layers", tuple((name, 1.0) for name in STYLE_LAYERS),
                             "Comma-separated VGG19 layers for the style loss, each with an optional "
-                            "weight after a colon (block3_conv1:2 counts that layer twice).", advanced=True)
+                            "weight after a colon (block3_conv1:2 counts that layer twice).", advanced=True,
+                            choices=LAYERS, max=MAX_LAYER_WEIGHT)
 SEED = Param("seed", "int", 0, "Random seed (noise start); the same seed gives the same image.", min=0,
              max=2**31 - 1, advanced=True)
 OPTIMIZER = Param("optimizer", "choice", "lbfgs", "L-BFGS (fast, the default) or Adam (the tutorial's).",
@@ -73,16 +77,16 @@ INIT = Param("init", "choice", "content", "Start from the photo, from the photo 
              "(palette: its colours moved to the painting's average and spread; tones: each tone of the photo "
              "in the painting's colour of the same brightness), from the instant filter's sketch of it (instant; "
              "tones when the instant model is not installed), or from noise.", choices=INITS, advanced=True)
-TEXTURE_SIZE = Param("size", "size", "512x512", "The texture's width and height; any shape, whatever the "
+TEXTURE_SIZE = Param("size", "size", (512, 512), "The texture's width and height; any shape, whatever the "
                      "painting's.", min=TEXTURE_MIN_SIDE, max=TEXTURE_MAX_SIDE, step=16, label="Size (px)")
 TILEABLE = Param("tileable", "bool", False, "Make a seamless tile: the texture repeats in both directions without "
                  "a visible edge (backgrounds, wallpapers, fabric, game surfaces).", label="Seamless tile")
 STROKE_SCALE = Param("stroke_scale", "float", 1.0, f"Size of the painting's strokes in the texture: 1 shows them "
                      f"as in the painting at {STROKE_REFERENCE_SIDE} px on its long side, 2 twice as large (fewer "
                      f"of them), 0.5 half as large.", min=0.1, max=4.0, step=0.05)
-CROP = Param("crop", "text", "", f"Learn from a region of the style image only: x,y,w,h in its pixels (e.g. "
+CROP = Param("crop", "boxes", (), f"Learn from a region of the style image only: x,y,w,h in its pixels (e.g. "
              f"{CROP_EXAMPLE}; at least {MIN_CROP_SIDE} px a side). Several styles: one box for all, or one per "
-             f"style separated by ';'. Empty: the whole image.", label="Crop box")
+             f"style separated by ';'. Empty: the whole image.", label="Crop box", min=MIN_CROP_SIDE)
 
 TRANSFER: tuple[Param, ...] = (SIZE, STEPS, CONTENT_WEIGHT, STYLE_WEIGHT, TV_WEIGHT, STYLE_SCALE,
                                STYLE_LAYERS_OPTION, SEED, OPTIMIZER, LR, TOLERANCE, START_SIZE, PRESERVE_COLORS,

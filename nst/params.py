@@ -10,24 +10,34 @@ any work starts.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, replace
 from typing import Any, Iterable, Mapping, Sequence
 
 from .errors import ParameterError
 
-KINDS = ("float", "int", "bool", "choice", "text", "size")
+KINDS = ("float", "int", "bool", "choice", "text", "size", "layers", "boxes")
+#: Kinds whose values are written as one line of text on a command line and in the app's form (the text is
+#: parsed at the door into the typed value; :meth:`Param.text` writes a value back).
+TEXT_KINDS = ("text", "layers", "boxes")
 #: Longest text value a "text" parameter takes unless its declaration says otherwise (``max_length``).
 DEFAULT_MAX_LENGTH = 1_000
 #: Characters of a refused value shown in the error message.
 _SHOWN = 60
 _TRUE = {"1", "true", "yes", "on", "y"}
 _FALSE = {"0", "false", "no", "off", "n"}
+#: A layer weight as the text may give it: plain decimal digits, a point, an exponent.
+_WEIGHT = re.compile(r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?", re.ASCII)
 
 
 @dataclass(frozen=True)
 class Param:
     name: str  # identifier: letters, digits and underscores
-    kind: str  # one of KINDS ("size": a width and height, written "WxH"; min and max bound each side)
+    # One of KINDS. "size": (width, height), written "WxH"; min and max bound each side. "layers": VGG19
+    # layers with weights, ((name, weight), ...), written "block1_conv1,block3_conv1:2"; choices are the layer
+    # names, max bounds a weight. "boxes": crop boxes, ((x, y, w, h) or None, ...), written "x,y,w,h;..."
+    # (:mod:`nst.crops`). A checked value is always the typed one, never its text.
+    kind: str
     default: Any
     help: str = ""
     label: str = ""  # shown in the app; defaults to the name, humanised
@@ -62,6 +72,12 @@ class Param:
         return "--" + self.name.replace("_", "-")
 
     def bounds_text(self) -> str:
+        if self.kind == "layers":
+            return (f"comma-separated layers of {', '.join(map(str, self.choices))}, each with an optional weight "
+                    f"(block3_conv1:2)")
+        if self.kind == "boxes":
+            return (f"x,y,w,h in pixels (at least {self.min or 1:g} px a side), or one box per style separated "
+                    f"by ';' (empty: the whole image)")
         if self.kind == "size":
             low = "" if self.min is None else f"{self.min:g}"
             high = "" if self.max is None else f"{self.max:g}"
@@ -111,6 +127,10 @@ class Param:
             return value
         if self.kind == "size":
             return self._coerce_size(value, fail)
+        if self.kind == "layers":
+            return self._coerce_layers(value, fail)
+        if self.kind == "boxes":
+            return self._coerce_boxes(value, fail)
         # numbers
         if isinstance(value, bool):
             raise fail()
@@ -131,8 +151,8 @@ class Param:
         return number
 
 
-    def _coerce_size(self, value: Any, fail) -> str:
-        """``"1024x768"``, ``"512"`` (a square), ``(1024, 768)`` -> ``"1024x768"``."""
+    def _coerce_size(self, value: Any, fail) -> tuple[int, int]:
+        """``"1024x768"``, ``"512"`` (a square), ``(1024, 768)``, ``[1024, 768]`` (stored JSON) -> ``(1024, 768)``."""
         if isinstance(value, str):
             parts = value.strip().lower().replace("×", "x").split("x")
             parts = [p.strip() for p in parts]
@@ -148,14 +168,87 @@ class Param:
         for part in parts:
             try:
                 number = float(part)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 raise fail("not WIDTHxHEIGHT") from None
             if not math.isfinite(number) or number != int(number):
                 raise fail("not whole numbers")
             if (self.min is not None and number < self.min) or (self.max is not None and number > self.max):
                 raise fail()
             sides.append(int(number))
-        return f"{sides[0]}x{sides[1]}"
+        return sides[0], sides[1]
+
+    def _coerce_layers(self, value: Any, fail) -> tuple[tuple[str, float], ...]:
+        """``"block1_conv1,block3_conv1:2"``, or (stored JSON) ``[["block1_conv1", 1.0], "block3_conv1"]`` ->
+        ``(("block1_conv1", 1.0), ("block3_conv1", 2.0))``: known layers, none twice, each weight above 0 and
+        at most ``max``."""
+        names = ", ".join(map(str, self.choices))
+        if isinstance(value, str):
+            items = []
+            for item in (part.strip() for part in value.split(",")):
+                if item:
+                    name, colon, weight = (piece.strip() for piece in item.partition(":"))
+                    items.append((name, (float(weight) if _WEIGHT.fullmatch(weight) else weight) if colon else 1.0))
+        elif isinstance(value, (list, tuple)) and len(value) <= 4 * max(1, len(self.choices)):
+            items = [(item, 1.0) if isinstance(item, str) else
+                     tuple(item) if isinstance(item, (list, tuple)) and len(item) == 2 else (item, None)
+                     for item in value]
+        else:
+            raise fail()
+        layers = []
+        for name, weight in items:
+            if name not in self.choices:
+                raise ParameterError(f"{self.name} must be a comma-separated list of {names}, each with an "
+                                     f"optional weight (block3_conv1:2); {shown_value(name)} is not one of them.")
+            good = (isinstance(weight, (int, float)) and not isinstance(weight, bool) and math.isfinite(weight)
+                    and 0 < weight <= (math.inf if self.max is None else self.max))
+            if not good:
+                high = "" if self.max is None else f" and at most {self.max:g}"
+                raise ParameterError(f"The weight of style layer {name} must be a number above 0{high} (leave a "
+                                     f"layer out to turn it off); got {shown_value(weight)}.")
+            layers.append((name, float(weight)))
+        if not layers:
+            raise ParameterError(f"{self.name} must name at least one of {names}; got {shown_value(value)}.")
+        if len({name for name, _ in layers}) != len(layers):
+            raise ParameterError("Style layers must not repeat.")
+        return tuple(layers)
+
+    def _coerce_boxes(self, value: Any, fail) -> tuple:
+        """``"x,y,w,h"`` or ``"x,y,w,h; ;x,y,w,h"``, or (stored JSON) ``[[x, y, w, h], null]`` -> checked boxes
+        (None: a style's whole image; () when none is given): :func:`check_boxes`, each side at least ``min``."""
+        if isinstance(value, str):
+            if len(value) > DEFAULT_MAX_LENGTH:
+                raise fail(f"{len(value):,} characters")
+            text, boxes = value.strip(), []
+            for index, entry in enumerate(text.split(";") if text else ()):
+                entry = entry.strip()
+                try:
+                    box = tuple(int(part.strip()) for part in entry.split(",")) if entry else None
+                except ValueError:
+                    box = ()
+                if box is not None and len(box) != 4:
+                    where = f" (box {index + 1})" if ";" in text else ""
+                    raise ParameterError(f"{self.name} must be x,y,w,h in pixels, e.g. {BOX_EXAMPLE}; got "
+                                         f"{shown_value(entry)}{where}.")
+                boxes.append(box)
+        elif isinstance(value, (list, tuple)) and len(value) <= 64:
+            boxes = [tuple(box) if isinstance(box, (list, tuple)) else box for box in value]
+        else:
+            raise fail()
+        return check_boxes(boxes, int(self.min or 1))
+
+    def text(self, value: Any) -> str:
+        """A checked value as a command line or the app's form writes it (and :meth:`coerce` reads back)."""
+        if self.kind == "size":
+            return f"{value[0]}x{value[1]}"
+        if self.kind == "layers":
+            def number(weight: float) -> str:
+                short = f"{weight:g}"
+                return short if float(short) == weight else repr(float(weight))
+
+            return ",".join(name if weight == 1 else f"{name}:{number(weight)}" for name, weight in value)
+        if self.kind == "boxes":
+            return ";".join("" if box is None else ",".join(map(str, box)) for box in value)
+        return str(value)
 
 
 def shown_value(value: Any) -> str:
@@ -190,9 +283,53 @@ def blend_weights(weights: Any, count: int | None = None, *, name: str = "Style 
     return checked
 
 
-def parse_size(value: str) -> tuple[int, int]:
-    """A checked ``"WxH"`` value -> (width, height)."""
-    width, height = value.split("x")
+#: A crop box as an example in messages.
+BOX_EXAMPLE = "120,40,400,300"
+
+
+def check_boxes(boxes: Sequence[Any], min_side: int, sizes: Sequence[tuple[int, int]] | None = None,
+                names: Sequence[str] | None = None) -> tuple:
+    """Crop boxes ((x, y, w, h) in a style image's pixels, or None for its whole image) checked, the one place
+    they are (:mod:`nst.crops` calls it). Without ``sizes``: each box on its own (four whole numbers, its corner
+    in the image, each side at least ``min_side``), and () when no box is given. With the styles' (width,
+    height) ``sizes``: one box (or None) per style (a single box applies to every style), each inside its image."""
+    boxes = tuple(boxes)
+    for box in boxes:
+        if box is None:
+            continue
+        if not (isinstance(box, tuple) and len(box) == 4
+                and all(isinstance(v, int) and not isinstance(v, bool) for v in box)):
+            raise ParameterError(f"crop {shown_value(box)}: a box is four whole numbers x,y,w,h.")
+        x, y, w, h = box
+        problem = None
+        if x < 0 or y < 0:
+            problem = f"its corner ({x}, {y}) is outside the image (x and y start at 0)"
+        elif w < min_side or h < min_side:
+            problem = f"{w}x{h} px is smaller than {min_side}x{min_side} px"
+        if problem:
+            raise ParameterError(f"crop {x},{y},{w},{h}: {problem}.")
+    if sizes is None:
+        return () if all(b is None for b in boxes) else boxes
+    count = len(sizes)
+    if not any(b is not None for b in boxes):
+        return (None,) * count
+    if len(boxes) == 1:
+        boxes = boxes * count
+    elif len(boxes) != count:
+        raise ParameterError(f"crop has {len(boxes)} boxes for {count} style{'s' if count != 1 else ''}: "
+                             f"give one box for all, or one per style separated by ';'.")
+    for index, (box, (width, height)) in enumerate(zip(boxes, sizes)):
+        if box is not None and (box[0] + box[2] > width or box[1] + box[3] > height):
+            label = names[index] if names else (f"style {index + 1}" if count > 1 else "the style image")
+            x, y, w, h = box
+            raise ParameterError(f"crop {x},{y},{w},{h}: it reaches ({x + w}, {y + h}), outside {label} "
+                                 f"({width}x{height} px).")
+    return boxes
+
+
+def parse_size(value: str | tuple[int, int]) -> tuple[int, int]:
+    """A checked size (``(width, height)``, or its ``"WxH"`` text) -> (width, height)."""
+    width, height = value.split("x") if isinstance(value, str) else value
     return int(width), int(height)
 
 
@@ -204,8 +341,8 @@ def declaration_problems(param: Param) -> list[str]:
     if param.kind not in KINDS:
         problems.append(f"kind must be one of {', '.join(KINDS)}, not {param.kind!r}")
         return problems
-    if param.kind == "choice" and not param.choices:
-        problems.append("a choice needs choices")
+    if param.kind in ("choice", "layers") and not param.choices:
+        problems.append(f"a {param.kind} parameter needs choices")
     if param.min is not None and param.max is not None and param.min > param.max:
         problems.append(f"min {param.min} is above max {param.max}")
     if param.unset is not None and param.kind not in ("float", "int"):

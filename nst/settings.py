@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import re
 from dataclasses import InitVar, dataclass, field
 from typing import Any, Mapping
 
@@ -16,9 +15,9 @@ from . import crops
 from .crops import Box
 from .errors import ParameterError
 from .optimize import OptimizerSettings
-from .options import (CONTENT_LAYERS, INITS, MAX_SIZE, MIN_CROP_SIDE, STROKE_REFERENCE_SIDE, STYLE_LAYERS,
-                      TEXTURE_MAX_SIDE, TEXTURE_MIN_SIDE, TEXTURE_SIZE, declared)
-from .params import Param, parse_size
+from .options import (CONTENT_LAYERS, INITS, MAX_LAYER_WEIGHT, MAX_SIZE, MIN_CROP_SIDE, STROKE_REFERENCE_SIDE,
+                      STYLE_LAYERS, STYLE_LAYERS_OPTION, TEXTURE_MAX_SIDE, TEXTURE_MIN_SIDE, TEXTURE_SIZE, declared)
+from .params import Param
 from .weights import LAYERS
 
 __all__ = ["Box", "CONTENT_LAYERS", "INITS", "MAX_SIZE", "MIN_CROP_SIDE", "STROKE_REFERENCE_SIDE", "STYLE_LAYERS",
@@ -26,7 +25,7 @@ __all__ = ["Box", "CONTENT_LAYERS", "INITS", "MAX_SIZE", "MIN_CROP_SIDE", "STROK
 
 #: The declaration that bounds each field (of Settings or of its optimizer) that has one.
 _BOUNDS: dict[str, Param] = {p.name: p for p in declared("transfer") + declared("texture")
-                             if p.kind not in ("text", "size")}
+                             if p.kind not in ("text", "size", "layers", "boxes")}
 _BOUNDS["method"] = _BOUNDS.pop("optimizer")
 _OPTIMIZER_FIELDS = {f.name for f in dataclasses.fields(OptimizerSettings)}
 #: Fields whose 0 in the declarations stands for None here (nothing fixed).
@@ -34,10 +33,6 @@ _NONE_AS_ZERO = ("style_size", "final_steps")
 for _name in _NONE_AS_ZERO:  # here None, not 0, means "not set": a number must be within the bounds
     _BOUNDS[_name] = dataclasses.replace(_BOUNDS[_name], unset=None, default=_BOUNDS[_name].min)
 
-#: A style layer's largest weight, as for the other weights (options.py): their sum stays finite.
-MAX_LAYER_WEIGHT = 1e12
-#: A layer weight as the option's text may give it: plain decimal digits, a point, an exponent.
-_WEIGHT = re.compile(r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -156,39 +151,17 @@ def _declared(param: Param, value: Any) -> None:
     param.coerce(value)
 
 
-def layers_of(text: str) -> tuple[tuple[str, ...], tuple[float, ...]]:
-    """The style layers named in the ``style_layers`` option and their weights, checked: comma-separated
-    layer names, each with an optional weight after a colon (``block3_conv1:2``; 1 when not given)."""
-    layers, weights = [], []
-    for item in (part.strip() for part in text.split(",")):
-        if not item:
-            continue
-        name, colon, weight = (piece.strip() for piece in item.partition(":"))
-        if name not in LAYERS:
-            raise ParameterError(f"style_layers must be a comma-separated list of {', '.join(LAYERS)}, each "
-                                 f"with an optional weight (block3_conv1:2); {name[:60]!r} is not one of them.")
-        value = float(weight) if colon and _WEIGHT.fullmatch(weight) else None if colon else 1.0
-        if value is None or not 0 < value <= MAX_LAYER_WEIGHT:
-            raise ParameterError(f"The weight of style layer {name} must be a number above 0 and at most "
-                                 f"{MAX_LAYER_WEIGHT:g} (leave a layer out to turn it off); got {weight[:60]!r}.")
-        layers.append(name)
-        weights.append(value)
-    if not layers:
-        shown = text if len(text) <= 60 else text[:60] + "..."
-        raise ParameterError(f"style_layers must name at least one of {', '.join(LAYERS)}; got {shown!r}.")
-    if len(set(layers)) != len(layers):
-        raise ParameterError("Style layers must not repeat.")
-    return tuple(layers), tuple(weights)
+def layers_of(value) -> tuple[tuple[str, ...], tuple[float, ...]]:
+    """The style layers and their weights of a ``style_layers`` value (its text, or the checked pairs),
+    checked by the option's declaration."""
+    pairs = STYLE_LAYERS_OPTION.coerce(value)
+    return tuple(name for name, _ in pairs), tuple(weight for _, weight in pairs)
 
 
 def layers_text(layers: tuple[str, ...], weights: tuple[float, ...]) -> str:
     """The ``style_layers`` option's text for layers and their weights (a weight of 1 is not written;
     the others as :func:`layers_of` reads them back exactly)."""
-    def number(weight: float) -> str:
-        short = f"{weight:g}"
-        return short if float(short) == weight else repr(float(weight))
-
-    return ",".join(name if weight == 1 else f"{name}:{number(weight)}" for name, weight in zip(layers, weights))
+    return STYLE_LAYERS_OPTION.text(tuple(zip(layers, weights)))
 
 
 def settings_of(operation: str, values: Mapping[str, Any]) -> Settings:
@@ -196,12 +169,13 @@ def settings_of(operation: str, values: Mapping[str, Any]) -> Settings:
     :func:`nst.params.validate` returns them): they are not checked again."""
     fields = {k: v for k, v in values.items() if k not in ("style_layers", "optimizer", "size", "crop")}
     fields["method"] = values["optimizer"]
-    fields["style_layers"], fields["style_layer_weights"] = layers_of(values["style_layers"])
+    fields["style_layers"] = tuple(name for name, _ in values["style_layers"])
+    fields["style_layer_weights"] = tuple(weight for _, weight in values["style_layers"])
     for name in _NONE_AS_ZERO:
         fields[name] = fields[name] or None
     if operation == "texture":  # its width and height rule (its long side, ``size``, is not used)
-        fields["width"], fields["height"] = parse_size(values["size"])
-        fields["crop"] = crops.parse(values["crop"])
+        fields["width"], fields["height"] = values["size"]
+        fields["crop"] = values["crop"]
     else:
         fields["size"] = values["size"]
     optimizer = OptimizerSettings(**{k: fields.pop(k) for k in list(fields) if k in _OPTIMIZER_FIELDS})
@@ -211,14 +185,14 @@ def settings_of(operation: str, values: Mapping[str, Any]) -> Settings:
 def values_of(settings: Settings, operation: str) -> dict[str, Any]:
     """A Settings' values under the names of the operation's options (every one of them)."""
     data = settings.as_dict()
-    data["style_layers"] = layers_text(settings.style_layers, settings.style_layer_weights)
+    data["style_layers"] = tuple(zip(settings.style_layers, settings.style_layer_weights))
     data["optimizer"] = data.pop("method")
     for name in _NONE_AS_ZERO:
         data[name] = data[name] or 0
     if operation == "texture":
         width, height = ((settings.width, settings.height) if settings.width is not None
                          else (settings.size, settings.size))
-        data["size"] = f"{width}x{height}"
-        data["crop"] = crops.format_boxes(settings.crop)
+        data["size"] = (width, height)
+        data["crop"] = settings.crop
     names = {p.name for p in declared(operation)}
     return {k: v for k, v in data.items() if k in names}

@@ -84,7 +84,7 @@ def add_param_options(parser: argparse.ArgumentParser, params: Sequence[Param]) 
             metavar = ("{" + ",".join(map(str, p.choices)) + "}" if p.kind == "choice" else
                        "WxH" if p.kind == "size" else p.kind.upper())
             parser.add_argument(p.option, dest=p.name, default=None, metavar=metavar,
-                                help=f"{p.help} ({p.bounds_text()}; preset default {p.default if p.default != '' else 'none'})")
+                                help=f"{p.help} ({p.bounds_text()}; preset default {p.text(p.default) or 'none'})")
 
 
 def output_path(value: str) -> Path:

@@ -12,6 +12,8 @@ import math
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
+from nst.errors import NSTError
+from nst.params import shown_value
 from nst.plugin import Filter, preset_of
 
 #: More changes than this from the nearest preset: the settings are the user's own.
@@ -51,8 +53,11 @@ def size_text(render) -> str:
     if isinstance(scales, list) and scales and isinstance(scales[-1], str):
         return scales[-1].replace("x", " × ") + " px"
     size = render.params.get("size") if isinstance(render.params, dict) else None
-    if isinstance(size, str):
+    if isinstance(size, str):  # a render recorded before sizes were stored as (width, height)
         return size.replace("x", " × ") + " px"
+    if (isinstance(size, (list, tuple)) and len(size) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in size)):
+        return f"{size[0]} × {size[1]} px"
     if isinstance(size, (int, float)) and not isinstance(size, bool):
         return f"{size:g} px long side"
     return ""
@@ -93,8 +98,12 @@ def value_text(param, value: Any) -> str:
         return "on" if value else "off"
     if param is not None and param.unset is not None and _same(value, param.unset):
         return "not set"
-    if param is not None and param.kind == "size" and isinstance(value, str):
-        return value.replace("x", " × ") + " px"
+    if param is not None and param.kind in ("size", "layers", "boxes"):  # stored as JSON: read as declared
+        try:
+            text = param.text(param.coerce(value))
+        except (NSTError, TypeError, ValueError):
+            return shown_value(value)
+        return text.replace("x", " × ") + " px" if param.kind == "size" else text or "none"
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from nst import crops
 from nst.errors import NSTError
 from nst.settings import MIN_CROP_SIDE
 from ui import services
@@ -94,7 +93,7 @@ with settings_col:
     st.subheader("2 · Filter")
     flt = st.selectbox("Filter", filters, format_func=filter_label(filters), key="texture:filter")
     st.caption(md(flt.description))
-    takes_crop = any(p.name == "crop" and p.kind == "text" for p in flt.params)
+    takes_crop = any(p.name == "crop" and p.kind == "boxes" for p in flt.params)
 with style_col:
     st.subheader("1 · Styles")
     # Ranked as on Stylize: the styles in use, then the user's own, then paintings before generated patterns.
@@ -113,7 +112,7 @@ with settings_col:
     hidden = ("crop",) if takes_crop else ()
     values = param_widgets(flt, prefix, hidden=hidden)
     if takes_crop:
-        values["crop"] = crops.format_boxes(boxes) if any(boxes) else ""
+        values["crop"] = tuple(boxes) if any(boxes) else ()
     if flt.needs.vgg and not weights_ok:
         st.error(weights_message, icon=":material/error:")
     run = st.button("Synthesize", type="primary", icon=":material/texture:", width="stretch",

@@ -14,7 +14,7 @@ from typing import Any
 import streamlit as st
 
 from nst.errors import NSTError
-from nst.params import Param, parse_size
+from nst.params import TEXT_KINDS, Param, parse_size
 from nst.params import blend_weights as checked_blend
 from nst.plugin import Filter, default_preset, preset_of
 from ui.pages import ADD_STYLE
@@ -187,10 +187,12 @@ def _widget(p: Param, prefix: str, value: Any) -> None:
         choices = list(p.choices)
         return st.selectbox(label, choices, key=key, help=help_text,
                             **_default(key, value, "index", choices.index(value)), **on_change)
+    if p.kind in TEXT_KINDS:  # a typed value (layers, boxes) is written as text in its box
+        value = p.text(value)
     on_change.update(_default(key, value))  # from here on, with the default (a value of the widget's type)
     if p.kind == "bool":
         return st.toggle(label, key=key, help=help_text, **on_change)
-    if p.kind == "text":
+    if p.kind in TEXT_KINDS:
         return st.text_input(label, key=key, help=help_text, **on_change)
     if p.unset is not None:  # the widget also offers the number that means "not set"
         p = replace(p, unset=None, min=None if p.min is None else min(p.min, p.unset),

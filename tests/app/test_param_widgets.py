@@ -58,8 +58,14 @@ def assert_drawn(at, prefix: str, filter_id: str, preset: str, changed: dict | N
     widgets = widgets_of(at, prefix)
     assert widgets, "no parameter widget on the page"
     preset_row = widgets.pop("__preset")
+    from nst.params import TEXT_KINDS
+    from ui import services
+
+    declared = {p.name: p for p in services.registry().get(filter_id).params}
     for name, widget in widgets.items():
-        assert drawn(widget) == pytest.approx(expected[name]), name
+        p = declared[name]  # a typed value (layers, boxes) is shown as its text
+        want = p.text(p.coerce(expected[name])) if p.kind in TEXT_KINDS else expected[name]
+        assert drawn(widget) == pytest.approx(want), name
     assert drawn(preset_row) == [preset.capitalize()]
 
 

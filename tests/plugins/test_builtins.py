@@ -44,7 +44,7 @@ def test_the_texture_filter_refuses_a_crop_outside_its_style_before_the_render(r
     from nst.errors import ParameterError
 
     inputs = RunInputs(content=None, styles=[StyleInput.of(make_painting(80, 60))], style_weights=[1.0])
-    assert registry.check("texture_synthesis", inputs, {"crop": "0,0,80,60"})["crop"] == "0,0,80,60"
+    assert registry.check("texture_synthesis", inputs, {"crop": "0,0,80,60"})["crop"] == ((0, 0, 80, 60),)
     with pytest.raises(ParameterError, match=r"reaches \(90, 60\), outside the style image \(80x60 px\)"):
         registry.check("texture_synthesis", inputs, {"crop": "10,0,80,60"})
     with pytest.raises(ParameterError, match="size must be WIDTHxHEIGHT"):
