@@ -125,8 +125,8 @@ def _row(name, default, shown, kind, parse, meaning) -> Setting:
 #: Every setting of the app, its workers and the command line. The meaning is the docs' text (Markdown).
 SETTINGS: dict[str, Setting] = {s.name: s for s in (
     _row("NST_DATA_DIR", None, "`~/.local/share/nst-gallery`", "a folder", _path,
-         "where the library database and the queue file live (made 0700; its files 0600); without it, "
-         "`$XDG_DATA_HOME/nst-gallery`"),
+         "where the library database and the queue file live (made 0700; its files 0600); the default is "
+         "`$XDG_DATA_HOME/nst-gallery` when `XDG_DATA_HOME` is set"),
     _row("NST_DATABASE_URL", None, "SQLite in the data directory", "a URL", _text,
          "the style library's database, e.g. `postgresql://user@host/db`"),
     _row("NST_QUEUE_URL", None, "SQLite queue file in the data directory", "a URL", _text,
