@@ -216,6 +216,21 @@ class Render(Base):
 Index("ix_renders_queue_order", Render.status, Render.priority.desc(), Render.created_at, Render.id)
 
 
+class RenderCheckpoint(Base):
+    """A running render's image at the end of its last finished scale: a retry resumes there (print sizes)."""
+
+    __tablename__ = "render_checkpoints"
+
+    render_id: Mapped[int] = mapped_column(ForeignKey("renders.id", ondelete="CASCADE"), primary_key=True)
+    #: The finished scale (0 is the coarsest).
+    scale: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    #: The image as PNG.
+    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class RenderStyle(Base):
     """A style used by a render, with its name at the time: history stays readable after a delete."""
 

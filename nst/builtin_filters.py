@@ -82,9 +82,10 @@ class EngineFilter(Filter):
                       stage)
         pictures = (inputs.content, inputs.styles) if self.needs.content else (inputs.styles,)
         render = engine.transfer if self.needs.content else engine.texture
+        resumable = {"checkpoint": inputs.checkpoint, "resume": inputs.resume} if self.needs.content else {}
         result = render(*pictures, settings, style_weights=inputs.style_weights, progress=progress,
                         cancel=inputs.cancel, preview_every=inputs.preview_every,
-                        snapshot_every=inputs.snapshot_every, snapshot_dir=inputs.snapshot_dir)
+                        snapshot_every=inputs.snapshot_every, snapshot_dir=inputs.snapshot_dir, **resumable)
         return FilterResult(result.image, metrics=result.metrics(), cancelled=result.cancelled)
 
     def prepare(self, engine, styles, params):

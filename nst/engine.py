@@ -296,7 +296,7 @@ class Engine:
                 del loss
                 if run.cancelled:
                     break  # the finer scales never start: the result is this scale's best image
-                if request.checkpoint is not None:
+                if request.checkpoint is not None and index < len(sizes) - 1:  # the last one is the result
                     request.checkpoint(index, x)
 
         if x.shape[:2] == (final[1], final[0]):

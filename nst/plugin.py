@@ -101,6 +101,11 @@ class RunInputs:
     snapshot_every: int = 0  # save the image into snapshot_dir every this many steps (0: never)
     snapshot_dir: Path | None = None  # a folder, made when the first snapshot is saved (the CLI's --snapshots)
     style_names: Sequence[str] = ()  # how the user named each style (a file, a saved style), for messages
+    #: Told of each finished scale of a render that has scales: ``checkpoint(index, image)`` (the farm stores
+    #: it); a filter without scales ignores it.
+    checkpoint: Callable[[int, Any], None] | None = None
+    #: Resume after a finished scale: ``(index, image)``, a checkpoint of an earlier attempt at the same render.
+    resume: tuple[int, Any] | None = None
 
     @property
     def cancelled(self) -> bool:

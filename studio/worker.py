@@ -29,6 +29,7 @@ from typing import Any, Callable
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from db.checkpoints import CheckpointError, Checkpoints
 from db.validation import DamagedRecordError
 from nst import config, images
 from nst.errors import NSTError, ParameterError
@@ -308,7 +309,8 @@ class RenderWorker:
                       for s in record.styles]
             inputs = RunInputs(content=content, styles=styles, style_weights=weights,
                                cancel=lease.cancel, preview_every=self.preview_every,
-                               engine_provider=self.engine_provider)
+                               engine_provider=self.engine_provider,
+                               checkpoint=self._checkpointer(record.id, owner), resume=self._resume_point(record.id))
             result = self.registry.run_admitted(record.filter_id, inputs, admitted, progress=lease.report)
         except Exception as exc:  # noqa: BLE001 - reported in the history; the worker lives on
             message = str(exc) if isinstance(exc, NSTError) else f"{type(exc).__name__}: {exc}"
@@ -339,6 +341,43 @@ class RenderWorker:
         store = lambda: self.library.finish_render(record.id, png, losses, timings, owner=owner)  # noqa: E731
         return self._end(record.id, owner, lease, store, "done")
 
+    @property
+    def checkpoints(self) -> Checkpoints:
+        return Checkpoints(self.library.unit_of_work)
+
+    def _checkpointer(self, render_id: int, owner: str) -> Callable[[int, Any], None]:
+        """Stores each finished scale's image of a render that has scales (a retry resumes there)."""
+        def store(scale: int, image) -> None:
+            try:
+                self.checkpoints.save(render_id, owner, scale, image)
+            except Exception as exc:  # noqa: BLE001 - the library is away: the render goes on without it
+                log.warning("Render %s: its image after scale %s was not stored (%s)", render_id, scale, reason(exc))
+
+        return store
+
+    def _resume_point(self, render_id: int):
+        """``(scale, image)`` from an earlier attempt's checkpoint, or None; a checkpoint that cannot be used
+        is dropped with one log line, and the render starts over."""
+        try:
+            found = self.checkpoints.latest(render_id)
+        except CheckpointError as exc:
+            log.warning("Render %s starts over: %s", render_id, exc)
+            self._drop_checkpoint(render_id)
+            return None
+        except Exception as exc:  # noqa: BLE001 - the library is away: the render starts over
+            log.warning("Render %s starts over: its checkpoint could not be read (%s)", render_id, reason(exc))
+            return None
+        if found is None:
+            return None
+        log.info("Render %s resumes after scale %s", render_id, found.scale)
+        return found.scale, found.image
+
+    def _drop_checkpoint(self, render_id: int) -> None:
+        try:
+            self.checkpoints.drop(render_id)
+        except Exception as exc:  # noqa: BLE001 - left for the render's deletion or the next attempt
+            log.info("Render %s: its checkpoint was not deleted (%s)", render_id, reason(exc))
+
     def _photo(self, record):
         """The render's photo: the picture its submitter in this process decoded, else the stored image."""
         picture = PICTURES.take(record.id)
@@ -355,6 +394,7 @@ class RenderWorker:
             log.warning("Render %s failed: %s", render_id, message)
         try:
             store()
+            self._drop_checkpoint(render_id)  # the render ended: nothing resumes it
         except NSTError as exc:  # taken back meanwhile, or the result itself was refused
             log.warning("Render %s: %s", render_id, exc)
             if status == "failed":

@@ -62,7 +62,7 @@ def test_migrations_match_the_models(library):
         diff = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata)
         assert diff == []
         head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == head == "0006"
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == head == "0007"
 
 
 def test_a_library_from_before_the_farm_keeps_its_renders(db_url):

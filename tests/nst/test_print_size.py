@@ -135,3 +135,37 @@ def test_a_print_size_render_with_a_term_tiles_cannot_compute_is_refused_before_
     with pytest.raises(ParameterError, match="histogram term cannot be computed tile by tile.*histogram_weight"):
         engine.transfer(make_photo(96, 72), [make_photo(80, 80, seed=3)], settings, progress=seen.append)
     assert seen == []
+
+
+def test_a_render_resumes_after_a_finished_scale_and_its_progress_covers_the_whole_render(engine):
+    photo, painting = make_photo(96, 72, seed=4), make_photo(80, 80, seed=5)
+    settings = presets.settings("transfer", {"size": 96, "steps": 2, "start_size": 48, "seed": 0})
+    stored = []
+    full = engine.transfer(photo, [painting], settings, checkpoint=lambda i, image: stored.append((i, image.copy())))
+    assert full.scale_sizes == [(48, 36), (68, 51), (96, 72)]
+    assert [(i, image.shape) for i, image in stored] == [(0, (36, 48, 3)), (1, (51, 68, 3))]  # not the result
+    reports = []
+    resumed = engine.transfer(photo, [painting], settings, resume=stored[1], progress=reports.append)
+    assert resumed.stop_reasons[:2] == ["resumed", "resumed"] and resumed.stop_reasons[2] != "resumed"
+    assert resumed.image.shape == full.image.shape == (72, 96, 3)
+    first = reports[0]
+    assert first.scale == 2 and first.scales == 3
+    assert first.step > sum(resumed.scale_steps[:2]) and first.fraction > 0.3  # the finished scales count
+    assert np.abs(resumed.image - full.image).mean() < 0.05  # the same painting, from the same start
+
+
+@pytest.mark.parametrize("resume, message", [
+    ((2, np.zeros((72, 96, 3), np.float32)), "after one of its first 2 scales"),
+    (("1", np.zeros((51, 68, 3), np.float32)), "after one of its first 2 scales"),
+    ((True, np.zeros((51, 68, 3), np.float32)), "after one of its first 2 scales"),
+    ((1, np.zeros((36, 48, 3), np.float32)), "must be 68x51 RGB"),
+    ((1, np.full((51, 68, 3), np.nan, np.float32)), "numbers from 0 to 1"),
+    ((1, np.full((51, 68, 3), 2.0, np.float32)), "numbers from 0 to 1"),
+    ((1,), "the scale it finished and that scale's image"),
+], ids=["the-last-scale", "a-text-index", "a-bool-index", "another-size", "nan", "above-1", "no-image"])
+def test_a_resume_point_that_does_not_fit_the_render_is_refused_before_a_step(engine, resume, message):
+    settings = presets.settings("transfer", {"size": 96, "steps": 2, "start_size": 48})
+    seen = []
+    with pytest.raises(ParameterError, match=message):
+        engine.transfer(make_photo(96, 72), [make_photo(80, 80)], settings, resume=resume, progress=seen.append)
+    assert seen == []
