@@ -42,6 +42,7 @@ class Photo:
     name: str
     png: bytes  # at most SIDE px on its long side
     digest: str  # of its pixels
+    uploaded: bool = False  # from the upload box (removing the upload removes it), or a recent photo
 
     @property
     def picture(self):
@@ -111,10 +112,10 @@ def chooser(library) -> Photo | None:
         seen = st.session_state.get(UPLOAD_SEEN)
         if upload is not None and upload.file_id != seen:
             st.session_state[UPLOAD_SEEN] = upload.file_id
-            photo = _choose(upload.getvalue(), upload.name)
+            photo = _choose(upload.getvalue(), upload.name, uploaded=True)
         elif upload is None and seen is not None:  # the upload was removed: so is the photo it gave
             st.session_state.pop(UPLOAD_SEEN, None)
-            if photo is not None and photo.name.startswith("upload:"):
+            if photo is not None and photo.uploaded:
                 st.session_state.pop(CHOSEN, None)
                 photo = None
         recent = library.recent_content_images(limit=RECENT)
@@ -126,7 +127,7 @@ def chooser(library) -> Photo | None:
                     st.image(library.thumbnail_bytes(record.id), width="stretch")
                     if st.button("Try", key=f"tryon:recent:{record.id}", width="stretch",
                                  help=f"{record.width}x{record.height} px"):
-                        photo = _choose(library.image_bytes(record.id), f"recent:{record.id}")
+                        photo = _choose(library.image_bytes(record.id), f"photo {record.created_at:%Y-%m-%d}")
         if photo is not None:
             shown, text = st.columns([1, 3], vertical_alignment="center")
             shown.image(photo.png, width="stretch")
@@ -140,10 +141,11 @@ def _clear() -> None:
     st.session_state.pop(CHOSEN, None)
 
 
-def _choose(data: bytes, name: str) -> Photo | None:
+def _choose(data: bytes, name: str, uploaded: bool = False) -> Photo | None:
     """Check and keep a photo; a bad one is refused with the reason, and the previous choice stays."""
     try:
-        photo = prepare(data, name if name.startswith("recent:") else f"upload:{name}")
+        photo = prepare(data, name)
+        photo = Photo(photo.name, photo.png, photo.digest, uploaded)
     except NSTError as exc:
         st.error(f"This photo cannot be used: {md(exc)}", icon=":material/error:")
         return chosen()
@@ -197,5 +199,5 @@ def first_photo(uploads, recent, library) -> tuple[bytes, str] | None:
     if uploads:
         return uploads[0].getvalue(), uploads[0].name
     if recent:
-        return library.image_bytes(recent[0].id), f"recent:{recent[0].id}"
+        return library.image_bytes(recent[0].id), f"photo {recent[0].created_at:%Y-%m-%d}"
     return None
