@@ -81,7 +81,7 @@ class RenderLeases:
             events = [*record.events, event("started", owner=owner, attempt=attempts)]
             s.execute(update(Render).where(Render.id == render_id).values(
                 status="running", owner=owner, started_at=now, heartbeat_at=now, attempts=attempts, events=events))
-            return replace(record, status="running", owner=owner, started_at=now, heartbeat_at=now,
+            return replace(record, status=records.RenderStatus.RUNNING, owner=owner, started_at=now, heartbeat_at=now,
                            attempts=attempts, events=tuple(events))
 
         return self.unit_of_work.write(work)

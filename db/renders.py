@@ -24,7 +24,7 @@ from .errors import LibraryError, RenderNotFoundError
 from .images import Images
 from .ingest import PreparedImage, Source, prepare_image
 from .models import RENDER_STATUSES, Image, Render, RenderStyle, utcnow
-from .records import ImageRecord, RenderRecord
+from .records import ImageRecord, RenderRecord, RenderStatus
 from .styles import StyleRef, find_style
 from .unit_of_work import UnitOfWork
 
@@ -247,7 +247,7 @@ class Renders:
             raise RenderNotFoundError(f"No render with id {render_id}.")
         (status, filter_id, progress, timings, losses, result_image_id, error, owner, attempts, cancel,
          preview, position) = row
-        return LiveRender(render_id, status, filter_id, progress, timings, losses, result_image_id, error, owner,
+        return LiveRender(render_id, RenderStatus.of(status) or status, filter_id, progress, timings, losses, result_image_id, error, owner,
                           attempts or 0, bool(cancel), bytes(preview) if preview is not None else None,
                           int(position) if position is not None else None)
 
@@ -277,7 +277,7 @@ class LiveRender:
     """One render as a live view reads it (:meth:`Renders.live`); JSON fields are fresh from the row."""
 
     id: int
-    status: str
+    status: RenderStatus  # (the stored text, when it is none of them)
     filter_id: str
     progress: dict[str, Any] | None
     timings: dict[str, Any] | None

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from db.ingest import PreparedImage, prepare_image
+from db.records import ACTIVE, RenderStatus
 from nst.errors import ParameterError
 from nst.plugin import RunInputs
 from nst.targets import StyleInput
@@ -32,7 +33,7 @@ class JobView:
     """A render as a page shows it: its record, with its live progress and preview."""
 
     render_id: int
-    status: str
+    status: RenderStatus  # (the stored text, when it is none of them: a row written by other means)
     filter_id: str
     step: int
     total: int
@@ -51,7 +52,7 @@ class JobView:
 
     @property
     def active(self) -> bool:
-        return self.status in ("queued", "running")
+        return RenderStatus.of(self.status) in ACTIVE
 
 
 #: The largest step count a live view believes (a stored one beyond it, or not a number, reads as 0).
@@ -164,16 +165,17 @@ class Farm:
         record = self.library.renders.live(render_id)
         stored = record.progress if isinstance(record.progress, dict) else {}
         timings = record.timings if isinstance(record.timings, dict) else {}
-        done = record.status == "done"
+        status = RenderStatus.of(record.status) or record.status
+        done = status == RenderStatus.DONE
         elapsed = _number(timings.get("seconds"), _number(stored.get("elapsed"), 0.0))
         return JobView(
-            render_id, record.status, record.filter_id, int(_number(stored.get("step"), 0, MAX_STEPS)),
+            render_id, status, record.filter_id, int(_number(stored.get("step"), 0, MAX_STEPS)),
             int(_number(stored.get("total"), 0, MAX_STEPS)),
             1.0 if done else _number(stored.get("fraction"), 0.0, 1.0), elapsed,
-            _number(stored.get("eta"), None) if record.status == "running" else None,
+            _number(stored.get("eta"), None) if status == RenderStatus.RUNNING else None,
             _losses(record.losses) or _losses(stored.get("losses")), record.preview, record.result_image_id,
             record.error, record.queue_position, record.owner, record.attempts, record.cancel_requested,
-            _stage(stored.get("stage")) if record.status == "running" else "",
+            _stage(stored.get("stage")) if status == RenderStatus.RUNNING else "",
         )
 
     def any_active(self, render_ids) -> bool:

@@ -11,7 +11,7 @@ import streamlit as st
 
 from nst.errors import NSTError
 from ui import services
-from ui.job_panel import STATUS_TEXT, download_buttons, file_stem, job_panel
+from ui.job_panel import download_buttons, file_stem, job_panel, status_text
 from ui.render_summary import duration_text, local_time, preset_text, settings_rows, size_text
 from ui.style_choice import by_recent_use
 from ui.text import md
@@ -141,7 +141,7 @@ for render in renders:
             st.markdown(f"**#{render.id} · {md(filter_names.get(render.filter_id, render.filter_id))}** with {styles}")
             loss = _number(_field(render.losses, "total"), ".4g")
             st.caption(md(_summary(render, flt)))
-            st.caption(f"{local_time(render.created_at, zone)} · {STATUS_TEXT.get(render.status, render.status)}"
+            st.caption(f"{local_time(render.created_at, zone)} · {status_text(render.status)}"
                        + (f" · loss {loss}" if loss else ""))
             if render.error:
                 st.error(md(render.error))

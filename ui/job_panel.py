@@ -17,15 +17,17 @@ import zipfile
 
 import streamlit as st
 
+from db.records import RenderStatus
 from nst.errors import NSTError
 
 from . import services
 from .text import md
 
-STATUS_TEXT = {
-    "queued": "Waiting in the queue", "running": "Painting", "done": "Done", "failed": "Failed",
-    "cancelled": "Stopped: best image so far", "interrupted": "Interrupted (the app was restarted)",
-}
+def status_text(status) -> str:
+    """What the app says of a render's status (:class:`db.records.RenderStatus`; a stored text that is none of
+    them, as it is)."""
+    known = RenderStatus.of(status)
+    return known.text if known is not None else str(status)
 
 
 def _finite(value) -> bool:
@@ -149,7 +151,7 @@ def _one_job(render_id: int, original: bytes | None, tiled: bool = False) -> boo
         with head:
             where = f" (position {view.queue_position})" if view.queue_position else ""
             retry = f" · attempt {view.attempts}" if view.attempts > 1 else ""
-            st.markdown(f"**Render #{render_id}** · {STATUS_TEXT.get(view.status, view.status)}{where}{retry}")
+            st.markdown(f"**Render #{render_id}** · {status_text(view.status)}{where}{retry}")
         if view.active:
             with cancel:
                 if st.button("Cancel", key=f"cancel:{render_id}", icon=":material/stop_circle:",
@@ -159,25 +161,25 @@ def _one_job(render_id: int, original: bytes | None, tiled: bool = False) -> boo
                     except NSTError as exc:  # it ended in the meantime
                         st.toast(md(exc))
                     st.rerun()  # the whole page: the click may come in a full run as well as a fragment's
-        if view.status == "running" and view.cancel_requested:
+        if view.status == RenderStatus.RUNNING and view.cancel_requested:
             st.progress(min(1.0, max(0.0, view.fraction)), text="Stopping after this step…")
-        elif view.status == "running" and view.step == 0:  # the stage the filter reports, else the usual start
+        elif view.status == RenderStatus.RUNNING and view.step == 0:  # the stage the filter reports, else the usual start
             st.progress(min(1.0, max(0.0, view.fraction)) if view.stage else 0.0,
                         text=f"{md(view.stage)} · {_seconds(view.elapsed)} elapsed" if view.stage
                         else "Starting: loading the network and measuring the style…")
-        elif view.status == "running":
+        elif view.status == RenderStatus.RUNNING:
             label = (f"Step {view.step} of {view.total} · {_seconds(view.elapsed)} elapsed · "
                      f"about {_seconds(view.eta)} left")
             st.progress(min(1.0, max(0.0, view.fraction)), text=label)
             if view.losses:
                 st.caption(_losses_text(view.losses))
-        elif view.status == "queued":
+        elif view.status == RenderStatus.QUEUED:
             st.progress(0.0, text="Waiting for a free worker" if view.queue_position == 1
                         else "Waiting for the renders before it to finish")
             halted = getattr(services.station(), "halted", None)  # filters that ignored their limit hold its threads
             if halted:
                 st.warning(md(f"Renders wait: {halted}"))
-        elif view.status == "failed":
+        elif view.status == RenderStatus.FAILED:
             st.error(md(view.error) if view.error else "The render failed.")
         left, right = st.columns(2)
         if original is not None:
@@ -187,7 +189,7 @@ def _one_job(render_id: int, original: bytes | None, tiled: bool = False) -> boo
         caption = "Live preview"
         if view.result_image_id is not None and not view.active:
             picture = library.image_bytes(view.result_image_id)
-            caption = "Result" if view.status == "done" else "Best image so far"
+            caption = "Result" if view.status == RenderStatus.DONE else "Best image so far"
         if picture is not None:
             with right if original is not None else left:
                 st.image(picture, caption=caption, width="stretch")
