@@ -551,14 +551,17 @@ def _tiff(levels: np.ndarray, info: PrintInfo) -> bytes:
     return head + b"\0" * (pixels_at - len(head)) + pixels
 
 
-def encode(array_or_image: np.ndarray | Image.Image, fmt: str = "PNG", quality: int = 92, *, depth: int = 8,
-           info: PrintInfo | None = None) -> bytes:
+def encode(array_or_image: np.ndarray | Image.Image, fmt: str = "PNG", quality: int = 92, *,
+           depth: int | None = None, info: PrintInfo | None = None) -> bytes:
     """Encode to PNG, JPEG, WebP or TIFF bytes: 8 bits per channel, or 16 in PNG and TIFF (from a float
-    array: the painting's own precision); ``info``: the photo's resolution and colour profile, kept."""
+    array: the painting's own precision; a TIFF, a format for print, has 16 unless told otherwise);
+    ``info``: the photo's resolution and colour profile, kept."""
     info = info or PrintInfo()
     fmt = fmt.upper()
     if fmt == "JPG":
         fmt = "JPEG"
+    if depth is None:
+        depth = 16 if fmt == "TIFF" else 8
     if depth not in DEPTHS:
         raise ImageError(f"An image is written with 8 or 16 bits per channel, not {depth!r}.")
     if depth == 16 and fmt not in ("PNG", "TIFF"):
@@ -576,10 +579,10 @@ def encode(array_or_image: np.ndarray | Image.Image, fmt: str = "PNG", quality: 
     return buffer.getvalue()
 
 
-def save(array_or_image: np.ndarray | Image.Image, path: Path | str, *, depth: int = 8,
+def save(array_or_image: np.ndarray | Image.Image, path: Path | str, *, depth: int | None = None,
          info: PrintInfo | None = None) -> Path:
-    """Write an image; the format follows the file's suffix (``depth`` 16: PNG or TIFF). The write is atomic
-    and follows no link."""
+    """Write an image; the format follows the file's suffix (``depth``: 8 bits per channel, 16 in a PNG or a
+    TIFF; by default 16 in a TIFF, else 8). The write is atomic and follows no link."""
     path = Path(path).expanduser()
     data = encode(array_or_image, format_for(path), depth=depth, info=info)
     if not path.parent.exists():

@@ -73,10 +73,15 @@ def test_sixteen_bits_keep_the_paintings_levels_and_the_photos_dpi_and_profile(t
     assert images.print_info(path) == images.PrintInfo(opened.info["dpi"], ICC)
 
 
+def test_a_tiff_has_16_bits_unless_told_otherwise():
+    assert _tiff_levels(images.encode(_painting(), "TIFF"))[0] == 16
+    assert _png_levels(images.encode(_painting(), "PNG"))[0] == 8
+
+
 def test_eight_bit_tiff_and_png_keep_dpi_and_profile_and_png_is_the_default(tmp_path):
     painting = _painting()
     info = images.PrintInfo((240.0, 240.0), ICC)
-    depth, levels = _tiff_levels(images.save(painting, tmp_path / "a.tiff", info=info).read_bytes())
+    depth, levels = _tiff_levels(images.save(painting, tmp_path / "a.tiff", info=info, depth=8).read_bytes())
     assert depth == 8 and levels.dtype == np.uint8
     np.testing.assert_array_equal(levels, np.asarray(images.to_pil(painting)))
     png = images.save(painting, tmp_path / "a.png", info=info)
