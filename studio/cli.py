@@ -3,7 +3,10 @@
 Commands: ``transfer`` and ``texture`` (render here, or ``--queue`` to hand
 the render to the farm), ``weights`` (which VGG19 weights are in use),
 ``styles`` (the style library), ``plugins`` and ``run`` (filters),
-``worker`` and ``renders`` (the render farm). Errors a user can cause print
+``worker`` and ``renders`` (the render farm). ``transfer`` and ``texture``
+run their built-in filter through the registry, as the app and the workers
+do: the same admission (preset, values, inputs), then the filter's run with
+the snapshots and the progress bar in its inputs. Errors a user can cause print
 one line and exit with status 2; Ctrl-C during a render stops it and still
 writes the best image so far.
 """
@@ -19,17 +22,16 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from nst import __version__, crops, images
+from nst import __version__, images
+from nst.builtin_filters import FILTER_IDS
 from nst.errors import NSTError
-from nst.plugin import Filter, preset_of
-from nst.presets import DEFAULT
+from nst.plugin import Filter, RunInputs, default_preset, lazy, preset_of
 from nst.registry import BUILTIN_DIR, PRESET_KEY, Registry
-from nst.settings import settings_of
+from nst.targets import StyleInput
 
 from . import farm_cli, plugin_cli, styles_cli
 from .cli_support import (EXIT_INTERRUPTED, EXIT_USAGE, LibraryOpener, ProgressBar, add_param_options,
                           ctrl_c_cancels, load_style, make_engine, output_path, parse_blend)
-from .farm_cli import FILTER_OF
 
 
 @functools.cache
@@ -38,13 +40,13 @@ def _builtins() -> Registry:
     loads them (their files are named for their ids)."""
     registry = Registry()
     registry.probe = True  # probed first, as the app probes them (one child; remembered in the data directory)
-    registry.load_files([BUILTIN_DIR / f"{filter_id}.py" for filter_id in FILTER_OF.values()], origin="builtin")
+    registry.load_files([BUILTIN_DIR / f"{filter_id}.py" for filter_id in FILTER_IDS.values()], origin="builtin")
     return registry
 
 
 def builtin(operation: str) -> Filter:
     """The filter ``transfer`` or ``texture`` renders with."""
-    return _builtins().get(FILTER_OF[operation])
+    return _builtins().get(FILTER_IDS[operation])
 
 
 def declared(operation: str):
@@ -56,55 +58,59 @@ def declared(operation: str):
 def preset_help(operation: str) -> str:
     flt = builtin(operation)
     described = " ".join(f"{name}: {preset_of(value, name).description}" for name, value in flt.presets.items())
-    return f"Starting point for every other option. {described} (default {DEFAULT})"
+    return f"Starting point for every other option. {described} (default {default_preset(flt)})"
 
 
 def _render(args: argparse.Namespace, operation: str) -> int:
+    """One render, through the registry as the app's and the workers' are: the built-in filter's door checks
+    the preset, every value and the inputs, then the filter runs the engine (built only then)."""
     err = sys.stderr
     out = output_path(args.output)
     values = {p.name: getattr(args, p.name) for p in declared(operation)}
     given = {k: v for k, v in values.items() if v is not None}
-    # the preset resolved and every value checked by the registry, as for a render from the app
-    checked = _builtins().resolve(FILTER_OF[operation], {**given, PRESET_KEY: args.preset or DEFAULT})
-    settings = settings_of(operation, checked)
-    blend = parse_blend(args.style_weights, len(args.styles))
+    flt = builtin(operation)
+    params = {**given, PRESET_KEY: args.preset or default_preset(flt)}
     if args.queue:
         if args.snapshots:
             raise NSTError("--snapshots works only for renders made here, not with --queue.")
+        # the values first, before a style file is added to the library; the farm's door then checks it all
+        _builtins().resolve(flt.id, params)
         return farm_cli.render_on_farm(args, operation, values, out)
-    open_library = LibraryOpener(err)
-    content = images.load(args.content) if operation == "transfer" else None
-    styles = [load_style(s, open_library) for s in args.styles]
-    if operation == "texture":  # a crop box outside its image is refused before the engine loads
-        crops.for_styles(settings.crop, [s.size for s in styles], names=args.styles)
+    blend = parse_blend(args.style_weights, len(args.styles))
     snapshot_dir = Path(args.snapshots).expanduser() if args.snapshots else None
     if snapshot_dir is not None and snapshot_dir.exists() and not snapshot_dir.is_dir():
         raise NSTError(f"--snapshots {snapshot_dir}: it is a file; name a folder.")
     if args.snapshot_every < 1:
         raise NSTError(f"--snapshot-every must be at least 1, got {args.snapshot_every}.")
+    open_library = LibraryOpener(err)
+    content = images.load(args.content) if flt.needs.content else None
+    styles = [StyleInput.of(load_style(s, open_library)) for s in args.styles]
 
-    started = time.perf_counter()
-    engine = make_engine(open_library)  # TensorFlow loads here, after the arguments are known to be good
-    if not args.quiet:
-        err.write(f"{engine.weights_description}\n")
+    def engine():  # TensorFlow loads here, once the door has let the render through
+        built = make_engine(open_library)
+        if not args.quiet:
+            err.write(f"{built.weights_description}\n")
+        return built
+
     cancel = threading.Event()
+    inputs = RunInputs(content=content, styles=styles, style_weights=blend or [1.0] * len(styles), cancel=cancel,
+                       engine_provider=lazy(engine), snapshot_every=args.snapshot_every if snapshot_dir else 0,
+                       snapshot_dir=snapshot_dir, style_names=list(args.styles))
+    started = time.perf_counter()
     bar = ProgressBar(err, quiet=args.quiet)
     with ctrl_c_cancels(cancel, err):
         try:
-            common = dict(style_weights=blend, progress=bar, cancel=cancel,
-                          snapshot_every=args.snapshot_every if snapshot_dir else 0, snapshot_dir=snapshot_dir)
-            if operation == "transfer":
-                result = engine.transfer(content, styles, settings, **common)
-            else:
-                result = engine.texture(styles, settings, **common)
+            result = _builtins().run(flt.id, inputs, params, progress=bar)
         finally:
             bar.close()
-    result.save(out)
-    h, w = result.image.shape[:2]
-    terms = ", ".join(f"{k} {v:.4g}" for k, v in result.losses.items() if k != "total")
+    images.save(result.image, out)
+    h, w = result.array().shape[:2]
+    metrics = result.metrics
+    losses = metrics.get("losses") or {}
+    terms = ", ".join(f"{k} {v:.4g}" for k, v in losses.items() if k != "total")
     status = "stopped early (cancelled)" if result.cancelled else "done"
-    print(f"Wrote {out} ({w}x{h}) in {time.perf_counter() - started:.1f} s: {status}, {result.steps} steps, "
-          f"loss {result.losses.get('total', float('nan')):.4g} ({terms}).")
+    print(f"Wrote {out} ({w}x{h}) in {time.perf_counter() - started:.1f} s: {status}, {metrics.get('steps', 0)} steps, "
+          f"loss {losses.get('total', float('nan')):.4g} ({terms}).")
     return EXIT_INTERRUPTED if result.cancelled else 0
 
 

@@ -37,6 +37,11 @@ class ProgressBar:
     def __call__(self, progress) -> None:
         if self.quiet:
             return
+        if getattr(progress, "stage", ""):  # before the first step (loading the network, measuring the style)
+            if self.interactive:  # shown on the live bar; a log gets the steps only, as before
+                self._live().update(self._task, completed=0.0, total=1.0, step="", scale=progress.stage, loss="",
+                                    eta="")
+            return
         w, h = progress.size
         loss = f"{progress.losses.get('total', float('nan')):.4g}"
         eta = f"eta {progress.eta:.0f}s" if progress.eta is not None else ""
@@ -45,7 +50,7 @@ class ProgressBar:
             # the bar fills by the engine's fraction of the work (weighted by each scale's cost), not by
             # steps, so the many cheap steps at the coarse scales do not run it ahead
             self._live().update(self._task, completed=float(progress.fraction or 0.0), total=1.0,
-                                step=f"{progress.step}/{progress.total}", scale=scale, loss=loss, eta=eta)
+                                step=f"{progress.step}/{progress.total}", scale=scale, loss=f" loss {loss}", eta=eta)
             return
         now = time.perf_counter()
         if progress.step < progress.total and now - self._last < 2.0:
@@ -61,7 +66,7 @@ class ProgressBar:
             from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
             self._bar = Progress(BarColumn(bar_width=24), TextColumn("{task.fields[step]}"),
-                                 TextColumn("{task.fields[scale]} loss {task.fields[loss]}"), TimeElapsedColumn(),
+                                 TextColumn("{task.fields[scale]}{task.fields[loss]}"), TimeElapsedColumn(),
                                  TextColumn("{task.fields[eta]}"), console=Console(file=self.stream),
                                  refresh_per_second=10)
             self._task = self._bar.add_task("render", total=1, step="", scale="", loss="", eta="")
@@ -123,9 +128,9 @@ def load_style(arg: str, library_opener):
 
 def sync_plugin_styles(library) -> None:
     """Add the styles plugins ship (the starter collection, ...) to the library, as the app does at start."""
-    from nst.registry import Registry
+    from .assembly import discover_plugins, sync_plugin_styles as sync
 
-    Registry.discover().sync_styles(library)
+    sync(discover_plugins(), library)
 
 
 class LibraryOpener:
@@ -140,7 +145,7 @@ class LibraryOpener:
         if not self._tried:
             self._tried = True
             try:
-                from db import open_library
+                from .assembly import open_library
 
                 self._library = open_library()
             except Exception as exc:  # noqa: BLE001 - the library is optional for file-based renders
@@ -149,15 +154,11 @@ class LibraryOpener:
 
 
 def make_engine(open_library):
-    """The engine, with the style library's persistent Gram cache when the library opens."""
-    from nst.engine import Engine
+    """The engine, with the style library's persistent Gram cache when the library opens (``open_library``:
+    a :class:`LibraryOpener`, or any function that returns the library or None)."""
+    from .assembly import make_engine as assembled
 
-    library = open_library()
-    if library is None:
-        return Engine()
-    from db.gram_store import GramStore
-
-    return Engine(store=GramStore(library))
+    return assembled(open_library())
 
 
 @contextlib.contextmanager

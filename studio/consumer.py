@@ -212,16 +212,11 @@ def _stop_on_signals() -> list:
 
 def run_one(name: str, warm: bool, analyse: bool = True) -> int:
     """``python -m nst worker --workers 1``: one consuming process, until SIGINT or SIGTERM."""
-    from db import open_library
-    from nst.plugin import lazy
-    from nst.registry import Registry
+    from .assembly import assemble
 
-    from .cli_support import make_engine
-
-    library = open_library()
-    registry = Registry.discover()
-    registry.sync_styles(library)
-    station = Station(library, registry, lazy(lambda: make_engine(lambda: library)), threads=1, name=name, warm=warm,
+    app = assemble()
+    library = app.library
+    station = Station(library, app.registry, app.engine, threads=1, name=name, warm=warm,
                       analysis_plan=None if analyse else ())
     station.queue.check()  # an unreachable queue at start is a mistake to report, not to wait out
     station.start()
@@ -246,7 +241,7 @@ def release_renders_of(pid: int, how: str) -> list[int]:
     """A worker process of this machine exited: its running renders are taken back now (retried once,
     then failed, as the warden does with a silent worker's), not after the stale limit; their messages
     are sent again at once (else by a warden). Returns the ids taken back; [] if the library is away."""
-    from db import open_library
+    from .assembly import open_library
 
     prefix = f"{socket.gethostname()}:{pid}:"  # studio.worker.owner_name
     try:

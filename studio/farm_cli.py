@@ -10,24 +10,18 @@ import time
 from pathlib import Path
 
 from nst import images
+from nst.builtin_filters import FILTER_IDS
 from nst.errors import NSTError
 from nst.progress import Progress
 
 from .cli_support import EXIT_INTERRUPTED, ProgressBar, ctrl_c_cancels, parse_blend
 
-#: The built-in filter behind ``transfer`` and ``texture``.
-FILTER_OF = {"transfer": "style_transfer", "texture": "texture_synthesis"}
+def _farm(sync_styles: bool = False):
+    """The farm over the library and the plugins, assembled as the app and the workers assemble them (with
+    ``sync_styles``, the styles plugins ship are added to the library, so that a render can name them)."""
+    from .assembly import assemble
 
-
-def _farm():
-    from db import open_library
-    from nst.registry import Registry
-
-    from .farm import Farm
-    from .queue import RenderQueue
-
-    library = open_library()
-    return Farm(library, Registry.discover(), RenderQueue())
+    return assemble(sync_styles=sync_styles).farm()
 
 
 # --------------------------------------------------------------------------- transfer/texture --queue
@@ -55,7 +49,7 @@ def _style_id(library, arg: str) -> int:
 
 def render_on_farm(args: argparse.Namespace, operation: str, values: dict, out: Path) -> int:
     """Submit the render to the queue, show its progress, write its result when a worker is done."""
-    farm = _farm()
+    farm = _farm(sync_styles=True)
     library = farm.library
     params = {k: v for k, v in values.items() if v is not None}
     if args.preset:
@@ -63,7 +57,7 @@ def render_on_farm(args: argparse.Namespace, operation: str, values: dict, out: 
     content = images.read_file(Path(args.content).expanduser()) if operation == "transfer" else None
     style_ids = [_style_id(library, s) for s in args.styles]
     blend = parse_blend(args.style_weights, len(style_ids)) or [1.0] * len(style_ids)
-    render_id = farm.submit(FILTER_OF[operation], params, content, list(zip(style_ids, blend)))
+    render_id = farm.submit(FILTER_IDS[operation], params, content, list(zip(style_ids, blend)))
     err = sys.stderr
     if not args.quiet:
         err.write(announcement(farm, render_id) + "\n")

@@ -16,9 +16,9 @@ from .cli_support import (EXIT_INTERRUPTED, LibraryOpener, ProgressBar, ctrl_c_c
 
 
 def _list(args: argparse.Namespace) -> int:
-    from nst.registry import Registry
+    from .assembly import discover_plugins
 
-    registry = Registry.discover()
+    registry = discover_plugins()
     errors = registry.run_errors()
     for info in registry.plugins:
         mark = "ok    " if info.ok else "off   " if info.disabled else "FAILED"
@@ -65,10 +65,11 @@ def _params_help(registry, filter_id: str) -> str:
 
 def _run(args: argparse.Namespace) -> int:
     from nst.plugin import RunInputs, lazy
-    from nst.registry import Registry
     from nst.targets import StyleInput
 
-    registry = Registry.discover()
+    from .assembly import discover_plugins
+
+    registry = discover_plugins()
     if args.list_params:
         print(_params_help(registry, args.filter))
         return 0
@@ -85,7 +86,7 @@ def _run(args: argparse.Namespace) -> int:
     weights = parse_blend(args.style_weights, len(styles)) or [1.0] * len(styles)
 
     inputs = RunInputs(content=content, styles=styles, style_weights=weights, cancel=threading.Event(),
-                       engine_provider=lazy(lambda: make_engine(open_library)))
+                       engine_provider=lazy(lambda: make_engine(open_library)), style_names=list(args.style or []))
     bar = ProgressBar(sys.stderr, quiet=args.quiet)
     started = time.perf_counter()
     with ctrl_c_cancels(inputs.cancel, sys.stderr):

@@ -16,10 +16,11 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Iterator, Sequence
 
-from db import open_library
 from db.library import STYLE_ORDERS, Library
 from db.packs import CONFLICT_MODES, export_pack, import_pack
 from db.records import StyleRecord
+
+from .assembly import open_library
 
 
 def register(subparsers) -> argparse.ArgumentParser:
@@ -79,7 +80,7 @@ def register(subparsers) -> argparse.ArgumentParser:
 
 @contextmanager
 def _library(args: argparse.Namespace) -> Iterator[Library]:
-    library = open_library(getattr(args, "database", None))
+    library = open_library(url=getattr(args, "database", None))
     try:
         yield library
     finally:

@@ -1,7 +1,8 @@
 """The app's long-lived objects, one per server process (``st.cache_resource``).
 
 Pages get the library, the plugin registry, the shared engine and the render
-farm from here; everything else they do goes through those services. Renders
+farm from here, assembled once as the workers and the CLI assemble them
+(:mod:`studio.assembly`); everything else they do goes through those services. Renders
 go to the queue (:mod:`studio.queue`); this process takes them too, with
 ``NST_APP_WORKERS`` render threads (default 1; 0: only submit, and
 ``python -m nst worker`` processes paint).
@@ -14,7 +15,6 @@ import sys
 import streamlit as st
 
 from nst.errors import NSTError
-from nst.plugin import lazy
 
 
 def _keep_keras_state_between_reruns() -> None:
@@ -56,43 +56,32 @@ def _keep_session(*args, **kwargs) -> None:
 
 _keep_keras_state_between_reruns()  # before any page runs: the engine may be built by any of them
 
-@st.cache_resource(show_spinner=False)
-def registry():
-    from nst.registry import Registry
-
-    return Registry.discover()
-
-
 @st.cache_resource(show_spinner="Opening the style library...")
+def _assembly():
+    """The library, the plugins (their styles added to the library) and the engine's provider, assembled as
+    the workers and the CLI assemble them (:func:`studio.assembly.assemble`)."""
+    from studio.assembly import assemble
+
+    return assemble()
+
+
+def registry():
+    return _assembly().registry
+
+
 def library():
-    from db import open_library
-
-    lib = open_library()
-    registry().sync_styles(lib)  # styles contributed by plugins; idempotent
-    return lib
+    return _assembly().library
 
 
-@st.cache_resource(show_spinner=False)
 def engine_provider():
     """Builds the VGG19 engine on first use (it loads TensorFlow), with the library's Gram cache."""
-    lib = library()  # resolved here, on the script thread: the worker thread has no Streamlit context
-
-    def build():
-        from db.gram_store import GramStore
-        from nst.engine import Engine
-
-        return Engine(store=GramStore(lib))
-
-    return lazy(build)
+    return _assembly().engine
 
 
 @st.cache_resource(show_spinner=False)
 def farm():
     """Submit, watch and cancel renders (any process's workers may run them)."""
-    from studio.farm import Farm
-    from studio.queue import RenderQueue
-
-    return Farm(library(), registry(), RenderQueue())
+    return _assembly().farm()
 
 
 @st.cache_resource(show_spinner=False)
@@ -110,9 +99,7 @@ def station():
 
 def reload_plugins() -> None:
     """Discover plugins again; the farm and this process's workers use the new registry from now on."""
-    registry.clear()
-    fresh = registry()
-    fresh.sync_styles(library())
+    fresh = _assembly().reload_plugins()
     farm().registry = fresh
     local = station()
     if local is not None:
