@@ -28,7 +28,7 @@ from typing import Any, Callable
 
 from huey.consumer import Consumer, Scheduler, Worker
 
-from nst.errors import NSTError
+from nst import config
 
 from .handoff import PICTURES
 from .outage import Outage, reason
@@ -48,14 +48,8 @@ EXIT_STUCK = 3
 
 
 def app_workers() -> int:
-    raw = os.environ.get(APP_WORKERS_ENV, "").strip() or "1"
-    try:
-        value = int(raw)
-    except ValueError:
-        raise NSTError(f"{APP_WORKERS_ENV} must be a whole number of render threads (0 to 8), not {raw!r}.") from None
-    if not 0 <= value <= 8:
-        raise NSTError(f"{APP_WORKERS_ENV} must be between 0 and 8, got {value}.")
-    return value
+    """Render threads in the app's process (``NST_APP_WORKERS``: 0 to 8, 1 unless set)."""
+    return config.value(APP_WORKERS_ENV)
 
 
 class _QueueWorker(Worker):
