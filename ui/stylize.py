@@ -27,6 +27,54 @@ UPLOAD_MB = st.get_option("server.maxUploadSize")
 
 #: Renders of this session Stylize keeps showing, newest first (History has them all); a click's are all kept.
 KEPT_RENDERS = 20
+#: The uploaded photos are kept for the session (a visit to another page empties the upload box) while they
+#: take at most this many bytes together; larger uploads are not kept, and the page says so.
+KEEP_BYTES = 128 * 2 ** 20
+#: session_state: the photos last uploaded, as :class:`KeptPhoto` (None: too large to keep).
+KEPT = "stylize:kept_photos"
+PREVIEW_SIDE = 240
+
+
+class KeptPhoto:
+    """An uploaded photo kept across pages: what the page reads of an upload (``name``, ``getvalue()``)."""
+
+    def __init__(self, name: str, data: bytes):
+        self.name, self._data = name, data
+
+    def getvalue(self) -> bytes:
+        return self._data
+
+
+def keep_uploads() -> None:
+    """on_change of the upload box: what it holds now is kept (emptied by the user, nothing is)."""
+    files = st.session_state.get("stylize:uploads") or []
+    if sum(f.size for f in files) > KEEP_BYTES:
+        st.session_state[KEPT] = None
+    else:
+        st.session_state[KEPT] = [KeptPhoto(f.name, f.getvalue()) for f in files]
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def photo_preview(data: bytes, name: str) -> bytes | str:
+    """A small JPEG of a chosen photo, or why it cannot be read (checked as Paint checks it)."""
+    try:
+        return images.encode(images.thumbnail(images.load(data, name), PREVIEW_SIDE), "JPEG", quality=85)
+    except NSTError as exc:
+        return str(exc)
+
+
+def preview_photos(photos) -> None:
+    """The chosen photos, small, with their names: the first eight, and how many more."""
+    grid = st.grid(4, gap="small")
+    for photo in photos[:8]:
+        with grid.cell():
+            shown = photo_preview(photo.getvalue(), photo.name)
+            if isinstance(shown, bytes):
+                st.image(shown, caption=md(photo.name), width="stretch")
+            else:
+                st.caption(f"{md(photo.name)}: {md(shown)}")
+    if len(photos) > 8:
+        st.caption(f"and {len(photos) - 8} more")
 
 
 def first_photo_size(uploads, recent) -> tuple[int, int] | None:
@@ -105,9 +153,22 @@ inputs_col, settings_col = st.columns([1, 1], gap="large")
 with inputs_col:
     st.subheader("1 · Photos")
     uploads = st.file_uploader(f"Upload one or more photos (up to {MAX_PHOTOS} per click)", type=PHOTO_TYPES,
-                               accept_multiple_files=True, key="stylize:uploads",
+                               accept_multiple_files=True, key="stylize:uploads", on_change=keep_uploads,
                                help=f"Up to {MAX_PHOTOS} photos per click of Paint, each at most {UPLOAD_MB} MB "
                                     "and 50 megapixels.")
+    kept = st.session_state.get(KEPT)
+    if not uploads and kept:  # uploaded before a visit to another page, which emptied the box
+        uploads = kept
+        note, clear = st.columns([3, 1], vertical_alignment="center")
+        note.caption(f"{len(kept)} photo{'s' if len(kept) != 1 else ''} kept from before; upload others to "
+                     "replace {0}.".format("them" if len(kept) != 1 else "it"))
+        if clear.button("Clear", key="stylize:clear_kept", icon=":material/close:"):
+            st.session_state[KEPT] = []
+            st.rerun()
+    elif uploads and kept is None:
+        st.caption("These photos are too large together to keep when you visit another page.")
+    if uploads:
+        preview_photos(uploads)
     recent = library.recent_content_images(limit=8)
     picked_recent = []
     if recent:
