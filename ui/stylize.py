@@ -55,22 +55,26 @@ def keep_uploads() -> None:
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def photo_preview(data: bytes, name: str) -> bytes | str:
-    """A small JPEG of a chosen photo, or why it cannot be read (checked as Paint checks it)."""
+def photo_preview(data: bytes, name: str) -> tuple[bytes, str] | str:
+    """A small JPEG of a chosen photo and its size ("1024×768 px"), or why it cannot be read (checked as Paint
+    checks it)."""
     try:
-        return images.encode(images.thumbnail(images.load(data, name), PREVIEW_SIDE), "JPEG", quality=85)
+        picture = images.load(data, name)
+        return (images.encode(images.thumbnail(picture, PREVIEW_SIDE), "JPEG", quality=85),
+                f"{picture.width}×{picture.height} px")
     except NSTError as exc:
         return str(exc)
 
 
-def preview_photos(photos) -> None:
-    """The chosen photos, small, with their names: the first eight, and how many more."""
+def preview_photos(photos, named: bool) -> None:
+    """The chosen photos, small (``named``: with their names, which the upload box lists otherwise): the
+    first eight, and how many more."""
     grid = st.grid(4, gap="small")
     for photo in photos[:8]:
         with grid.cell():
             shown = photo_preview(photo.getvalue(), photo.name)
-            if isinstance(shown, bytes):
-                st.image(shown, caption=md(photo.name), width="stretch")
+            if isinstance(shown, tuple):
+                st.image(shown[0], caption=f"{md(photo.name)} · {shown[1]}" if named else shown[1], width="stretch")
             else:
                 st.caption(f"{md(photo.name)}: {md(shown)}")
     if len(photos) > 8:
@@ -168,7 +172,7 @@ with inputs_col:
     elif uploads and kept is None:
         st.caption("These photos are too large together to keep when you visit another page.")
     if uploads:
-        preview_photos(uploads)
+        preview_photos(uploads, named=uploads is kept)
     recent = library.recent_content_images(limit=8)
     picked_recent = []
     if recent:

@@ -26,14 +26,14 @@ def test_a_photo_and_preset_chosen_on_stylize_are_still_there_after_another_page
     photo = jpeg_bytes(make_photo(96, 72))
     at.file_uploader(key="stylize:uploads").set_value(("beach.jpg", photo, "image/jpeg")).run()
     at.segmented_control(key=PRESET).set_value("fast").run()
-    assert "beach.jpg" in previews(at)  # the uploaded photo is shown, by name
+    assert "96×72 px" in previews(at)  # the uploaded photo is shown, with its size (the box names it)
     assert paint_button(at).label == "Paint 1 photo"
 
     at.switch_page("ui/gallery.py").run()
     at.switch_page("ui/stylize.py").run()
     assert not at.exception, at.exception
     assert at.segmented_control(key=PRESET).value == "fast"
-    assert "1 photo kept from before" in texts(at) and "beach.jpg" in previews(at)
+    assert "1 photo kept from before" in texts(at) and "beach.jpg · 96×72 px" in previews(at)
     assert paint_button(at).label == "Paint 1 photo" and not paint_button(at).disabled
     paint_button(at).click().run()
     (render,) = services.library().list_renders()
@@ -70,4 +70,4 @@ def test_a_photo_that_cannot_be_read_is_named_with_the_reason_instead_of_a_previ
     at.switch_page("ui/stylize.py").run()
     at.file_uploader(key="stylize:uploads").set_value(("notes.png", b"\x89PNG\r\n\x1a\n garbage", "image/png")).run()
     assert not at.exception, at.exception
-    assert "notes.png: " in texts(at) and "notes.png" not in previews(at)
+    assert "notes.png: " in texts(at) and not any("px" in c for c in previews(at))
