@@ -22,6 +22,10 @@ from nst.targets import StyleInput
 
 log = logging.getLogger(__name__)
 
+#: Plugins tag generated patterns (stripes, noise) with this: small pictures, measured in a moment when first
+#: used, not analysed ahead (their targets would take a third of a new library's Gram store).
+GENERATED = "generated"
+
 #: (filter id, parameters) to prepare each plugin style for: the presets people start with (the default
 #: preset and the previews, as the preset table names them), for a painting and for a texture alike.
 DEFAULT_PLAN: tuple[tuple[str, Mapping], ...] = tuple(
@@ -36,13 +40,13 @@ def default_plan() -> tuple[tuple[str, Mapping], ...]:
 
 def analyse_plugin_styles(library, registry, engine, plan: Iterable[tuple[str, Mapping]] = DEFAULT_PLAN,
                           stopping: Callable[[], bool] = lambda: False) -> int:
-    """Prepare every style that came from a plugin for every ``(filter id, params)`` in ``plan``; returns
+    """Prepare every style that came from a plugin (but generated patterns) for every ``(filter id, params)`` in ``plan``; returns
     how many targets had to be computed (0 when an earlier process already did it). Stops early when
     ``stopping()`` turns true; a filter that is not loaded, or fails, is logged and skipped."""
     plan = list(plan)
     computed = engine.targets.computed
     for style in library.list_styles():
-        if style.plugin_id is None:
+        if style.plugin_id is None or GENERATED in style.tags:
             continue
         if stopping():
             break

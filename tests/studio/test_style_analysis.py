@@ -37,8 +37,9 @@ def farm_parts(tmp_path, monkeypatch):
 def test_the_first_render_with_a_starter_style_after_its_analysis_computes_no_style_targets(farm_parts):
     """And the analysis is stored: another process computes nothing."""
     library, registry, engine, farm = farm_parts
-    plugin_styles = [s for s in library.list_styles() if s.plugin_id]
-    assert {s.plugin_id for s in plugin_styles} == {"starter_collection", "example_palette"}
+    plugin_styles = [s for s in library.list_styles() if s.plugin_id and "generated" not in s.tags]
+    assert {s.plugin_id for s in plugin_styles} == {"starter_collection"}  # the paintings; patterns are not
+    assert len(plugin_styles) == 7
     worker = RenderWorker(library, registry, lambda: engine, analysis_plan=[("style_transfer", SMALL)])
 
     worker.warm_up()  # what the app's and the workers' warm-up thread runs after start
