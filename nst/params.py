@@ -183,6 +183,7 @@ class Param:
         at most ``max``."""
         names = ", ".join(map(str, self.choices))
         if isinstance(value, str):
+            self._short_text(value)
             items = []
             for item in (part.strip() for part in value.split(",")):
                 if item:
@@ -212,12 +213,17 @@ class Param:
             raise ParameterError("Style layers must not repeat.")
         return tuple(layers)
 
+    def _short_text(self, value: str) -> None:
+        """The text of a typed value is read only when it is no longer than a text parameter's."""
+        if len(value) > DEFAULT_MAX_LENGTH:
+            raise ParameterError(f"{self.name} must be text of at most {DEFAULT_MAX_LENGTH:,} characters; got "
+                                 f"{shown_value(value)} ({len(value):,} characters).")
+
     def _coerce_boxes(self, value: Any, fail) -> tuple:
         """``"x,y,w,h"`` or ``"x,y,w,h; ;x,y,w,h"``, or (stored JSON) ``[[x, y, w, h], null]`` -> checked boxes
         (None: a style's whole image; () when none is given): :func:`check_boxes`, each side at least ``min``."""
         if isinstance(value, str):
-            if len(value) > DEFAULT_MAX_LENGTH:
-                raise fail(f"{len(value):,} characters")
+            self._short_text(value)
             text, boxes = value.strip(), []
             for index, entry in enumerate(text.split(";") if text else ()):
                 entry = entry.strip()

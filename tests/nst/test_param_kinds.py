@@ -105,3 +105,9 @@ def test_blend_weights_are_checked_in_one_place(weights, count, message):
     with pytest.raises(ParameterError, match=message):
         blend_weights(weights, count)
     assert blend_weights([0, 2], 2) == (0.0, 2.0) and blend_weights([]) == ()
+
+
+@pytest.mark.parametrize("param", [STYLE_LAYERS_OPTION, CROP])
+def test_a_long_text_is_refused_before_it_is_parsed(param):
+    with pytest.raises(ParameterError, match=f"{param.name} must be text of at most 1,000 characters"):
+        param.coerce("block1_conv1" + "," * 5000 if param is STYLE_LAYERS_OPTION else ";" * 5000)
