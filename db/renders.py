@@ -10,25 +10,43 @@ back a silent worker's render) is :mod:`db.leases`.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 from sqlalchemy import bindparam, case, delete, func, select, tuple_, update
+from PIL import Image as PILImage
 from sqlalchemy.orm import Session
 
+from nst import images, targets
 from nst.errors import ParameterError
 from nst.params import blend_weights
 
 from . import records, stored, validation
 from .errors import LibraryError, RenderNotFoundError
 from .images import Images
-from .ingest import PreparedImage, Source, prepare_image
+from .ingest import THUMBNAIL_SIDE, PreparedImage, Source, prepare_image
 from .models import RENDER_STATUSES, Image, Render, RenderStyle, utcnow
 from .records import ImageRecord, RenderRecord, RenderStatus
 from .styles import StyleRef, find_style
 from .unit_of_work import UnitOfWork
 
 MAX_ERROR_TEXT = 10_000
+
+
+def result_image(result: bytes | PILImage.Image, label: str) -> PreparedImage:
+    """A filter's result as the library stores it. A picture (what the filter returned) is encoded as PNG once
+    and described from its own pixels, never decoded again; bytes (a PNG from elsewhere) are read and checked."""
+    if not isinstance(result, PILImage.Image):
+        return prepare_image(result, label, result=True)
+    picture = result if result.mode == "RGB" else result.convert("RGB")
+    if not picture.width or not picture.height:
+        raise LibraryError(f"{label} has no pixels.")
+    data = images.encode(picture, "PNG")
+    return PreparedImage(data=data, sha256=hashlib.sha256(data).hexdigest(), pixel_digest=targets.image_digest(picture),
+                         width=picture.width, height=picture.height, format="PNG",
+                         thumbnail=images.encode(images.thumbnail(picture, THUMBNAIL_SIDE), "JPEG", quality=85),
+                         picture=picture)
 
 
 def event(name: str, detail: str | None = None, **extra: Any) -> dict[str, Any]:
@@ -140,10 +158,11 @@ class Renders:
 
         return self.unit_of_work.write(work)
 
-    def finish(self, render_id: int, result_png: bytes, losses: dict | None = None,
+    def finish(self, render_id: int, result_png: bytes | PILImage.Image, losses: dict | None = None,
                timings: dict | None = None, owner: str | None = None) -> RenderRecord:
-        """End a render ``done`` with its image. With ``owner``, only if that worker still runs it."""
-        result = prepare_image(result_png, "the result image", result=True)
+        """End a render ``done`` with its image (the filter's picture, or PNG bytes). With ``owner``, only if that
+        worker still runs it."""
+        result = result_image(result_png, "the result image")
         return self._transition(render_id, ("queued", "running"), "done", "finished", result=result, owner=owner,
                                 losses=validation.to_json_object(losses, "Losses"),
                                 timings=validation.to_json_object(timings, "Timings"))
@@ -152,14 +171,14 @@ class Renders:
              best_png: bytes | None = None) -> RenderRecord:
         """End a render ``failed`` with the reason (and, when it made one, its best image so far)."""
         text = str(error).strip()[:MAX_ERROR_TEXT] or "The render failed."
-        result = prepare_image(best_png, "the best image so far", result=True) if best_png is not None else None
+        result = result_image(best_png, "the best image so far") if best_png is not None else None
         return self._transition(render_id, ("queued", "running"), "failed", "marked as failed", owner=owner,
                                 result=result, error=text)
 
     def cancel(self, render_id: int, result_png: bytes | None = None, losses: dict | None = None,
                timings: dict | None = None, owner: str | None = None) -> RenderRecord:
         """End a render ``cancelled``, with its partial result when it has one."""
-        result = prepare_image(result_png, "the partial result", result=True) if result_png is not None else None
+        result = result_image(result_png, "the partial result") if result_png is not None else None
         return self._transition(render_id, ("queued", "running"), "cancelled", "cancelled", result=result,
                                 owner=owner, losses=validation.to_json_object(losses, "Losses"),
                                 timings=validation.to_json_object(timings, "Timings"))

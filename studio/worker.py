@@ -320,8 +320,8 @@ class RenderWorker:
         if lease.lost:
             return "lost"
         if result.cancelled and lease.timed_out and not lease.cancel_requested:
-            png = images.encode(result.pil(), "PNG")
-            store = lambda: self.library.fail_render(record.id, lease.limit_message, owner, png)  # noqa: E731
+            picture = result.pil()  # stored from the picture: the library encodes it once and decodes nothing
+            store = lambda: self.library.fail_render(record.id, lease.limit_message, owner, picture)  # noqa: E731
             return self._end(record.id, owner, lease, store, "failed", lease.limit_message)
         if result.cancelled and not lease.cancel_requested and self._stopping.is_set():
             lease.stop()
@@ -330,15 +330,15 @@ class RenderWorker:
             if self.library.release_render(record.id, owner, "its worker was shutting down"):
                 self._send_again(record.id)
             return "released"
-        png = images.encode(result.pil(), "PNG")
+        picture = result.pil()  # stored from the picture: the library encodes it once and decodes nothing
         metrics = json_safe(result.metrics)
         losses = metrics.get("losses") if isinstance(metrics.get("losses"), dict) else None
         timings = {k: v for k, v in metrics.items() if k != "losses"}
         timings.setdefault("seconds", round(time.perf_counter() - started, 2))
         if result.cancelled:
-            store = lambda: self.library.cancel_render(record.id, png, losses, timings, owner=owner)  # noqa: E731
+            store = lambda: self.library.cancel_render(record.id, picture, losses, timings, owner=owner)  # noqa: E731
             return self._end(record.id, owner, lease, store, "cancelled")
-        store = lambda: self.library.finish_render(record.id, png, losses, timings, owner=owner)  # noqa: E731
+        store = lambda: self.library.finish_render(record.id, picture, losses, timings, owner=owner)  # noqa: E731
         return self._end(record.id, owner, lease, store, "done")
 
     @property

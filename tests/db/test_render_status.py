@@ -31,3 +31,24 @@ def test_records_and_live_views_carry_the_status_type(library, styles):
     assert library.get_render(render.id).status is RenderStatus.RUNNING
     ended = library.request_cancel(render.id)
     assert ended.status is RenderStatus.RUNNING and ended.cancel_requested
+
+
+def test_a_result_is_stored_from_the_picture_without_decoding_a_png(library, styles, monkeypatch):
+    import numpy as np
+    from PIL import Image
+
+    from nst import images, targets
+
+    picture = Image.fromarray((np.random.default_rng(3).random((40, 56, 3)) * 255).astype(np.uint8))
+    render = library.create_render("texture", {}, None, [(1, 1.0)])
+    library.start_render(render.id, owner="w")
+    decoded = []
+    monkeypatch.setattr(images, "open_checked", lambda *a, **k: decoded.append(a) or Image.new("RGB", (1, 1)))
+    done = library.finish_render(render.id, picture, {"total": 1.0}, {"seconds": 1.0}, owner="w")
+    assert decoded == []  # nothing read back from the PNG it made
+    monkeypatch.undo()
+    stored = library.get_image(done.result_image_id)
+    assert (stored.width, stored.height, stored.format) == (56, 40, "PNG")
+    assert stored.pixel_digest == targets.image_digest(picture)
+    again = images.load(library.image_bytes(done.result_image_id), as_input=False)
+    assert np.array_equal(np.asarray(again), np.asarray(picture))
