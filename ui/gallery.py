@@ -26,7 +26,8 @@ if all(style.plugin_id for style in all_styles):
             "you love.", icon=":material/palette:")
     st.page_link(ADD_STYLE, label="Add a painting", icon=":material/add_photo_alternate:")
 
-SORTS = {"used": "Recently used", "added": "Recently added", "name": "Name", "artist": "Artist"}
+#: Short labels: the four fit in a phone's width (390 px), where "Recently added" pushed "Artist" off the edge.
+SORTS = {"used": "Last used", "added": "Newest", "name": "Name", "artist": "Artist"}
 
 search_col, sort_col = st.columns([2, 2], vertical_alignment="bottom")
 with search_col:
@@ -35,7 +36,9 @@ with search_col:
 with sort_col:
     sort = st.segmented_control("Sort by", list(SORTS), format_func=SORTS.get, key="gallery:sort", default="used",
                                 required=True, label_visibility="collapsed")
-tags = st.pills("Tags", library.tags(), selection_mode="multi", key="gallery:tags", label_visibility="collapsed")
+# One line on any screen: as chips, the tags took five rows of a phone and pushed the first card below the fold.
+tags = st.multiselect("Tags", library.tags(), key="gallery:tags", placeholder="Filter by tag",
+                      label_visibility="collapsed")
 
 usage = library.style_usage()
 if sort == "used":

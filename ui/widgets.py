@@ -318,12 +318,12 @@ def blend_weights(chosen: list, key: str) -> list[float]:
 
 
 def thumbnails_row(library, styles: list, width: int = 120) -> None:
+    """The chosen styles, small, each with its name: one row of ``width``-px pictures that wraps where the
+    space ends (in columns narrower than the picture, two thumbnails overlapped and a caption was lost)."""
     if not styles:
         return
-    columns = st.columns(max(4, len(styles)))
-    for column, style in zip(columns, styles):
-        with column:
-            st.image(library.thumbnail_bytes(style.image_id), caption=md(style.name), width=width)
+    st.image([library.thumbnail_bytes(style.image_id) for style in styles], caption=[md(s.name) for s in styles],
+             width=width)
 
 
 def filter_label(filters: list):
