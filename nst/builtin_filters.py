@@ -66,7 +66,7 @@ class EngineFilter(Filter):
     def check(self, inputs, params):
         if "crop" in params:  # a texture's crop boxes, each inside its style image (named as the user named it)
             names = list(inputs.style_names)
-            crops.for_styles(params["crop"], [s.image.size for s in inputs.styles],
+            crops.for_styles(params["crop"], [s.size for s in inputs.styles],
                              names=names if len(names) == len(inputs.styles) else None)
 
     def run(self, inputs, params, progress):

@@ -49,6 +49,11 @@ class StyleInput:
         """The old name of :attr:`pixel_digest`, kept for plugins that read it."""
         return self.pixel_digest
 
+    @property
+    def size(self) -> tuple[int, int]:
+        """The style image's (width, height): a check that needs only this need not decode a stored style."""
+        return self.image.size
+
     @classmethod
     def of(cls, image: Image.Image | "StyleInput") -> "StyleInput":
         if isinstance(image, StyleInput):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from db.ingest import PreparedImage, prepare_image
 from db.records import ACTIVE, RenderStatus
@@ -189,5 +189,32 @@ class Farm:
         return Now(running, queued, max(0, waiting - len(queued)))
 
     def _style_input(self, style_id: int) -> StyleInput:
+        """A library style as the door checks it: its size and digest from its record; its pixels decoded only
+        if a filter's check reads them (the built-in filters read the size alone; the worker reads the image)."""
         record = self.library.get_style(style_id)
-        return StyleInput(self.library.style_image(style_id), record.pixel_digest)
+        return StoredStyle((record.width, record.height), record.pixel_digest,
+                           lambda: self.library.style_image(style_id))
+
+
+class StoredStyle(StyleInput):
+    """A style of the library whose image is decoded when first read, not before (:meth:`Farm.submit`)."""
+
+    def __init__(self, size: tuple[int, int], pixel_digest: str, load: Callable[[], Any]):  # noqa: D107
+        object.__setattr__(self, "pixel_digest", pixel_digest)
+        object.__setattr__(self, "_size", (int(size[0]), int(size[1])))
+        object.__setattr__(self, "_load", load)
+        object.__setattr__(self, "_image", None)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self._size
+
+    @property
+    def image(self):  # type: ignore[override]
+        if self._image is None:
+            object.__setattr__(self, "_image", self._load())
+        return self._image
+
+    @property
+    def decoded(self) -> bool:
+        return self._image is not None
