@@ -52,9 +52,10 @@ BORDER = 3
 
 @st.cache_data(max_entries=256, show_spinner=False)
 def tryon_picture(painting_id: int, painted: bytes) -> bytes:
-    """A try-on card: the user's photo painted in the style fills the frame, the painting in a corner."""
+    """A try-on card: the user's photo painted in the style fills the frame, the painting (its stored
+    thumbnail: the corner is a quarter of it) in a corner."""
     frame = _cover(images.load(painted, as_input=False).convert("RGB"), FRAME)
-    painting = images.load(services.library().image_bytes(painting_id), as_input=False).convert("RGB")
+    painting = images.load(services.library().thumbnail_bytes(painting_id), as_input=False).convert("RGB")
     width = round(FRAME[0] * INSET)
     corner = _cover(painting, (width, round(width * FRAME[1] / FRAME[0])))
     left, top = FRAME[0] - corner.width - 2 * BORDER, FRAME[1] - corner.height - 2 * BORDER

@@ -26,6 +26,9 @@ if all(style.plugin_id for style in all_styles):
             "you love.", icon=":material/palette:")
     st.page_link(ADD_STYLE, label="Add a painting", icon=":material/add_photo_alternate:")
 
+photo = try_on.chooser(library)  # your photo on every card
+try_on.warm_vectors(all_styles)  # ready before a photo is chosen (once per style: then kept in the library)
+
 #: Short labels: the four fit in a phone's width (390 px), where "Recently added" pushed "Artist" off the edge.
 SORTS = {"used": "Last used", "added": "Newest", "name": "Name", "artist": "Artist"}
 
@@ -48,7 +51,6 @@ else:
 if tags:
     styles = [s for s in styles if set(tags) <= set(s.tags)]
 
-photo = try_on.chooser(library)
 st.caption(f"{len(styles)} of {len(all_styles)} styles" if len(styles) != len(all_styles)
            else f"{len(all_styles)} styles")
 if not styles:

@@ -13,6 +13,8 @@ whose vector is known is not even decoded. Painted cards are cached by photo and
 
 from __future__ import annotations
 
+import logging
+import threading
 from dataclasses import dataclass
 
 import streamlit as st
@@ -24,6 +26,8 @@ from nst.targets import image_digest
 from . import services
 from .cards import tryon_picture
 from .text import md
+
+log = logging.getLogger(__name__)
 
 #: Long side of the photo as it is painted: one pass of the network (384 px), the card's size and more.
 SIDE = instant.NETWORK_SIDE
@@ -64,12 +68,56 @@ def unavailable() -> str:
 
 
 @st.cache_resource(show_spinner=False)
-def _model() -> instant.Model:
-    """The network, checked once; style vectors kept in the library from now on."""
+def _store() -> None:
+    """Style vectors kept in the library from now on (this process's cache in front of it)."""
     from db.gram_store import GramStore
 
     instant.VECTORS.attach(GramStore(services.library()))
+
+
+@st.cache_resource(show_spinner=False)
+def _model() -> instant.Model:
+    """The network, checked once."""
+    _store()
     return instant.model()
+
+
+@st.cache_resource(show_spinner=False)
+def _warming() -> dict:
+    return {"thread": None, "lock": threading.Lock()}
+
+
+def warm_vectors(styles) -> None:
+    """Compute the vectors of ``styles`` that are not known yet, in a background thread, while the user
+    chooses a photo (each style's is then in the library for good: this runs once per style, not per
+    visit). A failure is logged and left to the cards, which compute what they miss."""
+    if unavailable():
+        return
+    _store()
+    library, state = services.library(), _warming()
+    wanted = [(s.id, s.pixel_digest) for s in styles]
+
+    def work():
+        try:
+            net = instant.model()
+            for style_id, digest in wanted:
+                instant.VECTORS.lookup(net, digest, lambda i=style_id: library.style_image(i))
+        except Exception as exc:  # noqa: BLE001 - the cards compute what is missing
+            log.warning("Style vectors could not be prepared in the background (%s).", exc)
+
+    with state["lock"]:
+        if state["thread"] is not None and state["thread"].is_alive():
+            return
+        state["thread"] = threading.Thread(target=work, name="instant-vectors", daemon=True)
+        state["thread"].start()
+
+
+def vectors_ready(timeout: float | None = None) -> bool:
+    """Wait for the background vectors (:func:`warm_vectors`) of this process; whether they are done."""
+    thread = _warming()["thread"]
+    if thread is not None:
+        thread.join(timeout)
+    return thread is None or not thread.is_alive()
 
 
 def _vector(net: instant.Model, style) -> "instant.np.ndarray":
@@ -129,7 +177,7 @@ def chooser(library) -> Photo | None:
                                  help=f"{record.width}x{record.height} px"):
                         photo = _choose(library.image_bytes(record.id), f"photo {record.created_at:%Y-%m-%d}")
         if photo is not None:
-            shown, text = st.columns([1, 3], vertical_alignment="center")
+            shown, text = st.columns([1, 5], vertical_alignment="center")
             shown.image(photo.png, width="stretch")
             with text:
                 st.caption("Your photo, shown on every card below.")

@@ -9,7 +9,7 @@ import pytest
 from nst import instant
 from tests.app.conftest import png_bytes
 from tests.app.test_pages import plain
-from tests.app.test_try_on import TRIED, media, no_background_analysis, shown  # noqa: F401 - fixtures
+from tests.app.test_try_on import TRIED, media, no_background_analysis, settle, shown  # noqa: F401 - fixtures
 from tests.db.db_images import png_header_only
 from tests.factories import make_photo
 from tests.test_bad_inputs import eps, ico, many_scans_jpeg, png, snapshot
@@ -36,6 +36,7 @@ def test_a_bad_photo_is_refused_with_the_reason_and_the_chosen_photo_stays(app, 
     at.text_input(key="gallery:search").set_value("Embers").run()  # one card: the test is about the upload
     at.file_uploader(key="tryon:upload").set_value(("good.png", png_bytes(make_photo(96, 72)), "image/png")).run()
     (chosen,) = shown(at, media, TRIED)
+    settle()  # the Gallery's style vectors, stored in the background, are in before the snapshot
     before = snapshot(services.library())
     for case, (data, reason) in BAD.items():
         at.file_uploader(key="tryon:upload").set_value(("photo.png", data, "image/png")).run()
