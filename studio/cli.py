@@ -66,6 +66,8 @@ def _render(args: argparse.Namespace, operation: str) -> int:
     the preset, every value and the inputs, then the filter runs the engine (built only then)."""
     err = sys.stderr
     out = output_path(args.output)
+    if args.depth == 16 and images.format_for(out) not in ("PNG", "TIFF"):
+        raise NSTError(f"--depth 16 writes a PNG or a TIFF; {out.name} is {images.format_for(out)}.")
     values = {p.name: getattr(args, p.name) for p in declared(operation)}
     given = {k: v for k, v in values.items() if v is not None}
     flt = builtin(operation)
@@ -73,6 +75,8 @@ def _render(args: argparse.Namespace, operation: str) -> int:
     if args.queue:
         if args.snapshots:
             raise NSTError("--snapshots works only for renders made here, not with --queue.")
+        if args.depth == 16:
+            raise NSTError("--depth 16 works only for renders made here: the farm keeps 8 bits a channel.")
         # the values first, before a style file is added to the library; the farm's door then checks it all
         _builtins().resolve(flt.id, params)
         return farm_cli.render_on_farm(args, operation, values, out)
@@ -103,7 +107,9 @@ def _render(args: argparse.Namespace, operation: str) -> int:
             result = _builtins().run(flt.id, inputs, params, progress=bar)
         finally:
             bar.close()
-    images.save(result.image, out)
+    # For print: the painting's own precision (--depth, 16 in a TIFF by default) and the photo's DPI and profile.
+    info = images.print_info(args.content) if flt.needs.content else None
+    images.save(result.image, out, depth=args.depth, info=info)
     h, w = result.array().shape[:2]
     metrics = result.metrics
     losses = metrics.get("losses") or {}
@@ -156,7 +162,11 @@ def build_parser() -> argparse.ArgumentParser:
         if operation == "transfer":
             sub.add_argument("content", help="the photo (a file)")
         sub.add_argument("styles", nargs="+", metavar="STYLE", help="style image file(s) or saved style name(s)")
-        sub.add_argument("-o", "--output", required=True, help="where to write the result (.png, .jpg, .webp)")
+        sub.add_argument("-o", "--output", required=True,
+                         help="where to write the result (.png, .jpg, .webp, or .tif for print: 16 bits a channel)")
+        sub.add_argument("--depth", type=int, choices=images.DEPTHS, default=None,
+                         help="bits per channel of a PNG or TIFF (default 8 in a PNG, 16 in a TIFF); the photo's "
+                         "DPI and colour profile are kept")
         sub.add_argument("--preset", choices=list(builtin(operation).presets), default=None,
                          help=preset_help(operation))
         sub.add_argument("--style-weights", default=None, metavar="W1,W2,...",

@@ -123,3 +123,30 @@ def test_a_photos_unsound_dpi_or_profile_is_left_out_not_copied(tmp_path, chunks
     photo.write_bytes(_png_with(chunks))
     assert images.load(photo).size == (40, 40)  # the photo itself is fine
     assert images.print_info(photo) == images.PrintInfo()
+
+
+@pytest.mark.slow
+def test_the_command_line_writes_a_16_bit_tiff_with_the_photos_dpi_and_profile(tmp_path, monkeypatch, capsys,
+                                                                                 engine):
+    from studio import cli
+    from tests.factories import make_photo
+
+    monkeypatch.setenv("NST_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setattr(cli, "make_engine", lambda open_library: engine)
+    photo, painting = tmp_path / "photo.jpg", tmp_path / "painting.png"
+    make_photo(96, 72).save(photo, dpi=(350, 350), icc_profile=ICC)
+    make_photo(80, 80, seed=3).save(painting)
+    common = ["transfer", str(photo), str(painting), "--size", "64", "--steps", "1", "--start-size", "64", "-q"]
+    assert cli.main([*common, "-o", str(tmp_path / "poster.tif")]) == 0, capsys.readouterr().err
+    data = (tmp_path / "poster.tif").read_bytes()
+    depth, levels = _tiff_levels(data)
+    assert depth == 16 and levels.shape == (48, 64, 3) and not np.all(levels % 257 == 0)
+    assert images.print_info(tmp_path / "poster.tif") == images.PrintInfo((350.0, 350.0), ICC)
+    assert cli.main([*common, "-o", str(tmp_path / "plain.png")]) == 0
+    assert _png_levels((tmp_path / "plain.png").read_bytes())[0] == 8  # PNG by default
+    assert cli.main([*common, "-o", str(tmp_path / "deep.png"), "--depth", "16"]) == 0
+    assert _png_levels((tmp_path / "deep.png").read_bytes())[0] == 16
+    capsys.readouterr()
+    assert cli.main([*common, "-o", str(tmp_path / "poster.jpg"), "--depth", "16"]) == 2
+    assert "--depth 16 writes a PNG or a TIFF; poster.jpg is JPEG" in capsys.readouterr().err
+    assert not (tmp_path / "poster.jpg").exists()
