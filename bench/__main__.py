@@ -1,4 +1,4 @@
-"""The benchmark: ``python -m bench [transfer|texture|all|queue|quality|textures|steps|instant] --content PHOTO --style PAINTING``.
+"""The benchmark: ``python -m bench [transfer|texture|all|queue|quality|textures|steps|instant|large] --content PHOTO --style PAINTING``.
 
 ``python -m bench mutants`` is the mutation check of the tests (:mod:`bench.mutants`).
 
@@ -7,7 +7,7 @@ Prints a table per operation and writes JSON (and the result images) to
 :mod:`bench.queue` for the render queue's costs, :mod:`bench.textures`
 for seamless tiles and large textures, :mod:`bench.quality` for the presets against the reference
 implementation, :mod:`bench.steps` for the cost of a step by image size, and :mod:`bench.instant` for the
-instant filter's time and memory.
+instant filter's time and memory, and :mod:`bench.large` for print sizes.
 """
 
 from __future__ import annotations
@@ -131,7 +131,7 @@ def main(argv=None) -> int:
         return mutants.main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("operation", choices=("transfer", "texture", "all", "queue", "quality", "textures", "steps",
-                                                      "instant"),
+                                                      "instant", "large"),
                         nargs="?", default="all")
     parser.add_argument("--content", help="photo for the transfer (e.g. a 1024x768 JPEG)")
     parser.add_argument("--style", help="painting (style image)")
@@ -162,7 +162,16 @@ def main(argv=None) -> int:
     parser.add_argument("--step-settings", default="default,intra1,inter1,xla",
                         help="steps: thread and compiler settings to compare (default, intra1, inter1, xla)")
     parser.add_argument("--step-rounds", type=int, default=3, help="steps: rounds of 6 steps per size")
+    parser.add_argument("--sizes", help="large: long sides to paint (comma-separated; default 1024,2048,4096)")
+    parser.add_argument("--nst-arg", dest="nst_args", action="append", metavar="ARG",
+                        help="large: an extra argument for python -m nst transfer (repeat it; e.g. --nst-arg=--preset)")
     args = parser.parse_args(argv)
+    if args.operation == "large":
+        from . import large
+
+        args.out = args.out or RESULTS / time.strftime("large-%Y%m%d-%H%M%S")
+        args.out.mkdir(parents=True, exist_ok=True)
+        return large.run(args)
     if args.operation == "instant":
         from . import instant
 
