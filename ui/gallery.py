@@ -64,7 +64,7 @@ for style in styles:
         mine = used is not None and used.result_image_id is not None
         tried = try_on.card(style, photo) if photo is not None else None
         if tried is not None:
-            st.image(tried, width="stretch", caption="Your photo in this style · the painting in the corner")
+            st.image(tried, width="stretch", caption="Your photo in this style")
         else:
             st.image(card_picture(style.image_id, result_id), width="stretch",
                      caption=None if result_id is None else

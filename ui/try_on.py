@@ -180,7 +180,7 @@ def chooser(library) -> Photo | None:
             shown, text = st.columns([1, 5], vertical_alignment="center")
             shown.image(photo.png, width="stretch")
             with text:
-                st.caption("Your photo, shown on every card below.")
+                st.caption("Your photo, shown on every card below (the painting in its corner).")
                 st.button("Back to the samples", key="tryon:clear", icon=":material/close:", on_click=_clear)
     return photo
 

@@ -1,8 +1,9 @@
 """Try it on my photo in Chromium: a photo chosen in the Gallery shows on all ten cards of a fresh library.
 
 Uses the real app (``streamlit run``) through the ``embedded_app`` fixture (``tests/app/conftest.py``). The
-time from choosing the photo until the tenth card shows it is printed (the style vectors are cold: nothing
-in this app has painted with the instant filter before); it is a measurement, not asserted (the issue asks
+time from choosing the photo (as soon as the box shows) until the tenth card shows it is printed, and from
+opening the page: the style vectors are cold when the page opens (nothing in this app has used the instant
+filter before; the Gallery starts computing them in the background then); it is a measurement, not asserted (the issue asks
 for under 5 s; on a busy shared machine it is more). Screenshots at 1400x1000 and 390x844 go to
 ``artifacts/browser/tryon/``.
 """
@@ -38,6 +39,7 @@ def test_a_photo_chosen_in_the_gallery_shows_on_ten_cards(embedded_app, tmp_path
             page = browser.new_context(viewport=viewport).new_page()
             page.set_default_timeout(120_000)
             with shot.on_failure(page):
+                opened = time.monotonic()
                 page.goto(embedded_app)
                 expect(page.get_by_role("heading", name="Gallery")).to_be_visible()
                 expect(page.get_by_text("10 styles", exact=True)).to_be_visible()
@@ -52,9 +54,11 @@ def test_a_photo_chosen_in_the_gallery_shows_on_ten_cards(embedded_app, tmp_path
                     "() => [...document.querySelectorAll('[data-testid=stImage] img')]"
                     ".filter(i => i.complete && i.naturalWidth > 0).length >= 11")  # ten cards and the photo
                 seconds = time.monotonic() - started
-                print(f"Try-on, {screen}: the photo on 10 cards {seconds:.1f} s after choosing it"
-                      + (" (style vectors cold)" if screen == "desktop" else " (painted cards cached)"))
-                expect(page.get_by_text("Your photo, shown on every card below.")).to_be_visible()
+                print(f"Try-on, {screen}: the photo on 10 cards {seconds:.1f} s after choosing it, "
+                      f"{time.monotonic() - opened:.1f} s after opening the page"
+                      + (" (style vectors cold when the page opened)" if screen == "desktop"
+                         else " (painted cards cached)"))
+                expect(page.get_by_text("Your photo, shown on every card below", exact=False)).to_be_visible()
                 shot(page, f"{screen}-gallery-tried")
                 shot(page, f"{screen}-cards", focus=cards.nth(5 if screen == "desktop" else 1))
             page.context.close()
