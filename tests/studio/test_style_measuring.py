@@ -43,6 +43,25 @@ def test_the_default_plan_prepares_textures_as_well_as_paintings():
     assert {filter_id for filter_id, _ in DEFAULT_PLAN} == {"style_transfer", "texture_synthesis"}
 
 
+def test_the_texture_previews_measure_what_is_the_last_scale_of_every_texture_preset():
+    """Why the plan prepares the texture's previews: their one measure of a painting is the costliest, and the
+    one every texture preset ends on (so the default's first texture only adds its coarser, cheaper scales)."""
+    from nst import presets, pyramid
+    from nst.settings import settings_of
+
+    texture = [name for filter_id, params in DEFAULT_PLAN if filter_id == "texture_synthesis"
+               for name in [params["preset"]]]
+    assert texture and all(presets.offered("texture")[name].preview for name in texture)
+    painting = (1024, 640)  # The Starry Night as shipped
+    for preview in texture:
+        (only,) = pyramid.texture(settings_of("texture", presets.offered("texture")[preview].values),
+                                  [painting]).style_sizes
+        for name, preset in presets.offered("texture").items():
+            if name != "tutorial":  # the notebook's recipe measures the painting at 224 px
+                plan = pyramid.texture(settings_of("texture", preset.values), [painting])
+                assert plan.style_sizes[-1] == only == (painting,), name
+
+
 @pytest.mark.slow
 def test_the_first_texture_from_a_starter_painting_after_the_analysis_computes_no_style_target(farm_parts):
     library, registry, engine, farm = farm_parts
