@@ -22,7 +22,7 @@ record stores. A record may have been written by anyone who can write to the
 database, so a worker takes it through the door again: :meth:`Registry.admit_stored`
 before it reads the render's images, :meth:`Registry.run_admitted` (the inputs
 and the filter's own check) before the filter runs. :meth:`Registry.run` checks
-and runs at once (the CLI's ``run``). A
+and runs at once (the CLI's ``run``, ``transfer`` and ``texture``). A
 filter's exceptions come back as a :class:`PluginError` naming it, so a
 broken filter never takes the host down.
 """
@@ -384,7 +384,7 @@ class Registry:
 
     def resolve(self, filter_id: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Checked parameter values, a named preset resolved, without inputs to check (the CLI's
-        ``transfer`` and ``texture`` check theirs themselves)."""
+        ``transfer --queue`` checks its values so before a style file is added to the library)."""
         return self._resolved(self.get(filter_id), params)[0]
 
     def run(self, filter_id: str, inputs: RunInputs, params: Mapping[str, Any] | None = None,
