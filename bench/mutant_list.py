@@ -101,6 +101,27 @@ MUTANTS: tuple[Mutant, ...] = (
         ("tests/nst/test_textures.py::test_a_tileable_texture_has_no_seam_after_several_scales",),
     ),
     Mutant(
+        "tiled-content-dropped", "nst/tiling.py",
+        "    return tuple(term for term in terms if term.of_grams is None and not term.whole_image and term.on_tile)",
+        "    return ()",
+        "print sizes: the photo's content is computed on each tile (loss and gradient those of the whole image)",
+        ("tests/nst/test_print_size.py::test_the_tiled_transfer_loss_and_gradient_equal_the_whole_images",),
+    ),
+    Mutant(
+        "tile-margin-dropped", "nst/tiling.py",
+        "            r0, r1 = window_span(t.top, t.height, self.halo, image.shape[0])",
+        "            r0, r1 = window_span(t.top, t.height, 0, image.shape[0])",
+        "print sizes: each tile is read with its neighbours' margin, so no seam shows",
+        ("tests/nst/test_print_size.py::test_the_tiled_transfer_loss_and_gradient_equal_the_whole_images",),
+    ),
+    Mutant(
+        "resume-ignored", "studio/worker.py",
+        "resume=self._resume_point(record.id))",
+        "resume=None)",
+        "print sizes: a retry after a lost worker resumes from the last finished scale",
+        ("tests/studio/test_resume.py::test_a_worker_killed_after_the_third_scale_leaves_a_render_that_resumes_there",),
+    ),
+    Mutant(
         "torus-zero-padding", "nst/features.py",
         '            x = WrapPad(name=layer.name + "_wrap")(x)\n'
         '            conv = keras.layers.Conv2D(layer.filters, layer.kernel_size, padding="valid",',
