@@ -9,11 +9,8 @@ import streamlit as st
 from nst import config
 from nst.registry import BUILTIN_DIR, DISABLED_VAR, ENV_VAR
 from ui import services
+from ui.origins import origin_label
 from ui.text import md
-
-#: Where a plugin came from, as the page says it.
-ORIGINS = {"builtin": "built in", "plugins/": "added to plugins/", "folder": f"from {ENV_VAR}",
-           "entry point": "installed package"}
 
 st.title("Plugins")
 registry = services.registry()
@@ -55,7 +52,7 @@ for info in registry.plugins:
             state = "" if info.ok else " · disabled" if info.disabled else " · failed to load"
             st.markdown(f"{icon} **{md(info.id)}**{state}")
         with origin:
-            st.caption(md(ORIGINS.get(info.origin, info.origin)))
+            st.caption(md(origin_label(info.origin)))
         st.caption(md(info.location))
         if info.disabled:
             st.info(md(info.error), icon=":material/block:")

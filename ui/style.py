@@ -7,6 +7,7 @@ import streamlit as st
 from db.ids import parse_id
 from nst.errors import NSTError
 from ui import services
+from ui.origins import plugin_origin
 from ui.pages import GALLERY, STYLIZE, TEXTURE
 from ui.text import md
 
@@ -27,11 +28,20 @@ if style is None:
     st.page_link(GALLERY, label="Back to the gallery", icon=":material/arrow_back:")
     st.stop()
 
+
+def _source(style) -> str:
+    """Where the style came from: uploaded, or a plugin and where that plugin came from ("added to plugins/")."""
+    if not style.plugin_id:
+        return "uploaded"
+    origin = plugin_origin(services.registry(), style.plugin_id)
+    return f"from plugin {md(style.plugin_id)}" + (f" ({md(origin)})" if origin else "")
+
+
 st.page_link(GALLERY, label="Gallery", icon=":material/arrow_back:")
 st.title(md(style.name))
 st.caption(" · ".join(filter(None, [md(style.artist) if style.artist else None, md(style.year) if style.year else None,
                                      f"{style.width}x{style.height} {style.format}",
-                                     "from plugin " + md(style.plugin_id) if style.plugin_id else "uploaded"])))
+                                     _source(style)])))
 
 picture_col, info_col = st.columns([3, 2], gap="large")
 with picture_col:

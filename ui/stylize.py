@@ -8,6 +8,7 @@ from nst import images
 from nst.errors import NSTError
 from ui import services, try_on
 from ui.job_panel import PHOTO_NAMES, download_all, job_panel
+from ui.origins import filter_origin
 from ui.estimate import expected_time
 from ui.render_summary import local_time
 from ui.scroll import scroll_to
@@ -189,7 +190,8 @@ with settings_col:  # the filter first: whether the Styles box shows depends on 
     filter_heading = st.empty()
     flt = st.selectbox("Filter", filters, format_func=filter_label(filters), key="stylize:filter",
                        help="Any loaded plugin that paints a photo")
-    st.caption(md(flt.description))
+    origin = filter_origin(registry, flt.id)
+    st.caption(md(flt.description) + (f" · Plugin {md(origin)}" if origin else ""))
     filter_heading.subheader("3 · Filter" if flt.needs.max_styles > 0 else "2 · Filter")
 
 chosen, weights = [], []

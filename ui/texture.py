@@ -13,6 +13,7 @@ from nst.settings import MIN_CROP_SIDE
 from ui import services
 from ui.estimate import expected_time
 from ui.job_panel import job_panel
+from ui.origins import filter_origin
 from ui.scroll import scroll_to
 from ui.style_choice import by_recent_use
 from ui.text import md
@@ -92,7 +93,8 @@ style_col, settings_col = st.columns([1, 1], gap="large")
 with settings_col:
     st.subheader("2 · Filter")
     flt = st.selectbox("Filter", filters, format_func=filter_label(filters), key="texture:filter")
-    st.caption(md(flt.description))
+    origin = filter_origin(registry, flt.id)
+    st.caption(md(flt.description) + (f" · Plugin {md(origin)}" if origin else ""))
     takes_crop = any(p.name == "crop" and p.kind == "boxes" for p in flt.params)
 with style_col:
     st.subheader("1 · Styles")
