@@ -45,6 +45,7 @@ def admissions(monkeypatch):
     return seen
 
 
+@pytest.mark.slow
 def test_the_cli_transfer_is_admitted_and_run_by_the_registry(tmp_path, files, engine, monkeypatch, capsys,
                                                               admissions):
     """What the filter sees (a plugin-visible effect): the checked values, the snapshots and the progress in
@@ -184,6 +185,7 @@ def test_the_app_the_workers_and_the_cli_assemble_in_one_place(module):
                                                    if isinstance(n, ast.ImportFrom) and n.module}
 
 
+@pytest.mark.slow
 def test_the_assembly_opens_the_library_with_the_plugins_styles_and_builds_no_engine_until_asked(tmp_path):
     from studio.assembly import assemble
 
