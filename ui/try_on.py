@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from nst import images, instant
+from nst import config, images, instant
 from nst.errors import NSTError
 from nst.targets import image_digest
 
@@ -90,8 +90,9 @@ def _warming() -> dict:
 def warm_vectors(styles) -> None:
     """Compute the vectors of ``styles`` that are not known yet, in a background thread, while the user
     chooses a photo (each style's is then in the library for good: this runs once per style, not per
-    visit). A failure is logged and left to the cards, which compute what they miss."""
-    if unavailable():
+    visit). A failure is logged and left to the cards, which compute what they miss. Off with the rest of
+    the background style analysis (``NST_STYLE_ANALYSIS=0``)."""
+    if unavailable() or not config.value("NST_STYLE_ANALYSIS"):
         return
     _store()
     library, state = services.library(), _warming()

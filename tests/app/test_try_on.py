@@ -145,11 +145,14 @@ def test_the_try_on_grid_shows_the_chosen_photo_in_every_card_and_another_photo_
     assert not shown(at, media, TRIED) and "Your photo, shown on every card below" not in texts(at)
 
 
-def test_a_styles_vector_is_read_from_the_library_by_a_fresh_app(app, media):
+def test_a_styles_vector_is_read_from_the_library_by_a_fresh_app(app, media, monkeypatch):
     """The first visit computes every style's vector in the background while the user chooses a photo, and
     keeps them in the library; a restarted app reads them all from there."""
     from db.gram_store import GramStore
     from ui import services
+
+    monkeypatch.setenv("NST_STYLE_ANALYSIS", "1")  # the background analysis on (the style vectors' part:
+    monkeypatch.setenv("NST_APP_WORKERS", "0")  # without render threads, no VGG19 analysis)
 
     instant.VECTORS.clear()  # this process may have painted these styles for another test's library
     at = app().run()
