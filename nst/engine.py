@@ -41,8 +41,9 @@ UNTILED_MAX_PIXELS = 1024 * 1024
 TILE_SIDE = 512
 #: A transfer's scale above this many pixels (print sizes) is computed tile by tile, in tiles of
 #: TRANSFER_TILE_SIDE px, each read with the margin of its neighbours VGG19's deepest layer sees (exact:
-#: the Gram matrices summed over tiles, the photo's content per tile; see nst.tiling).
-TRANSFER_UNTILED_MAX_PIXELS = 1536 * 1024
+#: the Gram matrices summed over tiles, the photo's content per tile; see nst.tiling); a painting measured
+#: at such a size too. A 1024x768 scale (2.7 GB for the whole command) is the largest computed whole.
+TRANSFER_UNTILED_MAX_PIXELS = 1024 * 768
 TRANSFER_TILE_SIDE = 768
 
 log = logging.getLogger(__name__)
@@ -178,8 +179,11 @@ class Engine:
         key = targets.TargetKey(style.pixel_digest, size[0], size[1], layers, self.extractor.id)
 
         def compute() -> targets.Grams:
-            pixels = images.to_array(images.resize(style.image, size))[None]
-            out = self._grams_function(layers)(backend.to_tensor(pixels))
+            pixels = images.to_array(images.resize(style.image, size))
+            if size[0] * size[1] > TRANSFER_UNTILED_MAX_PIXELS:  # a painting measured for a print size
+                grams_fn = self._transfer_tiled_functions(layers, ())[0]
+                return dict(zip(layers, tiling.grams(grams_fn, pixels, layers, TRANSFER_TILE_SIDE)))
+            out = self._grams_function(layers)(backend.to_tensor(pixels[None]))
             return {name: backend.to_numpy(g) for name, g in zip(layers, out)}
 
         return self.targets.get_or_compute(key, compute)

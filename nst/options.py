@@ -37,8 +37,8 @@ CROP_EXAMPLE = BOX_EXAMPLE
 
 # --------------------------------------------------------------------------- what a user sets
 
-SIZE = Param("size", "int", 512, "Long side of the result, in pixels (print sizes: scales above 1.5 "
-             "megapixels are computed tile by tile).", min=32, max=PRINT_MAX_SIZE, step=32,
+SIZE = Param("size", "int", 512, "Long side of the result, in pixels (print sizes: scales larger than "
+             "1024x768 are computed tile by tile).", min=32, max=PRINT_MAX_SIZE, step=32,
              label="Size (px)")
 STEPS = Param("steps", "int", 100, "VGG passes at the final scale; coarser scales get more, and every scale "
               "stops early once converged.", min=1, max=20000, step=1)

@@ -171,6 +171,27 @@ def local_terms(terms: Sequence[Term]) -> tuple[Term, ...]:
     return tuple(term for term in terms if term.of_grams is None and not term.whole_image and term.on_tile)
 
 
+def grams(fn, image: np.ndarray, layers: tuple[str, ...], tile: int) -> list[np.ndarray]:
+    """The Gram matrices of an ordinary (H, W, 3) image at ``layers``, float32, summed window by window
+    (``fn``: :func:`build`'s first function, unwrapped): the same as the whole image's (a painting measured
+    at a print size's scale)."""
+    height, width = image.shape[:2]
+    margin = halo(layers)
+    sums = [np.zeros((CHANNELS[n], CHANNELS[n]), dtype=np.float64) for n in layers]
+    totals = [0] * len(layers)
+    for t in plan(width, height, tile):
+        r0, r1 = window_span(t.top, t.height, margin, height)
+        c0, c1 = window_span(t.left, t.width, margin, width)
+        box = np.array([t.top - r0, t.left - c0, t.height, t.width], dtype=np.int32)
+        out = fn(backend.to_tensor(image[None, r0:r1, c0:c1]), backend.to_tensor(box, "int32"))
+        for i, (name, g) in enumerate(zip(layers, out)):
+            count = _count(name, t)
+            if count:
+                sums[i] += backend.to_numpy(g).astype(np.float64) * count
+                totals[i] += count
+    return [(s / max(1, n)).astype(np.float32) for s, n in zip(sums, totals)]
+
+
 def features(fn, image: np.ndarray, layer: str, tile: int) -> np.ndarray:
     """One layer's features of an ordinary (H, W, 3) image, (1, h, w, C) float32, computed window by window
     (``fn(window) -> features``, the engine's compiled forward pass): the same as the whole image's."""

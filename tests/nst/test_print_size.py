@@ -169,3 +169,21 @@ def test_a_resume_point_that_does_not_fit_the_render_is_refused_before_a_step(en
     with pytest.raises(ParameterError, match=message):
         engine.transfer(make_photo(96, 72), [make_photo(80, 80)], settings, resume=resume, progress=seen.append)
     assert seen == []
+
+
+def test_a_paintings_gram_matrices_summed_over_tiles_are_the_whole_images(engine32, monkeypatch):
+    """A painting measured at a print size's scale is measured window by window, exactly."""
+    from nst import images
+    from nst.targets import StyleInput
+
+    painting = StyleInput.of(make_photo(200, 150, seed=6))
+    whole = engine32.style_grams(painting, (200, 150), STYLE_LAYERS)
+    grams_fn = engine32._transfer_tiled_functions(STYLE_LAYERS, ())[0]
+    tiled = dict(zip(STYLE_LAYERS, tiling.grams(grams_fn, images.to_array(painting.image), STYLE_LAYERS, 64)))
+    for name in STYLE_LAYERS:
+        assert np.abs(tiled[name] - whole[name]).max() <= 1e-4 * np.abs(whole[name]).max(), name
+    calls = []
+    monkeypatch.setattr(engine_module, "TRANSFER_UNTILED_MAX_PIXELS", 64 * 64)
+    monkeypatch.setattr(tiling, "grams", lambda *args: calls.append(args[1].shape) or [whole[n] for n in args[2]])
+    engine32.style_grams(painting, (198, 149), STYLE_LAYERS)  # a size not cached yet
+    assert calls == [(149, 198, 3)]
