@@ -282,7 +282,7 @@ MUTANTS: tuple[Mutant, ...] = (
         ("tests/test_bad_inputs_worker.py::test_tampered_render_rows_end_failed_with_one_line_and_no_image_read",),
     ),
     Mutant(
-        "stale-retried-twice", "db/leases.py",
+        "stale-retried-twice", "db/lifecycle.py",
         "    elif (render.attempts or 0) < max_attempts:",
         "    elif (render.attempts or 0) <= max_attempts:",
         "a silent worker's render is run again once, then failed",

@@ -14,7 +14,9 @@ measured on the database server's clock when it has one (PostgreSQL), so
 workers whose clocks disagree do not take each other's renders.
 
 :class:`RenderLeases` is a repository over the library's unit of work, beside
-:class:`db.renders.Renders`; every method is one transaction.
+:class:`db.renders.Renders`; every method is one transaction. Every change of
+status goes through :func:`db.lifecycle.move` (taking back:
+:func:`db.lifecycle.take_back`).
 """
 
 from __future__ import annotations
@@ -28,20 +30,18 @@ from sqlalchemy.orm import Session
 
 from . import records, validation
 from .errors import LibraryError
+from .lifecycle import (CANCELLED, ENDED, MAX_ATTEMPTS, QUEUED, RUNNING, RenderStatus, add_event, can_move, event,
+                        move, take_back)
 from .models import Render, utcnow
-from .renders import add_event, event, find_render, load_record
+from .renders import find_render, load_record
 from .unit_of_work import UnitOfWork
-
-#: A render is started at most this many times (the first run and one retry).
-MAX_ATTEMPTS = 2
-
 
 @dataclass(frozen=True)
 class Recovered:
     """A render taken back from a silent worker."""
 
     render_id: int
-    status: str  # "queued" (to be retried), "failed" or "cancelled"
+    status: RenderStatus  # queued (to be retried), failed or cancelled
     priority: int
 
 
@@ -72,7 +72,7 @@ class RenderLeases:
         read: its row is read within its bounds (:func:`db.renders.load_record`), never by the ORM."""
         def work(s: Session) -> records.RenderRecord:
             record = load_record(s, render_id, lock=True)
-            if record.status != "queued":
+            if not can_move(record.status, RUNNING) or record.status != QUEUED:
                 raise LibraryError(f"Render {render_id} is {record.status}; it cannot be started.")
             if record.damaged:
                 raise validation.DamagedRecordError(record.damaged)
@@ -80,8 +80,8 @@ class RenderLeases:
             attempts = record.attempts + 1
             events = [*record.events, event("started", owner=owner, attempt=attempts)]
             s.execute(update(Render).where(Render.id == render_id).values(
-                status="running", owner=owner, started_at=now, heartbeat_at=now, attempts=attempts, events=events))
-            return replace(record, status=records.RenderStatus.RUNNING, owner=owner, started_at=now, heartbeat_at=now,
+                status=RUNNING.value, owner=owner, started_at=now, heartbeat_at=now, attempts=attempts, events=events))
+            return replace(record, status=RUNNING, owner=owner, started_at=now, heartbeat_at=now,
                            attempts=attempts, events=tuple(events))
 
         return self.unit_of_work.write(work)
@@ -103,7 +103,7 @@ class RenderLeases:
         def work(s: Session) -> str:
             values["heartbeat_at"] = db_now(s)
             result = s.execute(update(Render).where(Render.id == render_id, Render.owner == owner,
-                                                    Render.status == "running").values(**values))
+                                                    Render.status == RUNNING.value).values(**values))
             if result.rowcount == 0:
                 return "ended" if _ended_by(s, render_id, owner) else "lost"
             return "cancel" if s.scalar(select(Render.cancel_requested).where(Render.id == render_id)) else "ok"
@@ -114,10 +114,9 @@ class RenderLeases:
         """Cancel: a queued render ends now; a running one is told at its worker's next heartbeat."""
         def work(s: Session) -> records.RenderRecord:
             render = find_render(s, render_id, lock=True)
-            if render.status == "queued":
-                render.status, render.finished_at = "cancelled", utcnow()
-                add_event(render, event("cancelled", "before it started"))
-            elif render.status == "running":
+            if render.status == QUEUED:
+                move(render, CANCELLED, event(CANCELLED.value, "before it started"))
+            elif render.status == RUNNING:
                 if not render.cancel_requested:
                     render.cancel_requested = True
                     add_event(render, event("cancel requested"))
@@ -133,9 +132,9 @@ class RenderLeases:
         without counting this as an attempt. False if it was not this owner's any more."""
         def work(s: Session) -> bool:
             render = find_render(s, render_id, lock=True)
-            if render.status != "running" or render.owner != owner:
+            if render.status != RUNNING or render.owner != owner:
                 return False
-            _requeue(render, event("released", reason, owner=owner))
+            move(render, QUEUED, event("released", reason, owner=owner))
             render.attempts = max(0, (render.attempts or 1) - 1)
             return True
 
@@ -145,7 +144,7 @@ class RenderLeases:
         """Take back running renders whose owner has been silent for ``stale_seconds``."""
         def any_stale(s: Session) -> bool:
             cutoff = db_now(s) - timedelta(seconds=stale_seconds)
-            return s.scalar(select(Render.id).where(Render.status == "running", Render.heartbeat_at < cutoff)
+            return s.scalar(select(Render.id).where(Render.status == RUNNING.value, Render.heartbeat_at < cutoff)
                             .limit(1)) is not None
 
         if not self.unit_of_work.read(any_stale):  # the usual answer, without taking the write lock
@@ -154,7 +153,7 @@ class RenderLeases:
         def work(s: Session) -> list[Recovered]:
             now = db_now(s)
             cutoff = now - timedelta(seconds=stale_seconds)
-            stmt = (select(Render).where(Render.status == "running", Render.heartbeat_at < cutoff)
+            stmt = (select(Render).where(Render.status == RUNNING.value, Render.heartbeat_at < cutoff)
                     .order_by(Render.id).with_for_update(skip_locked=True))
             taken = []
             for render in s.scalars(stmt):
@@ -174,7 +173,7 @@ class RenderLeases:
             raise LibraryError("Taking back renders needs the owner's prefix.")
 
         def work(s: Session) -> list[Recovered]:
-            stmt = (select(Render).where(Render.status == "running",
+            stmt = (select(Render).where(Render.status == RUNNING.value,
                                          Render.owner.startswith(prefix, autoescape=True))
                     .order_by(Render.id).with_for_update(skip_locked=True))
             taken = [_take_back(render, f"its worker {render.owner} {reason}", max_attempts)
@@ -188,7 +187,7 @@ class RenderLeases:
         """Queued renders last handed to the queue more than ``older_than_seconds`` ago: their ids and
         priorities only (a sweep never reads parameters, which a worker checks when it takes a render)."""
         cutoff = utcnow() - timedelta(seconds=older_than_seconds)
-        stmt = (select(Render.id, Render.priority).where(Render.status == "queued",
+        stmt = (select(Render.id, Render.priority).where(Render.status == QUEUED.value,
                                                          or_(Render.queued_at.is_(None), Render.queued_at < cutoff))
                 .order_by(Render.priority.desc(), Render.created_at, Render.id))
         return self.unit_of_work.read(lambda s: [Waiting(i, p or 0) for i, p in s.execute(stmt)])
@@ -205,33 +204,14 @@ class RenderLeases:
 
 
 def _take_back(render: Render, why: str, max_attempts: int) -> Recovered:
-    """A running render whose worker is gone: cancelled if Cancel was pressed, else queued again while
-    it has attempts left, else failed with ``why``."""
-    if render.cancel_requested:
-        render.status, render.finished_at = "cancelled", utcnow()
-        add_event(render, event("cancelled", why))
-    elif (render.attempts or 0) < max_attempts:
-        _requeue(render, event("retried", why))
-    else:
-        render.status, render.finished_at = "failed", utcnow()
-        render.error = (f"The render was started {render.attempts} times and each time its worker "
-                        f"stopped answering (last: {why}).")
-        render.owner, render.preview = None, None
-        add_event(render, event("failed", why))
-    return Recovered(render.id, render.status, render.priority or 0)
+    """A running render whose worker is gone (:func:`db.lifecycle.take_back`)."""
+    return Recovered(render.id, take_back(render, why, max_attempts), render.priority or 0)
 
 
 def _ended_by(s: Session, render_id: int, owner: str) -> bool:
     """Whether ``owner`` itself ended the render (its last event is an ending that names ``owner``)."""
     row = s.execute(select(Render.status, Render.events).where(Render.id == render_id)).first()
-    if row is None or row.status not in ("done", "failed", "cancelled") or not row.events:
+    if row is None or RenderStatus.of(row.status) not in ENDED or not row.events:
         return False
     last = row.events[-1]
     return isinstance(last, dict) and last.get("event") == row.status and last.get("owner") == owner
-
-
-def _requeue(render: Render, entry: dict[str, Any]) -> None:
-    render.status, render.owner, render.heartbeat_at, render.preview = "queued", None, None, None
-    render.queued_at = None  # sent to the queue by the caller (or by the next sweep)
-    render.progress = None
-    add_event(render, entry)

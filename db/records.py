@@ -7,12 +7,12 @@ closed. JSON fields are deep copies, so changing them changes nothing stored.
 from __future__ import annotations
 
 import copy
-import enum
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from . import models, validation
+from .lifecycle import ACTIVE, RenderStatus
 
 
 @dataclass(frozen=True)
@@ -51,54 +51,6 @@ class StyleRecord:
     @property
     def plugin_id(self) -> str | None:
         return self.source[len("plugin:"):] if self.source.startswith("plugin:") else None
-
-
-class RenderStatus(str, enum.Enum):
-    """Where a render is in its life: queued -> running -> done | failed | cancelled (interrupted: recorded by
-    an older version when its app stopped). The one status type: the record, the farm's live view
-    (:class:`studio.farm.JobView`) and the app's panel read it; being a ``str``, it compares equal to the text
-    stored in the row."""
-
-    QUEUED = "queued"
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-    INTERRUPTED = "interrupted"
-
-    @property
-    def active(self) -> bool:
-        """Still to end: queued or running."""
-        return self in ACTIVE
-
-    @property
-    def ended(self) -> bool:
-        return not self.active
-
-    @property
-    def text(self) -> str:
-        """What the app says of a render in this status."""
-        return _STATUS_TEXT[self]
-
-    def __str__(self) -> str:
-        return self.value
-
-    @classmethod
-    def of(cls, value: Any) -> "RenderStatus | None":
-        """The status stored as ``value``, or None when it is none of them (a row written by other means)."""
-        try:
-            return cls(value)
-        except ValueError:
-            return None
-
-
-ACTIVE = frozenset({RenderStatus.QUEUED, RenderStatus.RUNNING})
-_STATUS_TEXT = {
-    RenderStatus.QUEUED: "Waiting in the queue", RenderStatus.RUNNING: "Painting", RenderStatus.DONE: "Done",
-    RenderStatus.FAILED: "Failed", RenderStatus.CANCELLED: "Stopped: best image so far",
-    RenderStatus.INTERRUPTED: "Interrupted (the app was restarted)",
-}
-assert tuple(s.value for s in RenderStatus) == models.RENDER_STATUSES  # the table's check allows exactly these
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,10 @@
 A render is recorded with its filter, its checked parameters, its content
 image and its styles (with their names at the time, so the history stays
 readable after a style is deleted), then moves queued -> running -> done |
-failed | cancelled | interrupted. Its ``events`` tell its story. The farm's
-side of a running render (who runs it, its heartbeat, cancel requests, taking
-back a silent worker's render) is :mod:`db.leases`.
+failed | cancelled, each move made by :func:`db.lifecycle.move` (its
+statuses, the moves allowed and its story are :mod:`db.lifecycle`). The
+farm's side of a running render (who runs it, its heartbeat, cancel
+requests, taking back a silent worker's render) is :mod:`db.leases`.
 """
 
 from __future__ import annotations
@@ -23,15 +24,18 @@ from nst.errors import ParameterError
 from nst.params import blend_weights
 
 from . import records, stored, validation
+from .lifecycle import (ACTIVE, CANCELLED, DONE, FAILED, QUEUED, RUNNING, RenderStatus, can_move,
+                        event, move)
 from .errors import LibraryError, RenderNotFoundError
 from .images import Images
 from .ingest import THUMBNAIL_SIDE, PreparedImage, Source, prepare_image
 from .models import RENDER_STATUSES, Image, Render, RenderStyle, utcnow
-from .records import ImageRecord, RenderRecord, RenderStatus
+from .records import ImageRecord, RenderRecord
 from .styles import StyleRef, find_style
 from .unit_of_work import UnitOfWork
 
 MAX_ERROR_TEXT = 10_000
+_ACTIVE = sorted(s.value for s in ACTIVE)
 
 
 def result_image(result: bytes | PILImage.Image, label: str) -> PreparedImage:
@@ -49,19 +53,6 @@ def result_image(result: bytes | PILImage.Image, label: str) -> PreparedImage:
                          picture=picture)
 
 
-def event(name: str, detail: str | None = None, **extra: Any) -> dict[str, Any]:
-    """One entry of a render's story."""
-    entry = {"at": utcnow().isoformat(timespec="milliseconds"), "event": name}
-    if detail:
-        entry["detail"] = detail
-    entry.update({k: v for k, v in extra.items() if v is not None})
-    return entry
-
-
-def add_event(render: Render, entry: dict[str, Any]) -> None:
-    render.events = [*(render.events or []), entry]  # a new list: SQLAlchemy sees the change
-
-
 class Renders:
     """The renders repository (see the module's docstring); each public method is one transaction."""
 
@@ -70,15 +61,16 @@ class Renders:
         self.images = images
 
     def create(self, filter_id: str, params: dict, content: Source | PreparedImage | None,
-               styles: Sequence[tuple[StyleRef, float]] = (), status: str = "queued",
+               styles: Sequence[tuple[StyleRef, float]] = (), status: str = QUEUED,
                priority: int = 0) -> RenderRecord:
         """Record a new render (``queued``, or ``running`` if it starts right away); higher ``priority``
         runs first. ``content`` may be an image :func:`~db.ingest.prepare_image` has already read (then it
         is not read again)."""
         if not isinstance(filter_id, str) or not filter_id.strip() or len(filter_id) > 120:
             raise LibraryError(f"A render needs a filter id (text of 1 to 120 characters), not {filter_id!r}.")
-        if status not in ("queued", "running"):
+        if RenderStatus.of(status) not in ACTIVE:
             raise LibraryError(f'A new render is "queued" or "running", not {status!r}.')
+        status = RenderStatus(status)
         params = validation.bounded_json_object(params or {}, "A render's parameters", validation.MAX_PARAMS_JSON)
         pairs = []
         for entry in styles:
@@ -94,10 +86,10 @@ class Renders:
 
         def work(s: Session) -> RenderRecord:
             now = utcnow()
-            render = Render(status=status, filter_id=filter_id.strip(), params=params, created_at=now,
-                            started_at=now if status == "running" else None, priority=int(priority),
-                            queued_at=now if status == "queued" else None,
-                            attempts=0, cancel_requested=False, events=[event(status)])
+            render = Render(status=status.value, filter_id=filter_id.strip(), params=params, created_at=now,
+                            started_at=now if status is RUNNING else None, priority=int(priority),
+                            queued_at=now if status is QUEUED else None,
+                            attempts=0, cancel_requested=False, events=[event(status.value)])
             if prepared is not None:
                 render.content_image_id = self.images.store(s, prepared).id
             for position, (ref, weight) in enumerate(weights):
@@ -128,18 +120,18 @@ class Renders:
         text = " ".join(str(reason).split())[:MAX_ERROR_TEXT] or "The render's stored row cannot be read."
 
         def work(s: Session) -> bool:
-            if s.scalar(select(Render.status).where(Render.id == render_id).with_for_update()) != "queued":
+            if s.scalar(select(Render.status).where(Render.id == render_id).with_for_update()) != QUEUED.value:
                 return False
             sizes = _row_sizes(s, render_id)
             events = _readable(s, render_id, "events", sizes, list)
             if events is None:
                 events = [event("damaged", "its stored events could not be read and were dropped")]
             params = _readable(s, render_id, "params", sizes, dict)
-            values = dict(status="failed", finished_at=utcnow(), error=text, owner=None, preview=None, progress=None,
-                          losses=None, timings=None, events=[*events, event("failed", text)])
+            values = dict(status=FAILED.value, finished_at=utcnow(), error=text, owner=None, preview=None, progress=None,
+                          losses=None, timings=None, events=[*events, event(FAILED.value, text)])
             if params is None:
                 values["params"] = {}
-            result = s.execute(update(Render).where(Render.id == render_id, Render.status == "queued")
+            result = s.execute(update(Render).where(Render.id == render_id, Render.status == QUEUED.value)
                                .values(**values))
             return result.rowcount > 0
 
@@ -150,7 +142,7 @@ class Renders:
         progress = validation.to_json_object(progress, "Progress", optional=False)
 
         def work(s: Session) -> bool:
-            result = s.execute(update(Render).where(Render.id == render_id, Render.status.in_(("queued", "running")))
+            result = s.execute(update(Render).where(Render.id == render_id, Render.status.in_(_ACTIVE))
                                .values(progress=progress))
             if result.rowcount == 0 and s.get(Render, render_id) is None:
                 raise RenderNotFoundError(f"No render with id {render_id}.")
@@ -163,7 +155,7 @@ class Renders:
         """End a render ``done`` with its image (the filter's picture, or PNG bytes). With ``owner``, only if that
         worker still runs it."""
         result = result_image(result_png, "the result image")
-        return self._transition(render_id, ("queued", "running"), "done", "finished", result=result, owner=owner,
+        return self._transition(render_id, DONE, result=result, owner=owner,
                                 losses=validation.to_json_object(losses, "Losses"),
                                 timings=validation.to_json_object(timings, "Timings"))
 
@@ -172,29 +164,24 @@ class Renders:
         """End a render ``failed`` with the reason (and, when it made one, its best image so far)."""
         text = str(error).strip()[:MAX_ERROR_TEXT] or "The render failed."
         result = result_image(best_png, "the best image so far") if best_png is not None else None
-        return self._transition(render_id, ("queued", "running"), "failed", "marked as failed", owner=owner,
+        return self._transition(render_id, FAILED, owner=owner,
                                 result=result, error=text)
 
     def cancel(self, render_id: int, result_png: bytes | None = None, losses: dict | None = None,
                timings: dict | None = None, owner: str | None = None) -> RenderRecord:
         """End a render ``cancelled``, with its partial result when it has one."""
         result = result_image(result_png, "the partial result") if result_png is not None else None
-        return self._transition(render_id, ("queued", "running"), "cancelled", "cancelled", result=result,
+        return self._transition(render_id, CANCELLED, result=result,
                                 owner=owner, losses=validation.to_json_object(losses, "Losses"),
                                 timings=validation.to_json_object(timings, "Timings"))
 
-    def _transition(self, render_id: int, allowed: tuple[str, ...], status: str, verb: str, *,
-                    result: PreparedImage | None = None, owner: str | None = None, **changes) -> RenderRecord:
+    def _transition(self, render_id: int, status: RenderStatus, *, result: PreparedImage | None = None,
+                    owner: str | None = None, **changes) -> RenderRecord:
         def work(s: Session) -> RenderRecord:
             render = find_render(s, render_id, lock=True)
-            if render.status not in allowed:
-                raise LibraryError(f"Render {render_id} is {render.status}; it cannot be {verb}.")
-            if owner is not None and render.owner != owner:
+            if owner is not None and render.owner != owner and can_move(render.status, status):
                 raise LibraryError(f"Render {render_id} was taken back from {owner}; its result is not stored.")
-            render.status = status
-            render.finished_at = utcnow()
-            render.owner, render.preview = None, None
-            add_event(render, event(status, changes.get("error"), owner=owner))
+            move(render, status, event(status.value, changes.get("error"), owner=owner))
             if result is not None:
                 render.result_image_id = self.images.store(s, result).id
             for field, value in changes.items():
@@ -208,7 +195,7 @@ class Renders:
     def queued(self) -> list[RenderRecord]:
         """Queued renders in the order the queue takes them: higher priority first, then oldest first."""
         order = (Render.priority.desc(), Render.created_at, Render.id)
-        return self.unit_of_work.read(lambda s: load_records(s, Render.status == "queued", order_by=order))
+        return self.unit_of_work.read(lambda s: load_records(s, Render.status == QUEUED.value, order_by=order))
 
     def list(self, limit: int = 50, status: str | Iterable[str] | None = None,
              style_id: int | None = None) -> list[RenderRecord]:
@@ -235,7 +222,7 @@ class Renders:
                             .where(Render.id == render_id).with_for_update()).first()
             if row is None:
                 raise RenderNotFoundError(f"No render with id {render_id}.")
-            if row.status == "running":
+            if row.status == RUNNING.value:
                 raise LibraryError(f"Render {render_id} is running; cancel it before deleting it.")
             image_ids = {row.content_image_id, row.result_image_id} - {None}
             s.execute(delete(RenderStyle).where(RenderStyle.render_id == render_id))
@@ -275,18 +262,18 @@ class Renders:
         ids = [int(i) for i in render_ids]
         if not ids:
             return set()
-        stmt = select(Render.id).where(Render.id.in_(ids), Render.status.in_(("queued", "running")))
+        stmt = select(Render.id).where(Render.id.in_(ids), Render.status.in_(_ACTIVE))
         return self.unit_of_work.read(lambda s: set(s.scalars(stmt)))
 
     def now(self, running_limit: int = 50, queued_limit: int = 10) -> tuple[list[int], list[int], int]:
         """The ids of the running renders (the newest first, at most ``running_limit``), of the first
         ``queued_limit`` queued ones in the queue's order, and how many are queued in all: three reads of
         the index, each as long as what it returns (the count excepted), whatever the queue's length."""
-        running = (select(Render.id).where(Render.status == "running")
+        running = (select(Render.id).where(Render.status == RUNNING.value)
                    .order_by(Render.created_at.desc(), Render.id.desc()).limit(max(0, int(running_limit))))
-        queued = (select(Render.id).where(Render.status == "queued")
+        queued = (select(Render.id).where(Render.status == QUEUED.value)
                   .order_by(Render.priority.desc(), Render.created_at, Render.id).limit(max(0, int(queued_limit))))
-        waiting = select(func.count()).select_from(Render).where(Render.status == "queued")
+        waiting = select(func.count()).select_from(Render).where(Render.status == QUEUED.value)
         return self.unit_of_work.read(lambda s: (list(s.scalars(running)), list(s.scalars(queued)),
                                                  s.scalar(waiting) or 0))
 
@@ -316,7 +303,7 @@ def _live_statement():
     ahead = me.alias("ahead")
 
     def queued_where(*conditions):
-        return (select(func.count()).select_from(ahead).where(ahead.c.status == "queued", *conditions)
+        return (select(func.count()).select_from(ahead).where(ahead.c.status == QUEUED.value, *conditions)
                 .correlate(me).scalar_subquery())
 
     # The queue's order (:meth:`Renders.queued`): higher priority first, then the oldest, then the lowest id.
@@ -327,8 +314,8 @@ def _live_statement():
                                   tuple_(ahead.c.created_at, ahead.c.id) < tuple_(me.c.created_at, me.c.id)))
     return select(me.c.status, me.c.filter_id, me.c.progress, me.c.timings, me.c.losses, me.c.result_image_id,
                   me.c.error, me.c.owner, me.c.attempts, me.c.cancel_requested,
-                  case((me.c.status == "running", me.c.preview), else_=None),
-                  case((me.c.status == "queued", ahead_count + 1), else_=None),
+                  case((me.c.status == RUNNING.value, me.c.preview), else_=None),
+                  case((me.c.status == QUEUED.value, ahead_count + 1), else_=None),
                   ).where(me.c.id == bindparam("render_id"))
 
 

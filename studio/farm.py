@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
 from db.ingest import PreparedImage, prepare_image
-from db.records import ACTIVE, RenderStatus
+from db.lifecycle import ACTIVE, RenderStatus
 from nst.errors import ParameterError
 from nst.plugin import RunInputs
 from nst.targets import StyleInput

@@ -17,14 +17,14 @@ import zipfile
 
 import streamlit as st
 
-from db.records import RenderStatus
+from db.lifecycle import RenderStatus
 from nst.errors import NSTError
 
 from . import services
 from .text import md
 
 def status_text(status) -> str:
-    """What the app says of a render's status (:class:`db.records.RenderStatus`; a stored text that is none of
+    """What the app says of a render's status (:class:`db.lifecycle.RenderStatus`; a stored text that is none of
     them, as it is)."""
     known = RenderStatus.of(status)
     return known.text if known is not None else str(status)

@@ -3,7 +3,7 @@
 import pytest
 
 from db.models import RENDER_STATUSES
-from db.records import RenderStatus
+from db.lifecycle import RenderStatus
 from tests.db import db_images
 
 
@@ -52,3 +52,26 @@ def test_a_result_is_stored_from_the_picture_without_decoding_a_png(library, sty
     assert stored.pixel_digest == targets.image_digest(picture)
     again = images.load(library.image_bytes(done.result_image_id), as_input=False)
     assert np.array_equal(np.asarray(again), np.asarray(picture))
+
+
+def test_every_status_change_goes_through_one_move_checked_against_the_allowed_moves(library, styles):
+    from PIL import Image
+
+    from db.errors import LibraryError
+    from db.lifecycle import NEXT, RenderStatus as S
+
+    assert all(not NEXT[s] for s in S if not s.active)  # an ended render never moves again
+    render = library.create_render("texture", {}, None, [(1, 1.0)])
+    library.start_render(render.id, owner="w")
+    library.release_render(render.id, "w", "its worker was shutting down")
+    again = library.get_render(render.id)
+    assert again.status is S.QUEUED and again.owner is None and again.events[-1]["event"] == "released"
+    library.request_cancel(render.id)
+    ended = library.get_render(render.id)
+    assert ended.status is S.CANCELLED and ended.finished_at is not None
+    with pytest.raises(LibraryError, match=f"Render {render.id} is cancelled; it cannot be finished"):
+        library.finish_render(render.id, Image.new("RGB", (8, 8)))
+    with pytest.raises(LibraryError, match="it cannot be started"):
+        library.start_render(render.id, owner="w")
+    assert [e["event"] for e in library.get_render(render.id).events] == ["queued", "started", "released",
+                                                                            "cancelled"]
