@@ -37,6 +37,8 @@ PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff"]
 CHOSEN = "tryon:photo"
 UPLOAD_SEEN = "tryon:upload-seen"
 RECENT = 8
+#: Width of a recent photo's square, in pixels.
+THUMB = 96
 
 
 @dataclass(frozen=True)
@@ -170,17 +172,17 @@ def chooser(library) -> Photo | None:
         recent = library.recent_content_images(limit=RECENT)
         if recent:
             st.caption("…or one you painted before:")
-            grid = st.grid(RECENT, gap="small")
+            row = st.container(horizontal=True, wrap=True, gap="small")  # small squares, wrapping on a phone
             for record in recent:
-                with grid.cell():
-                    st.image(library.thumbnail_bytes(record.id), width="stretch")
+                with row.container(width=THUMB, gap="small"):
+                    st.image(_square(library.thumbnail_bytes(record.id)), width=THUMB)
                     if st.button("Try", key=f"tryon:recent:{record.id}", width="stretch",
                                  help=f"{record.width}x{record.height} px"):
                         photo = _choose(library.image_bytes(record.id), f"photo {record.created_at:%Y-%m-%d}")
         if photo is not None:
-            shown, text = st.columns([1, 5], vertical_alignment="center")
-            shown.image(photo.png, width="stretch")
-            with text:
+            row = st.container(horizontal=True, wrap=True, vertical_alignment="center", gap="medium")
+            row.image(photo.png, width=THUMB * 2)
+            with row.container(width="content"):
                 st.caption("Your photo, shown on every card below (the painting in its corner).")
                 st.button("Back to the samples", key="tryon:clear", icon=":material/close:", on_click=_clear)
     return photo
@@ -188,6 +190,15 @@ def chooser(library) -> Photo | None:
 
 def _clear() -> None:
     st.session_state.pop(CHOSEN, None)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _square(thumbnail: bytes) -> bytes:
+    """A recent photo's stored thumbnail cropped to a square, so that the row of them lines up."""
+    from PIL import ImageOps
+
+    picture = images.load(thumbnail, as_input=False)
+    return images.encode(ImageOps.fit(picture, (THUMB * 2, THUMB * 2)), "JPEG", quality=85)
 
 
 def _choose(data: bytes, name: str, uploaded: bool = False) -> Photo | None:
