@@ -345,7 +345,9 @@ def style_vector(net: Model, styles: Sequence, weights: Sequence[float]) -> np.n
     total = float(sum(weights))
     if total <= 0:
         raise NSTError("The style weights must not all be 0.")
-    vectors = [VECTORS.get(net, s.image, s.pixel_digest) for s, w in zip(styles, weights) if w > 0]
+    # by digest first: a style whose vector is known is not decoded (a worker's styles load on first use)
+    vectors = [VECTORS.lookup(net, s.pixel_digest or image_digest(s.image), lambda s=s: s.image)
+               for s, w in zip(styles, weights) if w > 0]
     used = [float(w) for w in weights if w > 0]
     return sum(w * v for w, v in zip(used, vectors)) / sum(used)
 

@@ -194,3 +194,25 @@ def test_a_stored_vector_of_ten_megabytes_is_not_read(library):
     finally:
         tracemalloc.stop()
     assert peak < 2 * 2 ** 20, peak
+
+
+@needs_model
+def test_a_style_whose_vector_is_known_is_not_decoded_by_the_filter():
+    """A worker's styles load their image on first use (studio.farm.StoredStyle): the instant filter looks
+    their vector up by digest first."""
+    from nst.plugin import RunInputs
+    from nst.registry import Registry
+    from studio.farm import StoredStyle
+    from tests.factories import make_photo
+
+    painting = make_painting(64, 64, seed=23)
+    digest = StyleInput.of(painting).pixel_digest
+    loads = []
+
+    def style():
+        return StoredStyle(painting.size, digest, lambda: loads.append(1) or painting)
+
+    registry = Registry.discover(entry_points=False)
+    for _ in range(2):
+        registry.run("instant", RunInputs(content=make_photo(), styles=[style()], style_weights=[1.0]), {"size": 64})
+    assert len(loads) == 1
