@@ -165,7 +165,7 @@ def _one_job(render_id: int, original: bytes | None, tiled: bool = False) -> boo
             st.progress(min(1.0, max(0.0, view.fraction)), text="Stopping after this step…")
         elif view.status == RenderStatus.RUNNING and view.step == 0:  # the stage the filter reports, else the usual start
             st.progress(min(1.0, max(0.0, view.fraction)) if view.stage else 0.0,
-                        text=f"{md(view.stage)} · {_seconds(view.elapsed)} elapsed" if view.stage
+                        text=md(view.stage) if view.stage
                         else "Starting: loading the network and measuring the style…")
         elif view.status == RenderStatus.RUNNING:
             label = (f"Step {view.step} of {view.total} · {_seconds(view.elapsed)} elapsed · "
