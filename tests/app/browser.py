@@ -53,6 +53,20 @@ class Screenshots:
             raise
 
 
+def number_field(page, label: str):
+    """The text box of the number input labelled ``label``."""
+    return page.locator('[data-testid="stNumberInput"]').filter(
+        has=page.locator('[data-testid="stWidgetLabel"]').get_by_text(label, exact=True)).locator("input")
+
+
+def set_quickly(field, *values: str) -> None:
+    """Type each value into a number input and send it (Enter), without waiting for the page between them:
+    the run a value starts may still be going when the next value is sent."""
+    for value in values:
+        field.fill(value)
+        field.press("Enter")
+
+
 def require_browser():
     problem = None
     if not CHROMIUM.exists():

@@ -23,7 +23,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.app.browser import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, Screenshots, require_browser, running_app
+from tests.app.browser import (ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, Screenshots, number_field, require_browser,
+                               running_app, set_quickly)
 from tests.app.conftest import jpeg_bytes
 from tests.factories import make_photo
 
@@ -33,6 +34,8 @@ STARTER_COLLECTION = [
     (WAVE, "Katsushika Hokusai"), ("Composition VII", "Wassily Kandinsky"),
     ("Udnie (Young American Girl, The Dance)", "Francis Picabia"), ("The Wreck of a Transport Ship", "J. M. W. Turner"),
 ]
+
+pytestmark = pytest.mark.slow  # real renders in a real browser
 
 @pytest.fixture(params=["embedded", "farm"])
 def server(request, tmp_path):
@@ -88,22 +91,15 @@ def test_gallery_upload_stylize_result(server, tmp_path):
         expect(page.get_by_text("photo.jpg")).to_be_visible()
         page.get_by_role("radio", name="Fast").click()
 
-        def slider(label):
-            return page.locator('[data-testid="stSlider"]').filter(has_text=label).get_by_role("slider")
-
-        size = slider("Size (px)")
-        steps = page.locator('[data-testid="stNumberInput"]').filter(has_text="Steps").locator("input")
+        size, steps = number_field(page, "Size (px)"), number_field(page, "Steps")
         expect(page.get_by_role("radio", name="Fast")).to_be_checked()
         expect(size).to_have_value("256")  # the quick preset's values are in the widgets
-        size.focus()
-        size.press("Home")  # 32 px
-        size.press("ArrowRight")  # 64 px
+        set_quickly(size, "32", "64")
         expect(size).to_have_value("64")
-        steps.fill("2")
-        steps.press("Enter")
+        set_quickly(steps, "2")
         expect(steps).to_have_value("2")
-        # the size still shows 64 at Paint: the run of 32 (Home), when it ends after ArrowRight has sent 64,
-        # must not send 32 back over it (it did, under load: the slider jumped back and 32 was painted)
+        # the size still shows 64 at Paint: the run of 32, when it ends after 64 was sent, must not send 32
+        # back over it (it did, under load, with the size on a slider: it jumped back and 32 was painted)
         expect(size).to_have_value("64")
         shot(page, "stylize-ready")
 

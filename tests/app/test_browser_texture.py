@@ -12,10 +12,13 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from nst import images
 from tests.app.browser import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, Screenshots
+
+pytestmark = pytest.mark.slow  # a real render in a real browser
 
 
 def test_a_small_seamless_texture_with_its_tiled_preview(embedded_app, tmp_path):
