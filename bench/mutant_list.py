@@ -349,4 +349,20 @@ MUTANTS: tuple[Mutant, ...] = (
         "a refresh of the live panel costs the same whatever the queue's length",
         ("tests/app/test_live_panel.py::test_a_refresh_reads_the_same_whatever_the_queue_length",),
     ),
+    # ------------------------------------------------------------------ instant previews
+    Mutant(
+        "stored-vector-read-whole", "db/gram_store.py",
+        "select(case((size == instant.VECTOR_BYTES, GramEntry.payload), else_=None).label(\"payload\"),",
+        "select(GramEntry.payload.label(\"payload\"),",
+        "a stored style vector is read only when it is exactly 400 bytes (measured in the database first)",
+        ("tests/db/test_instant_vectors.py::test_a_stored_vector_of_ten_megabytes_is_not_read[sqlite]",),
+    ),
+    Mutant(
+        "tryon-one-style", "ui/try_on.py",
+        "        result = painted(photo.png, ((style.id, style.pixel_digest, 1.0),))",
+        "        result = painted(photo.png, ((1, \"\", 1.0),))",
+        "every card shows the chosen photo in its own style",
+        ("tests/app/test_try_on.py::test_the_try_on_grid_shows_the_chosen_photo_in_every_card_and_another_photo_"
+         "repaints_them",),
+    ),
 )
