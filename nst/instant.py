@@ -36,6 +36,7 @@ from PIL import Image
 
 from . import colors, config
 from .errors import NSTError
+from .params import blend_weights
 from .images import fit_long_side, resize, to_array
 from .targets import image_digest
 
@@ -342,9 +343,7 @@ class Request:
 
 def style_vector(net: Model, styles: Sequence, weights: Sequence[float]) -> np.ndarray:
     """The weighted mean of the styles' vectors (each a :class:`~nst.targets.StyleInput`)."""
-    total = float(sum(weights))
-    if total <= 0:
-        raise NSTError("The style weights must not all be 0.")
+    weights = blend_weights(weights, len(styles))
     # by digest first: a style whose vector is known is not decoded (a worker's styles load on first use)
     vectors = [VECTORS.lookup(net, s.pixel_digest or image_digest(s.image), lambda s=s: s.image)
                for s, w in zip(styles, weights) if w > 0]

@@ -21,6 +21,7 @@ import streamlit as st
 
 from nst import config, images, instant
 from nst.errors import NSTError
+from nst.params import blend_weights
 from nst.targets import image_digest
 
 from . import services
@@ -133,9 +134,7 @@ def painted(photo_png: bytes, styles: tuple, strength: float = 1.0, preserve_col
     """The photo painted in the blend of ``styles`` ((style id, pixel digest, weight), ...): a JPEG."""
     net = _model()
     library = services.library()
-    weights = [float(w) for _, _, w in styles]
-    if sum(weights) <= 0:
-        raise NSTError("The style weights must not all be 0.")
+    weights = blend_weights([w for _, _, w in styles])
     vector = sum(w * _vector(net, library.get_style(style_id)) for (style_id, _, w) in styles if w > 0) / sum(weights)
     request = instant.Request(size=SIDE, detail=SIDE, strength=strength, preserve_colors=preserve_colors)
     result = instant.paint_vector(net, images.load(photo_png, as_input=False), vector, request)
