@@ -95,7 +95,7 @@ class Lease:
         self._started = time.monotonic()
         self._progress: Progress | None = None
         self._image = None
-        self._sent: tuple[int, int] = (-1, -1)  # (step, image serial) last written
+        self._sent: tuple[int, str, int] = (-1, "", -1)  # (step, stage, image serial) last written
         self._serial = 0
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._beat, name=f"nst-lease-{render_id}", daemon=True)
@@ -165,12 +165,12 @@ class Lease:
     def beat_once(self) -> None:
         p, serial = self._progress, self._serial
         progress = preview = None
-        if p is not None and (p.step, serial) != self._sent:
+        if p is not None and (p.step, p.stage, serial) != self._sent:  # a stage's reports all have step 0
             progress = progress_record(p)
-            if serial != self._sent[1] and self._image is not None:
+            if serial != self._sent[2] and self._image is not None:
                 preview = images.encode(images.thumbnail(images.to_pil(self._image), PREVIEW_SIDE), "JPEG",
                                         quality=85)
-            self._sent = (p.step, serial)
+            self._sent = (p.step, p.stage, serial)
         answer = self.library.heartbeat(self.render_id, self.owner, progress, preview)
         if answer == "cancel" and not self.cancel_requested:
             self.cancel_requested = True

@@ -108,6 +108,26 @@ def test_a_stage_travels_from_the_worker_to_the_live_view(library):
     assert (view.step, view.stage, view.fraction) == (0, "Measuring the style: 2 of 5 sizes", 0.4)
 
 
+def test_each_stage_of_a_render_reaches_its_record_though_all_are_at_step_0(library):
+    """The heartbeat writes what changed since its last write: a new stage is a change (it wrote step 0 once,
+    and the panel showed "0 of 5 sizes" until the first step)."""
+    import threading
+
+    from studio.worker import Lease
+
+    render_id = library.create_render("palette", {"colors": 4}, None, []).id
+    library.start_render(render_id, "w")
+    lease = Lease(library, render_id, "w", threading.Event())
+    farm = Farm(library, None, None)
+    for done in range(3):
+        lease.report(Progress(0, 0, 0.1 * done, fraction=done / 3, stage=f"Measuring the style: {done} of 3 sizes"))
+        lease.beat_once()
+        assert farm.view(render_id).stage == f"Measuring the style: {done} of 3 sizes"
+    lease.report(Progress(1, 10, 1.0))
+    lease.beat_once()
+    assert (farm.view(render_id).step, farm.view(render_id).stage) == (1, "")
+
+
 @pytest.mark.parametrize("stored", ['7', '["a"]', '{"t": 1}', 'null', '"' + "x" * 201 + '"'])
 def test_a_stage_that_is_not_a_short_text_reads_as_none(library, stored):
     """A render's progress is written by workers, and may have been written by anyone."""
