@@ -26,12 +26,25 @@ def _same(a: Any, b: Any) -> bool:
     return a == b
 
 
+def _as_declared(flt: Filter, name: str, value: Any) -> Any:
+    """A stored value read as its parameter declares it (a size stored as JSON is a list; the form's is a
+    tuple), or as it is when it does not fit."""
+    for param in flt.params:
+        if param.name == name:
+            try:
+                return param.coerce(value)
+            except (NSTError, TypeError, ValueError):
+                return value
+    return value
+
+
 def preset_text(flt: Filter | None, params: Mapping[str, Any]) -> str:
     """"Fast", "Quality, with Size changed", or "own settings"."""
     if flt is None or not flt.presets or not isinstance(params, Mapping):
         return "own settings"
     titles = {p.name: p.title for p in flt.params}
     defaults = {p.name: p.default for p in flt.params}
+    params = {name: _as_declared(flt, name, value) for name, value in params.items()}
     best = None
     for name, preset in flt.presets.items():
         wanted = {**defaults, **preset_of(preset).values}
