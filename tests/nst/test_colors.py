@@ -42,7 +42,7 @@ def test_the_palette_start_takes_the_paintings_colours_unless_the_photos_are_kep
     assert np.abs(colors.color_stats(start)[0] - target).max() < np.abs(colors.color_stats(plain)[0] - target).max() / 2
     kept = engine._initial(Settings(init="palette", preserve_colors=True), (96, 72), style, photo, False, [1.0])
     assert np.array_equal(kept, plain)
-    with pytest.raises(Exception, match="init must be one of content, palette, tones, noise"):
+    with pytest.raises(Exception, match="init must be one of content, palette, tones, instant, noise"):
         Settings(init="sepia")
 
 
