@@ -8,7 +8,11 @@ Uses the real app through the ``embedded_app`` fixture (``tests/app/conftest.py`
 
 from __future__ import annotations
 
+import pytest
+
 from tests.app.browser import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, Screenshots
+
+pytestmark = pytest.mark.slow  # a real browser on the real app
 
 SCREENS = {"desktop": {"width": 1400, "height": 1000}, "phone": {"width": 390, "height": 844}}
 WAVE = "The Great Wave off Kanagawa"
