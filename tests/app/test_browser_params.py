@@ -20,6 +20,7 @@ up to print sizes).
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -52,7 +53,8 @@ def test_a_photo_uploaded_during_the_first_run_paints_with_the_presets_values(tm
     from nst.plugin import preset_of
     from nst.builtin_filters import builtin_filter
 
-    preset = dict(preset_of(builtin_filter("transfer").presets["quality"]).values)
+    # as the record holds them, JSON (style layers as lists, not the preset's tuples)
+    preset = json.loads(json.dumps(dict(preset_of(builtin_filter("transfer").presets["quality"]).values)))
     photo = tmp_path / "photo.jpg"
     photo.write_bytes(jpeg_bytes(make_photo(64, 48)))
     artifacts = ARTIFACTS / "params"

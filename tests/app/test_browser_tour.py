@@ -134,7 +134,7 @@ def _tour(page, url, screen, viewport, photo, tmp_path, shot, expect):
     expect(styles).to_contain_text(WAVE)
     expect(page.get_by_text("Upload a photo (or pick a recent one) to start.")).to_be_visible()
     page.locator("input[type=file]").first.set_input_files(str(photo))
-    expect(page.get_by_text("beach.jpg")).to_be_visible()
+    expect(page.get_by_text("beach.jpg", exact=True)).to_be_visible()
     page.get_by_role("radio", name="Fast").click()
     expect(page.get_by_role("radio", name="Fast")).to_be_checked()
     expect(page.get_by_text(re.compile(r"^Expected time: about \d+")).first).to_be_visible()
