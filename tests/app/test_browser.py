@@ -88,7 +88,7 @@ def test_gallery_upload_stylize_result(server, tmp_path):
         # the page's first run has ended before the upload starts another (it could cut the first one short)
         expect(page.get_by_text("Upload a photo (or pick a recent one) to start.")).to_be_visible()
         page.locator("input[type=file]").first.set_input_files(str(photo))
-        expect(page.get_by_text("photo.jpg")).to_be_visible()
+        expect(page.get_by_text("photo.jpg").first).to_be_visible()
         page.get_by_role("radio", name="Fast").click()
 
         size, steps = number_field(page, "Size (px)"), number_field(page, "Steps")
@@ -138,7 +138,7 @@ def test_gallery_upload_stylize_result(server, tmp_path):
         if mode == "farm":  # a longer render, to see its live progress and preview come from the worker
             page.get_by_role("link", name="Stylize").click()
             page.locator("input[type=file]").first.set_input_files(str(photo))
-            expect(page.get_by_text("photo.jpg")).to_be_visible()
+            expect(page.get_by_text("photo.jpg").first).to_be_visible()
             page.locator('[data-testid="stSelectbox"]').filter(has_text="Filter").click()
             page.get_by_role("option", name="Slow").click()
             expect(page.locator('[data-testid="stNumberInput"]').filter(has_text="Steps").locator("input")) \
