@@ -38,10 +38,11 @@ def sync_plugin_styles(registry: "Registry", library: "Library") -> list[str]:
 
 def open_library(registry: "Registry | None" = None, url: str | None = None) -> "Library":
     """The style library (``NST_DATABASE_URL``, or SQLite in the data directory), migrated to the newest
-    schema, with the styles ``registry``'s plugins ship added."""
+    schema, with the styles ``registry``'s plugins ship added; the instant filter's style vectors are kept in it."""
     from db import open_library as open_db
 
     library = open_db(url)
+    keep_style_vectors(library)
     if registry is not None:
         sync_plugin_styles(registry, library)
     return library
@@ -56,6 +57,15 @@ def make_engine(library: "Library | None" = None) -> "Engine":
     from db.gram_store import GramStore
 
     return Engine(store=GramStore(library))
+
+
+def keep_style_vectors(library: "Library") -> None:
+    """The instant filter's style vectors are kept in ``library`` beside the Gram matrices, so a process's
+    instant renders (a worker's, the CLI's) analyse a style once for every later process too."""
+    from db.gram_store import GramStore
+    from nst import instant
+
+    instant.VECTORS.attach(GramStore(library))
 
 
 def engine_provider(library: "Library | None") -> Callable[[], "Engine"]:

@@ -150,6 +150,27 @@ def test_the_cli_runs_instant_with_a_saved_style(tmp_path, capsys):
     assert capsys.readouterr().out.startswith(f"Wrote {out} (96x72) with Instant")
 
 
+def test_the_clis_instant_render_keeps_the_styles_vector_in_the_library(tmp_path, capsys):
+    """A worker's or the CLI's process analyses a style once for every later process: the assembly keeps the
+    instant filter's vectors in the library, as the app does."""
+    from db import GramStore, open_library
+
+    make_photo().save(tmp_path / "photo.png")
+    instant.VECTORS.clear()  # a vector held in this process from another test would be no proof
+    try:
+        assert cli.main(["run", "instant", "--content", str(tmp_path / "photo.png"), "--style", "The Scream",
+                         "--param", "size=64", "-o", str(tmp_path / "out.png"), "-q"]) == 0
+    finally:
+        instant.VECTORS.attach(None)
+    library = open_library()
+    try:
+        scream = next(s for s in library.list_styles() if s.name == "The Scream")
+        stored = GramStore(library).get_vector(instant.vector_key(scream.pixel_digest))
+        assert stored is not None and stored.shape == (instant.VECTOR_SIZE,)
+    finally:
+        library.close()
+
+
 # --------------------------------------------------------------------------- the farm
 
 
