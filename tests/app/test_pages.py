@@ -73,7 +73,7 @@ def stylize_page(at, style_id: int, photo: bytes, **numbers):
     at.file_uploader(key="stylize:uploads").set_value(("photo.jpg", photo, "image/jpeg"))
     at.multiselect(key="stylize:styles").set_value([style_id])
     at.run()
-    at.slider(key="stylize:style_transfer:size").set_value(64)
+    at.number_input(key="stylize:style_transfer:size").set_value(64)
     at.slider(key="stylize:style_transfer:start_size").set_value(64)
     for name, value in numbers.items():
         at.number_input(key=f"stylize:style_transfer:{name}").set_value(value)

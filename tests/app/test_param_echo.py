@@ -28,9 +28,9 @@ def test_a_value_from_the_browser_is_not_sent_back_over_it(quick_app):  # noqa: 
     at.segmented_control(key=f"{PREFIX}:__preset").set_value("fast").run()
     assert not at.exception, at.exception
     assert "size" in echoed(at)  # the page changed the values itself: the browser is given them
-    at.slider(key=f"{PREFIX}:size").set_value(32).run()  # Home
+    at.number_input(key=f"{PREFIX}:size").set_value(32).run()  # typed, then
     assert echoed(at) == []
-    at.slider(key=f"{PREFIX}:size").set_value(64).run()  # ArrowRight
+    at.number_input(key=f"{PREFIX}:size").set_value(64).run()
     assert echoed(at) == []
     at.number_input(key=f"{PREFIX}:steps").set_value(2).run()
     assert echoed(at) == []
@@ -41,5 +41,5 @@ def test_a_value_from_the_browser_is_not_sent_back_over_it(quick_app):  # noqa: 
     assert echoed(at) == []
     widgets = widgets_of(at, PREFIX)
     assert drawn(widgets["size"]) == 64 and drawn(widgets["steps"]) == 2  # a browser mounting afresh
-    assert at.slider(key=f"{PREFIX}:size").value == 64
+    assert at.number_input(key=f"{PREFIX}:size").value == 64
 
