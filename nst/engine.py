@@ -25,7 +25,7 @@ import numpy as np
 from PIL import Image
 
 from . import backend, colors, crops, images, instant, losses, objective, pyramid, targets, terms, tiling
-from .errors import ParameterError
+from .errors import ParameterError, ResumeError
 from .features import FeatureExtractor, load_extractor
 from .optimize import Run, ScalePlan
 from .params import blend_weights
@@ -421,16 +421,16 @@ def _checked_resume(resume, plan: Pyramid) -> tuple[int, np.ndarray] | None:
     try:
         index, image = resume
     except (TypeError, ValueError):
-        raise ParameterError("A resumed render needs the scale it finished and that scale's image.") from None
+        raise ResumeError("A resumed render needs the scale it finished and that scale's image.") from None
     if not isinstance(index, (int, np.integer)) or isinstance(index, bool) or not 0 <= index < len(plan.sizes) - 1:
-        raise ParameterError(f"A render resumes after one of its first {len(plan.sizes) - 1} scales, not {index!r}.")
+        raise ResumeError(f"A render resumes after one of its first {len(plan.sizes) - 1} scales, not {index!r}.")
     width, height = plan.sizes[index]
     image = np.asarray(image)
     if image.shape != (height, width, 3) or not np.issubdtype(image.dtype, np.floating):
-        raise ParameterError(f"The image a render resumes from after scale {index} must be {width}x{height} "
-                             f"RGB, not shaped {image.shape}.")
+        raise ResumeError(f"The image a render resumes from after scale {index} must be {width}x{height} "
+                          f"RGB, not shaped {image.shape}.")
     if not np.all(np.isfinite(image)) or image.min() < 0.0 or image.max() > 1.0:
-        raise ParameterError("The image a render resumes from must hold numbers from 0 to 1.")
+        raise ResumeError("The image a render resumes from must hold numbers from 0 to 1.")
     return int(index), image.astype(np.float32)
 
 

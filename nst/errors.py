@@ -22,3 +22,7 @@ class WeightsError(NSTError):
 
 class ParameterError(NSTError, ValueError):
     """A setting is out of range or of the wrong kind."""
+
+
+class ResumeError(ParameterError):
+    """A render's resume point (a stored checkpoint's scale and image) does not fit the render's plan."""

@@ -32,7 +32,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from db.checkpoints import CheckpointError, Checkpoints
 from db.validation import DamagedRecordError
 from nst import config, images
-from nst.errors import NSTError, ParameterError
+from nst.errors import NSTError, ParameterError, ResumeError
 from nst.plugin import RunInputs
 from nst.progress import Progress
 from nst.targets import StyleInput
@@ -311,7 +311,15 @@ class RenderWorker:
                                cancel=lease.cancel, preview_every=self.preview_every,
                                engine_provider=self.engine_provider,
                                checkpoint=self._checkpointer(record.id, owner), resume=self._resume_point(record.id))
-            result = self.registry.run_admitted(record.filter_id, inputs, admitted, progress=lease.report)
+            try:
+                result = self.registry.run_admitted(record.filter_id, inputs, admitted, progress=lease.report)
+            except ResumeError as exc:  # a readable checkpoint that does not fit this render's scales
+                if inputs.resume is None:
+                    raise
+                log.warning("Render %s starts over: its checkpoint does not fit it (%s)", record.id, exc)
+                self._drop_checkpoint(record.id)
+                inputs.resume = None
+                result = self.registry.run_admitted(record.filter_id, inputs, admitted, progress=lease.report)
         except Exception as exc:  # noqa: BLE001 - reported in the history; the worker lives on
             message = str(exc) if isinstance(exc, NSTError) else f"{type(exc).__name__}: {exc}"
             message = " ".join(message.split()) or "The render failed."  # one line in the history
