@@ -93,7 +93,7 @@ def _whole(low: int, high: int, unit: str) -> Callable[[str, Setting], int]:
     return parse
 
 
-def _seconds(minimum: float) -> Callable[[str, Setting], float]:
+def _seconds(minimum: float, maximum: float) -> Callable[[str, Setting], float]:
     def parse(raw: str, setting: Setting) -> float:
         try:
             number = float(raw)
@@ -101,9 +101,16 @@ def _seconds(minimum: float) -> Callable[[str, Setting], float]:
             raise SettingError(f"{setting.name} must be a number of seconds, not {raw!r}.") from None
         if not (math.isfinite(number) and number >= minimum):
             raise SettingError(f"{setting.name} must be at least {minimum:g} seconds, got {raw}.")
+        if number > maximum:  # what reads it subtracts it from a date or waits for it: it must fit
+            raise SettingError(f"{setting.name} must be at most {maximum:.0f} seconds, got {raw}.")
         return number
-    parse.minimum = minimum
+    parse.minimum, parse.maximum = minimum, maximum
     return parse
+
+
+#: The longest wait a plugin import is given: the probe polls its child for at most this (poll() takes
+#: milliseconds as a C int, 24 days at most).
+PROBE_MAX_SECONDS = 3600.0
 
 
 def _seconds_or_default(raw: str, setting: Setting) -> float:
@@ -112,10 +119,17 @@ def _seconds_or_default(raw: str, setting: Setting) -> float:
         number = float(raw)
     except ValueError:
         number = math.nan
+    if math.isfinite(number) and number > PROBE_MAX_SECONDS:
+        log.warning("%s=%r is longer than %g seconds; using %g.", setting.name, raw, PROBE_MAX_SECONDS,
+                    setting.default)
+        return setting.default
     if math.isfinite(number) and number > 0:
         return number
     log.warning("%s=%r is not a positive number of seconds; using %g.", setting.name, raw, setting.default)
     return setting.default
+
+
+_seconds_or_default.maximum = PROBE_MAX_SECONDS
 
 
 def _row(name, default, shown, kind, parse, meaning) -> Setting:
@@ -137,9 +151,9 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     _row("NST_APP_WORKERS", 1, "`1`", "a whole number, 0 to 8", _whole(0, 8, "render threads"),
          "render threads inside the app; `0`: the app only submits"),
     # The least is three missed heartbeats (studio.worker.HEARTBEAT_SECONDS is 1 s; a test holds them together).
-    _row("NST_STALE_SECONDS", 30.0, "`30`", "seconds, at least 3", _seconds(3.0),
+    _row("NST_STALE_SECONDS", 30.0, "`30`", "seconds, 3 to 604800 (a week)", _seconds(3.0, 604800.0),
          "a running render whose worker is silent this long is taken back (and run again once)"),
-    _row("NST_RENDER_TIME_LIMIT", 3600.0, "`3600`", "seconds, at least 1", _seconds(1.0),
+    _row("NST_RENDER_TIME_LIMIT", 3600.0, "`3600`", "seconds, 1 to 31536000 (a year)", _seconds(1.0, 31536000.0),
          "seconds a render may run before it is stopped and failed with its best image"),
     _row("NST_VGG19_WEIGHTS", None, "(searched)", "a file", _path,
          "a VGG19 no-top weights file, `.h5` or quantized `.bin`; without it, Keras' cache, then the "
@@ -150,7 +164,7 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
          "extra plugin folders"),
     _row("NST_DISABLED_PLUGINS", frozenset(), "(none)", "ids separated by commas or spaces", _ids,
          "plugin ids not to load (listed as disabled, never imported)"),
-    _row("NST_PLUGIN_PROBE_SECONDS", 20.0, "`20`", "positive seconds (else warned about, and 20)",
+    _row("NST_PLUGIN_PROBE_SECONDS", 20.0, "`20`", "positive seconds up to 3600 (else warned about, and 20)",
          _seconds_or_default,
          "how long a plugin file may take to import in the probe's child"),
     _row("NST_STYLE_ANALYSIS", True, "`1`", "`0` turns it off", _zero_is_off,
