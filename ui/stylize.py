@@ -183,7 +183,7 @@ with inputs_col:
                 with grid.cell():
                     st.image(library.thumbnail_bytes(record.id), width="stretch")
                     if st.checkbox(recent_label(record), key=f"stylize:recent:{record.id}",
-                                   help=f"{record.width}x{record.height} px"):
+                                   help=md(f"{record.width}x{record.height} px")):
                         picked_recent.append(record)
 
 with settings_col:  # the filter first: whether the Styles box shows depends on it

@@ -176,7 +176,7 @@ def chooser(library) -> Photo | None:
                 with row.container(width=THUMB, gap="small"):
                     st.image(_square(library.thumbnail_bytes(record.id)), width=THUMB)
                     if st.button("Try", key=f"tryon:recent:{record.id}", width="stretch",
-                                 help=f"{record.width}x{record.height} px"):
+                                 help=md(f"{record.width}x{record.height} px")):
                         photo = _choose(library.image_bytes(record.id), f"photo {record.created_at:%Y-%m-%d}")
         if photo is not None:
             row = st.container(horizontal=True, wrap=True, vertical_alignment="center", gap="medium")
