@@ -166,10 +166,15 @@ class Lease:
         p, serial = self._progress, self._serial
         progress = preview = None
         if p is not None and (p.step, p.stage, serial) != self._sent:  # a stage's reports all have step 0
-            progress = progress_record(p)
-            if serial != self._sent[2] and self._image is not None:
-                preview = images.encode(images.thumbnail(images.to_pil(self._image), PREVIEW_SIDE), "JPEG",
-                                        quality=85)
+            try:
+                progress = progress_record(p)
+                if serial != self._sent[2] and self._image is not None:
+                    preview = images.encode(images.thumbnail(images.to_pil(self._image), PREVIEW_SIDE), "JPEG",
+                                            quality=85)
+            except Exception as exc:  # noqa: BLE001 - a filter's report the record cannot hold: the beat goes on
+                log.warning("Render %s: a progress report was not written (%s: %s)", self.render_id,
+                            type(exc).__name__, str(exc)[:200])
+                progress = preview = None
             self._sent = (p.step, p.stage, serial)
         answer = self.library.heartbeat(self.render_id, self.owner, progress, preview)
         if answer == "cancel" and not self.cancel_requested:
