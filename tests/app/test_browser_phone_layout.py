@@ -40,7 +40,10 @@ def test_the_first_card_the_sort_and_the_style_thumbnails_fit_a_phone_and_a_desk
             with shot.on_failure(page):
                 page.goto(embedded_app)
                 expect(page.get_by_role("heading", name="Gallery", exact=True)).to_be_visible()
-                first_card = page.locator('[data-testid="stImage"]').first
+                # The first card's picture: the page's first picture may be elsewhere (a recent photo in the
+                # folded "Try it on my photo" box is in the page, hidden).
+                first_card = page.locator('[data-testid="stGridCell"]').filter(
+                    has=page.get_by_role("button", name="Use")).first.locator('[data-testid="stImage"]')
                 expect(first_card).to_be_visible()
                 page.screenshot(path=str(artifacts / f"{screen}-gallery-first-screen.png"))  # what the screen shows
                 top = first_card.bounding_box()["y"]
