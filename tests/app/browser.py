@@ -35,7 +35,8 @@ class Screenshots:
 
     def __call__(self, page, name, focus=None):
         if focus is not None:
-            focus.scroll_into_view_if_needed()
+            settle(page)
+            scroll_to(focus)
         path = self.folder / f"{len(self.paths) + 1:02d}-{name}.png"
         page.screenshot(path=str(path), full_page=True)
         self.paths.append(path)
@@ -51,6 +52,30 @@ class Screenshots:
             except Exception:  # noqa: BLE001 (the browser itself may be gone)
                 pass
             raise
+
+
+def settle(page) -> None:
+    """Wait until the app's script is not running: the page then holds the run's last drawing (a panel whose
+    render ended is drawn once by its fragment, then again by the whole page's run, which replaces its
+    elements; a download's click reruns the page too)."""
+    from playwright.sync_api import expect
+
+    expect(page.get_by_test_id("stApp")).to_have_attribute("data-test-script-state", "notRunning")
+
+
+def scroll_to(locator, tries: int = 5) -> None:
+    """Scroll ``locator``'s element into view, finding it again when a rerun replaced it during the scroll
+    (Playwright's scroll resolves the element once, then fails if it is detached while it waits for it to
+    be stable). A new run can still begin just after :func:`settle` saw the last one end."""
+    from playwright.sync_api import Error
+
+    for attempt in range(tries):
+        try:
+            locator.scroll_into_view_if_needed()
+            return
+        except Error as exc:
+            if "not attached to the DOM" not in exc.message or attempt == tries - 1:
+                raise
 
 
 def number_field(page, label: str):
