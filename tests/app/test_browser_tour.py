@@ -176,6 +176,7 @@ def _tour(page, url, screen, viewport, photo, tmp_path, shot, expect):
     expect(compare).to_have_count(listed)
     compare.first.click()
     expect(page.get_by_text(re.compile(r"^Comparing #\d+"))).to_be_visible()
+    expect(compare).to_have_count(listed - 1)  # the page has run again: the first row's button is Uncompare
     compare.first.click()
     expect(page.get_by_role("heading", name="Side by side")).to_be_visible()
     expect(page.get_by_text("Settings that differ")).to_be_visible()
