@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -32,17 +31,14 @@ from nst import images, instant, presets
 from nst.files import write_atomic
 from nst.targets import StyleInput
 
+from .child import nst_command
+
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = (512, 1024, 2048)
 DETAILS = (704, 384)
 #: The long side at which the instant filter's results are judged (the reference results' size).
 JUDGED_SIZE = 512
 JUDGED_PRESETS = ("fast", "quality")
-#: ``python -m nst ARGS``, then the process's peak RSS (its VmHWM line) on stderr.
-PEAK_THEN_NST = ("import atexit, runpy, sys\n"
-                 "atexit.register(lambda: sys.stderr.write([l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0]))\n"
-                 "sys.argv[0] = 'nst'\n"
-                 "runpy.run_module('nst', run_name='__main__', alter_sys=True)\n")
 
 
 def warm(photo, style: StyleInput, size: int, detail: int, rounds: int) -> tuple[float, object]:
@@ -59,18 +55,8 @@ def warm(photo, style: StyleInput, size: int, detail: int, rounds: int) -> tuple
 def cold(content: Path, style: Path, size: int, detail: int, out: Path) -> dict:
     """``python -m nst run instant`` in a child: its wall time and peak RSS (the child's own VmHWM, written at
     exit: wait4's counts the parent's pages the child had before exec)."""
-    command = [sys.executable, "-c", PEAK_THEN_NST, "run", "instant", "--content", str(content), "--style", str(style),
-               "--param", f"size={size}", "--param", f"detail={detail}", "-o", str(out), "-q"]
-    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2", NST_DATA_DIR=str(out.parent / "data"))
-    started = time.perf_counter()
-    child = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    _, status, _ = os.wait4(child.pid, 0)
-    seconds = time.perf_counter() - started
-    stderr = child.stderr.read()
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"{' '.join(command)} failed: {stderr.strip()[-2000:]}")
-    peak = [int(line.split()[1]) for line in stderr.splitlines() if line.startswith("VmHWM:")]
-    return {"seconds": round(seconds, 2), "peak_rss_mb": round(peak[-1] / 1024) if peak else None}
+    return nst_command(["run", "instant", "--content", str(content), "--style", str(style), "--param", f"size={size}",
+                        "--param", f"detail={detail}", "-o", str(out), "-q"], out.parent / "data", digits=2)
 
 
 def run(args) -> int:

@@ -18,24 +18,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 from nst import images, pyramid, tiling
 from nst.files import write_atomic
 
-#: ``python -m nst ARGS`` (as the command runs them), then the process's peak RSS (its VmHWM line) on stderr;
-#: the command itself leaves through ``os._exit``, which skips ``atexit``.
-PEAK_THEN_NST = ("import os, sys\n"
-                 "sys.argv[0] = 'nst'\n"
-                 "from studio.cli import main\n"
-                 "code = main(sys.argv[1:])\n"
-                 "sys.stdout.flush()\n"
-                 "sys.stderr.write([l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0])\n"
-                 "sys.stderr.flush()\n"
-                 "os._exit(code)\n")
+from .child import nst_command
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = (1024, 2048, 4096)
@@ -54,18 +42,8 @@ def default_photo(out: Path) -> Path:
 
 def whole_command(content: Path, style: Path, size: int, out: Path, extra: list[str]) -> dict:
     """``python -m nst transfer`` in a child: its wall time and peak RSS."""
-    command = [sys.executable, "-c", PEAK_THEN_NST, "transfer", str(content), str(style), "-o", str(out),
-               "--size", str(size), "-q", *extra]
-    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2", NST_DATA_DIR=str(out.parent / "data"))
-    started = time.perf_counter()
-    child = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    _, status, _ = os.wait4(child.pid, 0)
-    seconds = time.perf_counter() - started
-    stderr = child.stderr.read()
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"{' '.join(command)} failed: {stderr.strip()[-2000:]}")
-    peak = [int(line.split()[1]) for line in stderr.splitlines() if line.startswith("VmHWM:")]
-    return {"seconds": round(seconds, 1), "peak_rss_mb": round(peak[-1] / 1024) if peak else None}
+    return nst_command(["transfer", str(content), str(style), "-o", str(out), "--size", str(size), "-q", *extra],
+                       out.parent / "data")
 
 
 def run(args) -> int:
