@@ -9,8 +9,9 @@ is deleted when the render ends (:meth:`Checkpoints.drop`) or with the render.
 A checkpoint crosses the database boundary: whoever can write to the database can write one. It is read
 as any stored image is: its size is measured in the database and a value larger than any file the library
 takes is refused unread, its scale must be a small whole number, and its bytes are decoded only as PNG,
-through :func:`nst.images.load` (the pixel and chunk bounds of every upload), and must have the size its row
-declares. Anything else is a :class:`CheckpointError` saying why; the worker then starts the render over.
+through :func:`nst.images.load` (the pixel and chunk bounds of every upload), and only when its PNG header
+declares the size its row does (a larger picture is never decoded to be refused). Anything else is a
+:class:`CheckpointError` saying why; the worker then starts the render over.
 """
 
 from __future__ import annotations
@@ -103,6 +104,11 @@ class Checkpoints:
         data = row[3].encode("utf-8", "surrogateescape") if isinstance(row[3], str) else bytes(row[3])
         if not data.startswith(b"\x89PNG\r\n\x1a\n"):
             raise CheckpointError(f"{label} is not a PNG; it was not decoded.")
+        if data[12:16] == b"IHDR" and len(data) >= 24:  # the size its header declares, before any decoding
+            header = (int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big"))
+            if header != (width, height):
+                raise CheckpointError(f"{label}'s PNG header says {header[0]}x{header[1]}, not the {width}x{height} "
+                                      f"its row declares; it was not decoded.")
         try:
             picture = images.load(data, label, as_input=False)
         except ImageError as exc:

@@ -76,11 +76,13 @@ TAMPERED = {
     "not an image": ({"data": b"\x89PNG\r\n\x1a\n" + b"\0" * 100}, "not an image this app reads"),
     "a JPEG": ({"data": images.encode(_image(), "JPEG")}, "is not a PNG"),
     "empty": ({"data": b""}, "is not a PNG"),
-    "larger than its row says": ({"data": images.encode(_image(80, 60), "PNG")}, "is 80x60, not the 40x30"),
+    "larger than its row says": ({"data": images.encode(_image(80, 60), "PNG")},
+                                 "PNG header says 80x60, not the 40x30 its row declares; it was not decoded"),
     "a scale out of range": ({"scale": 10**6}, "names no scale from 0 to 63"),
     "a negative scale": ({"scale": -1}, "names no scale"),
     "a huge width": ({"width": 10**9}, "declares no whole width and height"),
-    "a PNG bomb": ({"data": _bomb()}, "declares too many pixels"),
+    "a PNG bomb": ({"data": _bomb(), "width": 100_000, "height": 100_000}, "declares too many pixels"),
+    "a PNG bomb its row does not declare": ({"data": _bomb()}, "header says 100000x100000, not the 40x30"),
 }
 
 
