@@ -1,4 +1,5 @@
-"""Fixtures for the engine's tests: generated images (the shared engine is in tests/conftest.py)."""
+"""Fixtures for the engine's tests: generated images and a float32 engine (the shared engine is in
+tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -16,3 +17,14 @@ def photo() -> Image.Image:
 @pytest.fixture
 def painting() -> Image.Image:
     return make_painting()
+
+
+@pytest.fixture(scope="session")
+def engine32(engine):
+    """An engine in float32, for the tests that check exactness (bfloat16 rounds differently at different
+    positions): the session's engine when it is float32 already, else one more, shared by those tests."""
+    if engine.extractor.precision == "float32":
+        return engine
+    from nst.engine import Engine
+
+    return Engine(precision="float32")

@@ -11,21 +11,10 @@ import nst.engine as engine_module
 from nst import objective, presets, terms, tiling
 from nst.errors import ParameterError
 from nst.features import CHANNELS
-from nst.settings import Settings
+from nst.settings import STYLE_LAYERS, Settings
 from tests.factories import make_photo
 from tests.nst import quality
 
-STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
-
-
-@pytest.fixture(scope="module")
-def engine32(engine):
-    """Exactness is checked in float32 (bfloat16 rounds differently at different positions)."""
-    if engine.extractor.precision == "float32":
-        return engine
-    from nst.engine import Engine
-
-    return Engine(precision="float32")
 
 
 @pytest.fixture

@@ -9,20 +9,9 @@ import pytest
 from nst import backend, crops, images, losses, presets, tiling
 from nst.errors import ParameterError
 from nst.features import CHANNELS
-from nst.settings import Settings
+from nst.settings import STYLE_LAYERS, Settings
 from tests.factories import make_painting
 
-STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
-
-
-@pytest.fixture(scope="module")
-def engine32(engine):
-    """Exactness is checked in float32 (bfloat16 rounds differently at different positions)."""
-    if engine.extractor.precision == "float32":
-        return engine
-    from nst.engine import Engine
-
-    return Engine(precision="float32")
 
 
 def features(engine, image, wrap):
