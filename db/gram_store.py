@@ -161,12 +161,12 @@ class GramStore:
             return None
         binary = isinstance(row.payload, (bytes, bytearray, memoryview))
         payload = bytes(row.payload) if binary else b""
-        vector = instant.decode_vector(payload) \
-            if binary and hashlib.sha256(payload).hexdigest() == row.checksum else None
+        matches = binary and hashlib.sha256(payload).hexdigest() == row.checksum
+        vector = instant.decode_vector(payload) if matches else None
         if vector is None:
             why = (f"{row.size} bytes, not the {instant.VECTOR_BYTES} of a vector" if row.payload is None
                    else "it is not bytes but " + type(row.payload).__name__ if not binary
-                   else "it does not match its checksum" if hashlib.sha256(payload).hexdigest() != row.checksum
+                   else "it does not match its checksum" if not matches
                    else "its numbers are not finite or out of bounds")
             log.warning("A cached style vector was damaged (%s) and has been discarded; it will be recomputed.", why)
             self.discarded += 1
