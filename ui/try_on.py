@@ -71,17 +71,8 @@ def unavailable() -> str:
 
 
 @st.cache_resource(show_spinner=False)
-def _store() -> None:
-    """Style vectors kept in the library from now on (this process's cache in front of it)."""
-    from db.gram_store import GramStore
-
-    instant.VECTORS.attach(GramStore(services.library()))
-
-
-@st.cache_resource(show_spinner=False)
 def _model() -> instant.Model:
-    """The network, checked once."""
-    _store()
+    """The network, checked once (the style vectors are kept in the library: the app's assembly opened it so)."""
     return instant.model()
 
 
@@ -97,7 +88,6 @@ def warm_vectors(styles) -> None:
     the background style analysis (``NST_STYLE_ANALYSIS=0``)."""
     if unavailable() or not config.value("NST_STYLE_ANALYSIS"):
         return
-    _store()
     library, state = services.library(), _warming()
     wanted = [(s.id, s.pixel_digest) for s in styles]
 
