@@ -92,6 +92,25 @@ def set_quickly(field, *values: str) -> None:
         field.press("Enter")
 
 
+def pick_option(page, opener, option: str) -> None:
+    """Open a select or multiselect box by clicking ``opener`` (its combobox or its input) and pick ``option``;
+    the list is opened again when a click left it closed (a rerun that lands just after the click redraws
+    the box closed: seen once in three tours on a loaded machine, and in the phone layout test)."""
+    from playwright.sync_api import expect
+
+    choice = page.get_by_role("option", name=option)
+    for attempt in range(5):
+        opener.click()
+        try:
+            expect(choice).to_be_visible(timeout=15_000)
+            break
+        except AssertionError:
+            if attempt == 4:
+                raise
+            page.keyboard.press("Escape")
+    choice.click()
+
+
 def require_browser():
     problem = None
     if not CHROMIUM.exists():

@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.app.browser import (ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, Screenshots, number_field, require_browser,
-                               running_app, set_quickly)
+from tests.app.browser import (ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, Screenshots, number_field, pick_option,
+                               require_browser, running_app, set_quickly)
 from tests.app.conftest import jpeg_bytes
 from tests.factories import make_photo
 
@@ -139,8 +139,7 @@ def test_gallery_upload_stylize_result(server, tmp_path):
             page.get_by_role("link", name="Stylize").click()
             page.locator("input[type=file]").first.set_input_files(str(photo))
             expect(page.get_by_text("photo.jpg").first).to_be_visible()
-            page.locator('[data-testid="stSelectbox"]').filter(has_text="Filter").click()
-            page.get_by_role("option", name="Slow").click()
+            pick_option(page, page.locator('[data-testid="stSelectbox"]').filter(has_text="Filter"), "Slow")
             expect(page.locator('[data-testid="stNumberInput"]').filter(has_text="Steps").locator("input")) \
                 .to_have_value("500")  # the "long" preset: about 5 s at 0.01 s a step
             page.get_by_role("button", name="Paint 1 photo").click()

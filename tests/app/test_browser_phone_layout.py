@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.app.browser import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, Screenshots
+from tests.app.browser import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, Screenshots, pick_option
 
 pytestmark = pytest.mark.slow  # a real browser on the real app
 
@@ -61,8 +61,7 @@ def test_the_first_card_the_sort_and_the_style_thumbnails_fit_a_phone_and_a_desk
                     has=page.get_by_role("button", name="Use")).last.get_by_role("button", name="Use").click()
                 expect(page.get_by_role("heading", name="Stylize", exact=True)).to_be_visible()
                 styles = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Styles")
-                styles.locator("input").click()
-                page.get_by_role("option", name=f"{SCREAM} — Edvard Munch").click()
+                pick_option(page, styles.locator("input"), f"{SCREAM} — Edvard Munch")
                 page.keyboard.press("Escape")
                 thumbnail = page.locator('[data-testid="stImageContainer"]')  # a picture and its caption
                 wave, scream = (thumbnail.filter(has_text=name) for name in (WAVE, SCREAM))

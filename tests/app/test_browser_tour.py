@@ -18,8 +18,8 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.app.browser import (ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, Screenshots, number_field, require_browser,
-                               running_app, set_quickly)
+from tests.app.browser import (ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, Screenshots, number_field, pick_option,
+                               require_browser, running_app, set_quickly)
 from tests.app.conftest import ROOT, jpeg_bytes
 from tests.factories import make_photo
 
@@ -91,19 +91,10 @@ def expect_heading(page, name):
 
 
 def _choose(page, box, option):
-    """Pick ``option`` in the select box ``box``; the list is opened again when a click left it closed
-    (once in three tours on a loaded machine, on the phone, right after a render's result showed)."""
+    """Pick ``option`` in the select box ``box``, and see it chosen."""
     from playwright.sync_api import expect
 
-    choice = page.get_by_role("option", name=option)
-    for _ in range(5):
-        page.get_by_role("combobox", name=box).click()
-        try:
-            expect(choice).to_be_visible(timeout=15_000)
-            break
-        except AssertionError:
-            page.keyboard.press("Escape")
-    choice.click()
+    pick_option(page, page.get_by_role("combobox", name=box), option)
     expect(page.get_by_role("combobox", name=box)).to_have_value(option)
 
 
