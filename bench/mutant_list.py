@@ -305,11 +305,11 @@ MUTANTS: tuple[Mutant, ...] = (
          "tests/studio/test_farm_processes.py::test_cancel_from_another_process_stops_the_render_and_keeps_its_best_image"),
     ),
     Mutant(
-        "dead-worker-left-to-the-warden", "studio/consumer.py",
+        "dead-worker-left-to-the-sweeper", "studio/consumer.py",
         '            if any(t.status == "queued" for t in taken):',
         '            if False and any(t.status == "queued" for t in taken):',
         "a dead worker process's render is queued again by its supervisor at once",
-        ("tests/studio/test_farm_incidents.py::test_the_supervisor_sends_a_dead_worker_s_render_to_the_queue_itself_not_leaving_it_to_the_warden",
+        ("tests/studio/test_farm_incidents.py::test_the_supervisor_sends_a_dead_worker_s_render_to_the_queue_itself_not_leaving_it_to_the_sweeper",
          "tests/studio/test_farm_incidents.py::test_a_render_whose_worker_process_died_is_released_by_its_supervisor_at_once"),
     ),
     # ------------------------------------------------------------------ files and ids

@@ -2,7 +2,7 @@
 
 A :class:`Station` is one process's consuming side: the queue with a
 :class:`~studio.worker.RenderWorker` as its handler, huey's consumer with
-that many worker threads, and a :class:`~studio.worker.Warden`. The app
+that many worker threads, and a :class:`~studio.worker.StaleRenderSweeper`. The app
 starts one with ``NST_APP_WORKERS`` threads (default 1; 0 means the app only
 submits). ``python -m nst worker`` runs one per process; ``--workers N``
 starts N such processes (each loads the engine once) and restarts any that dies,
@@ -33,7 +33,7 @@ from nst import config
 from .handoff import PICTURES
 from .outage import Outage, reason
 from .queue import RenderQueue
-from .worker import RenderWorker, Warden
+from .worker import RenderWorker, StaleRenderSweeper
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,8 @@ class _QuietConsumer(Consumer):
 
 
 class Station:
-    """Consumes renders in this process: ``threads`` huey worker threads, one render worker, one warden."""
+    """Consumes renders in this process: ``threads`` huey worker threads, one render worker, one
+    stale-render sweeper."""
 
     #: Every station started in this process (tests and shutdown hooks stop them).
     instances: "weakref.WeakSet[Station]" = weakref.WeakSet()
@@ -120,9 +121,9 @@ class Station:
         self.worker = RenderWorker(library, registry, engine_provider, name=name, queue=self.queue,
                                    analysis_plan=analysis_plan)
         self.queue.handler = self.worker.run
-        #: Whether the queue answers, as this process's consumer threads and warden last saw it.
+        #: Whether the queue answers, as this process's consumer threads and stale-render sweeper last saw it.
         self.outage = Outage(f"The render queue at {self.queue.description}", log)
-        self.warden = Warden(library, self.queue, outage=self.outage)
+        self.sweeper = StaleRenderSweeper(library, self.queue, outage=self.outage)
         self.threads = threads
         self.consumer = _QuietConsumer(self.queue.huey, outage=self.outage, workers=threads, periodic=False,
                                        initial_delay=0.05,
@@ -143,7 +144,7 @@ class Station:
         if not self._started:
             self._started = True
             PICTURES.open()  # submitters of this process may now leave decoded photos for these threads
-            self.warden.start()
+            self.sweeper.start()
             self.consumer.start()
             if self.warm:
                 threading.Thread(target=self.worker.warm_up, name="nst-warm-up", daemon=True).start()
@@ -180,7 +181,7 @@ class Station:
             self.consumer.shutdown_timeout = timeout
             self.consumer.stop(graceful=True)
             PICTURES.close()
-        self.warden.stop()
+        self.sweeper.stop()
         self._started = False
 
     def wait_idle(self, library, timeout: float = 120.0) -> bool:
@@ -233,8 +234,8 @@ def run_one(name: str, warm: bool, analyse: bool = True) -> int:
 
 def release_renders_of(pid: int, how: str) -> list[int]:
     """A worker process of this machine exited: its running renders are taken back now (retried once,
-    then failed, as the warden does with a silent worker's), not after the stale limit; their messages
-    are sent again at once (else by a warden). Returns the ids taken back; [] if the library is away."""
+    then failed, as the stale-render sweeper does with a silent worker's), not after the stale limit; their messages
+    are sent again at once (else by a stale-render sweeper). Returns the ids taken back; [] if the library is away."""
     from .assembly import open_library
 
     prefix = f"{socket.gethostname()}:{pid}:"  # studio.worker.owner_name
@@ -253,9 +254,9 @@ def release_renders_of(pid: int, how: str) -> list[int]:
                     queue.close()
         finally:
             library.close()
-    except Exception as exc:  # noqa: BLE001 - the library or the queue is away: the wardens take them back
-        print(f"the renders of worker process {pid} are left to the wardens: {reason(exc)}", file=sys.stderr,
-              flush=True)
+    except Exception as exc:  # noqa: BLE001 - the library or the queue is away: the sweepers take them back
+        print(f"the renders of worker process {pid} are left to the stale-render sweepers: {reason(exc)}",
+              file=sys.stderr, flush=True)
         return []
     for t in taken:
         print(f"render {t.render_id} of worker process {pid} taken back: now {t.status}", file=sys.stderr,

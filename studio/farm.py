@@ -122,7 +122,7 @@ class Farm:
         from :mod:`studio.handoff`. ``priority`` is the queue's (default: a preview's when the door
         says the render is one). Bad parameters or inputs raise here (ParameterError, ImageError),
         before anything is recorded. When the queue cannot be reached the render stays recorded and
-        queued, and is sent as soon as a worker's warden reaches the queue again.
+        queued, and is sent as soon as a worker's stale-render sweeper reaches the queue again.
         """
         flt = self.registry.get(filter_id)
         photo = self.prepare_photo(content) if isinstance(content, (bytes, bytearray)) else content
@@ -139,7 +139,7 @@ class Farm:
         try:
             self.queue.enqueue(record.id, priority)
         except QueueError as exc:
-            PICTURES.drop(record.id)  # sent later by a warden, perhaps to another process
+            PICTURES.drop(record.id)  # sent later by a stale-render sweeper, perhaps to another process
             log.warning("Render %s recorded but not queued yet: %s", record.id, exc)
         return record.id
 

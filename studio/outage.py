@@ -1,7 +1,7 @@
 """Something a process keeps asking (the queue, the library) stopped answering: one line, not a flood.
 
 The queue's consumer threads ask the queue about ten times a second, a running render's heartbeat
-asks the library once a second, the warden sweeps every two seconds. While a server is down each of
+asks the library once a second, the stale-render sweeper sweeps every two seconds. While a server is down each of
 those asks fails; logging each failure filled a worker's log with a traceback every 0.1 s. An
 :class:`Outage` is shared by everything in a process that asks the same thing: the first failure
 logs one warning (the reason, no traceback), later failures only count, and the first success after

@@ -3,7 +3,7 @@
 The render record in the library is the one truth about a render (its
 parameters, status, owner, progress, result); a queue message only says
 which render to look at, so a message that is lost, or delivered twice,
-costs nothing: a lost one is sent again by the warden
+costs nothing: a lost one is sent again by the stale-render sweeper
 (:mod:`studio.worker`), a second delivery finds the render already taken.
 
 ``NST_QUEUE_URL`` chooses the queue:
@@ -26,7 +26,7 @@ message as a few bytes of JSON and reads back exactly that and nothing else
 (huey's own serializer is pickle, which runs whatever a message says). A
 message that is not a render message, whoever put it there, is dropped with
 one log line when a consumer takes it, and skipped when the queue is listed
-(a pickled message left by an older version too: the warden sends its render again).
+(a pickled message left by an older version too: the stale-render sweeper sends its render again).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ preview, and reads the render's cancel flag. The render ends ``done`` (with
 its image), ``cancelled`` (with the best image so far) or ``failed`` (with
 the reason); a render taken back from this worker meanwhile stores nothing.
 
-:class:`Warden` is the farm's janitor, run by every process that consumes
+:class:`StaleRenderSweeper` runs in every process that consumes
 renders: it takes back renders whose worker has been silent longer than the
 stale limit (``NST_STALE_SECONDS``, default 30), queued again once and then
 failed, and sends again the message of any queued render the queue lost (a
@@ -49,7 +49,7 @@ HEARTBEAT_SECONDS = 1.0
 #: A running render whose worker has been silent this long is taken back (its default, 30 s, and its least,
 #: three heartbeats, are in the settings table, nst/config.py).
 STALE_ENV = "NST_STALE_SECONDS"
-#: Seconds between the warden's sweeps.
+#: Seconds between the stale-render sweeper's sweeps.
 SWEEP_SECONDS = 2.0
 #: A queued render whose message has been missing from the queue this long is sent again.
 ORPHAN_SECONDS = 5.0
@@ -88,7 +88,7 @@ class Lease:
         self.owner = owner
         self.cancel = cancel
         self.cancel_requested = False  # by a user (not by a shutdown)
-        self.lost = False  # taken back by a warden, or given up on: store nothing
+        self.lost = False  # taken back by a stale-render sweeper, or given up on: store nothing
         self.limit = limit
         self.timed_out = False
         self.on_stuck = on_stuck
@@ -156,8 +156,8 @@ class Lease:
             try:
                 self.library.fail_render(self.render_id, self.limit_message + " Its filter did not stop when "
                                          "asked; the worker went on without it.", self.owner)
-            except Exception as exc:  # noqa: BLE001 - the library is away: the warden takes it back later
-                log.warning("Render %s could not be marked failed (%s); the warden will take it back",
+            except Exception as exc:  # noqa: BLE001 - the library is away: the stale-render sweeper takes it back later
+                log.warning("Render %s could not be marked failed (%s); the stale-render sweeper will take it back",
                             self.render_id, reason(exc))
             if self.on_stuck is not None:
                 self.on_stuck()
@@ -272,7 +272,7 @@ class RenderWorker:
             PICTURES.drop(render_id)
             return None
         except SQLAlchemyError:
-            raise  # the library is away: the message is redelivered (or the warden sends it again)
+            raise  # the library is away: the message is redelivered (or the stale-render sweeper sends it again)
         except Exception as exc:  # noqa: BLE001 - whatever else its row holds, it must not come back forever
             return self._fail_unreadable(render_id, f"The render's stored row could not be read "
                                                     f"({type(exc).__name__}: {exc}).")
@@ -427,10 +427,10 @@ class RenderWorker:
             self.queue.enqueue(render_id, record.priority)
             self.library.mark_enqueued([render_id])
         except NSTError as exc:
-            log.info("Render %s not sent again now (%s); the warden will", render_id, exc)
+            log.info("Render %s not sent again now (%s); the stale-render sweeper will", render_id, exc)
 
 
-class Warden:
+class StaleRenderSweeper:
     """Takes back renders from silent workers and re-sends lost messages; a thread per consuming process."""
 
     def __init__(self, library, queue: RenderQueue, *, stale: float | None = None, every: float = SWEEP_SECONDS,
@@ -439,14 +439,14 @@ class Warden:
         self.queue = queue
         #: The queue's state as this process sees it (shared with its consumer threads): one line per outage.
         self.outage = outage or Outage(f"The render queue at {queue.description}", log)
-        self._sweeps = Outage("The library (for the warden's sweep)", log)
+        self._sweeps = Outage("The library (for the stale-render sweep)", log)
         self.stale = stale if stale is not None else stale_seconds()
         self.every = every
         self.orphan_after = orphan_after
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="nst-warden", daemon=True)
+        self._thread = threading.Thread(target=self._loop, name="nst-stale-render-sweeper", daemon=True)
 
-    def start(self) -> "Warden":
+    def start(self) -> "StaleRenderSweeper":
         self._thread.start()
         return self
 
@@ -460,7 +460,7 @@ class Warden:
             try:
                 self.sweep()
             except Exception as exc:  # noqa: BLE001 - the database is away; sweep again later
-                log.debug("The warden's sweep failed", exc_info=True)
+                log.debug("The stale-render sweep failed", exc_info=True)
                 self._sweeps.failed(exc)
             else:
                 self._sweeps.ok()

@@ -1,5 +1,5 @@
 """Settings with a number too large for what reads them: refused (or, for the probe's limit, warned about)
-with the variable named, where they were an OverflowError far from the setting (the warden's every sweep,
+with the variable named, where they were an OverflowError far from the setting (the stale-render sweeper's every sweep,
 failed as if the library were away; the app's start, in the plugin probe's poll)."""
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Anyone who can write to the library's database can write a render row the app would have refused. A
 worker takes every render through the same door as a new submission (the filter, bounds, types, lengths,
 the count of styles and their weights, then the filter's own check), before it reads the render's images,
-and a row that fails ends ``failed`` with a one-line reason. The warden's sweep never reads a render's
+and a row that fails ends ``failed`` with a one-line reason. The stale-render sweep never reads a render's
 parameters; a Gram cache entry is bounded before it is inflated.
 """
 
@@ -157,9 +157,9 @@ def test_an_old_record_still_runs_as_documented(shop, registry, caplog):
     assert library.get_render(render_id).timings["colors"] <= 4  # the poster preset's 4 colours
 
 
-def test_the_warden_and_the_queue_bring_a_tampered_row_to_the_same_door(tmp_path, shop, registry):
-    """A row written straight into the database (never queued) is found by the warden, queued, taken by
-    a worker and failed with the reason."""
+def test_the_sweeper_and_the_queue_bring_a_tampered_row_to_the_same_admission(tmp_path, shop, registry):
+    """A row written straight into the database (never queued) is found by the stale-render sweeper,
+    queued, taken by a worker and failed with the reason."""
     import time
 
     from studio.consumer import Station
@@ -179,7 +179,7 @@ def test_the_warden_and_the_queue_bring_a_tampered_row_to_the_same_door(tmp_path
     assert record.status == "failed" and "size must be between 32 and 4096" in record.error
 
 
-def test_the_wardens_sweep_reads_no_parameters(shop):
+def test_the_stale_render_sweep_reads_no_parameters(shop):
     library, style, render = shop
     render_id = render(params={"style_layers": "block1_conv1" + "," * 10_000_000}, queued_at=None)
     tracemalloc.start()
@@ -333,7 +333,8 @@ def test_an_image_stored_with_more_bytes_than_a_file_may_have_is_not_read(shop, 
 
 
 def test_a_station_fails_an_undecodable_row_once_with_one_line(tmp_path, shop, registry, caplog):
-    """Through the warden and the queue: the row is failed once, no traceback, and a sound render goes on."""
+    """Through the stale-render sweeper and the queue: the row is failed once, no traceback, and a sound
+    render goes on."""
     import time
 
     from studio.consumer import Station

@@ -181,12 +181,12 @@ def test_a_setting_not_in_the_table_cannot_be_read():
 
 def test_a_worker_with_a_bad_stale_limit_refuses_to_start(tmp_path, monkeypatch):
     from studio.queue import RenderQueue
-    from studio.worker import Warden
+    from studio.worker import StaleRenderSweeper
 
     monkeypatch.setenv("NST_STALE_SECONDS", "soon")
     queue = RenderQueue(f"sqlite:///{tmp_path / 'queue.db'}")
     with pytest.raises(config.SettingError, match=r"^NST_STALE_SECONDS must be a number of seconds, not 'soon'\.$"):
-        Warden(None, queue)  # the worker's sweeper reads the limit as it is made, before it touches the library
+        StaleRenderSweeper(None, queue)  # reads the limit as it is made, before it touches the library
 
 
 def test_the_app_says_why_it_cannot_start_with_a_bad_setting(app, monkeypatch):

@@ -14,7 +14,7 @@ from nst.registry import Registry
 from studio.consumer import Station
 from studio.farm import Farm
 from studio.queue import RenderQueue
-from studio.worker import Warden
+from studio.worker import StaleRenderSweeper
 from tests.app.conftest import png_bytes
 from tests.factories import make_painting, make_photo
 
@@ -137,7 +137,7 @@ def test_a_plugin_that_exits_fails_its_render_and_the_worker_goes_on(setup):
 
 def test_a_second_station_never_takes_a_live_render(setup):
     """The old bug: a second app process marked the first one's running render interrupted. The second
-    station's warden sweeps with a stale limit of three heartbeats, once the render has been running
+    station's stale-render sweeper sweeps with a stale limit of three heartbeats, once the render has been running
     for longer than that: only the first station's heartbeats keep the render its own."""
     from studio.worker import HEARTBEAT_SECONDS
 
@@ -149,8 +149,8 @@ def test_a_second_station_never_takes_a_live_render(setup):
     started = library.get_render(render_id).started_at
     wait_until(lambda: _age(library, started) > stale + 1.0)  # silent that long, it would be taken
     second = station(name="second")
-    second.warden.stale = stale
-    assert second.warden.sweep() == {"queued": [], "failed": [], "cancelled": [], "resent": []}
+    second.sweeper.stale = stale
+    assert second.sweeper.sweep() == {"queued": [], "failed": [], "cancelled": [], "resent": []}
     record = library.get_render(render_id)
     assert record.status == "running" and record.attempts == 1 and ":first" in record.owner
     farm.cancel(render_id)
@@ -169,12 +169,12 @@ def test_a_render_whose_worker_went_silent_is_retried_once_then_failed(setup):
     library, farm, station, style = setup
     render_id = farm.submit("palette", {"size": 64}, photo(), [(style.id, 1.0)])
     library.start_render(render_id, "gone:1:w")  # a worker that died at once: no heartbeat ever again
-    warden = Warden(library, farm.queue, stale=2.0)
-    assert warden.sweep()["queued"] == []  # its owner is not silent for long enough yet
-    wait_until(lambda: warden.sweep()["queued"] == [render_id], timeout=20)  # taken back once it is
+    sweeper = StaleRenderSweeper(library, farm.queue, stale=2.0)
+    assert sweeper.sweep()["queued"] == []  # its owner is not silent for long enough yet
+    wait_until(lambda: sweeper.sweep()["queued"] == [render_id], timeout=20)  # taken back once it is
     assert library.get_render(render_id).status == "queued"
     library.start_render(render_id, "gone:2:w")  # and the retry dies too
-    wait_until(lambda: warden.sweep()["failed"] == [render_id], timeout=20)
+    wait_until(lambda: sweeper.sweep()["failed"] == [render_id], timeout=20)
     record = library.get_render(render_id)
     assert record.status == "failed" and "stopped answering" in record.error and record.attempts == 2
     assert [e["event"] for e in record.events] == ["queued", "started", "retried", "started", "failed"]
@@ -184,9 +184,9 @@ def test_a_lost_queue_message_is_sent_again(setup):
     library, farm, station, style = setup
     render_id = farm.submit("palette", {"size": 64}, photo(), [(style.id, 1.0)])
     farm.queue.huey.flush()  # the queue server restarted empty
-    warden = Warden(library, farm.queue, orphan_after=0.0)
-    assert warden.sweep()["resent"] == [render_id]
-    assert warden.sweep()["resent"] == []  # its message waits in the queue now: not sent twice
+    sweeper = StaleRenderSweeper(library, farm.queue, orphan_after=0.0)
+    assert sweeper.sweep()["resent"] == [render_id]
+    assert sweeper.sweep()["resent"] == []  # its message waits in the queue now: not sent twice
     assert station().wait_idle(library, 30)
     assert library.get_render(render_id).status == "done"
 

@@ -170,7 +170,7 @@ def private_redis(tmp_path):
 @pytest.mark.slow
 def test_a_queue_outage_is_one_line_when_it_goes_and_one_when_it_is_back(tmp_path, monkeypatch, private_redis,
                                                                            caplog):
-    """Redis stopped under a consuming process with two render threads and a warden: huey logged a
+    """Redis stopped under a consuming process with two render threads and a stale-render sweeper: huey logged a
     traceback at every try of every thread (ten a second each, 51 and 82 in a 10 s outage); now the
     process says once that the queue is unavailable and once that it is back, and the render submitted
     meanwhile runs when it is."""
@@ -180,7 +180,7 @@ def test_a_queue_outage_is_one_line_when_it_goes_and_one_when_it_is_back(tmp_pat
     registry = Registry.discover([PLUGINS], entry_points=False)
     the_farm = Farm(library, registry, RenderQueue())
     station = Station(library, registry, lambda: None, warm=False, threads=2)
-    station.warden.orphan_after = 0.0  # a message that could not be sent is sent at the next sweep
+    station.sweeper.orphan_after = 0.0  # a message that could not be sent is sent at the next sweep
     reads = []
     dequeue = station.queue.huey.storage.dequeue
 
@@ -199,7 +199,7 @@ def test_a_queue_outage_is_one_line_when_it_goes_and_one_when_it_is_back(tmp_pat
         private_redis.stop()
         stopped, before = time.monotonic(), len(reads)
         during = the_farm.submit("slow", {"steps": 2, "delay": 0.0}, photo(), [])  # recorded, not queued
-        # every render thread tries the queue again and again, and the warden sweeps at least once
+        # every render thread tries the queue again and again, and the stale-render sweeper sweeps at least once
         wait_until(lambda: len(reads) - before >= 30 and time.monotonic() - stopped > 2.5, 30,
                    "the consumer to try the stopped queue")
         private_redis.start()
@@ -252,9 +252,9 @@ def test_a_render_whose_worker_process_died_is_released_by_its_supervisor_at_onc
         library.close()
 
 
-def test_the_supervisor_sends_a_dead_worker_s_render_to_the_queue_itself_not_leaving_it_to_the_warden():
+def test_the_supervisor_sends_a_dead_worker_s_render_to_the_queue_itself_not_leaving_it_to_the_sweeper():
     """What the supervisor does on a child's exit, in this process: the render is queued again and its
-    message sent and marked as sent at once, so no warden has to find it lost (one would, ORPHAN_SECONDS
+    message sent and marked as sent at once, so no stale-render sweeper has to find it lost (one would, ORPHAN_SECONDS
     later: the process test above passes either way)."""
     from studio.consumer import release_renders_of
 

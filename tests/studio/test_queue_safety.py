@@ -121,7 +121,7 @@ def test_a_pickle_written_into_the_queue_runs_nothing_and_renders_go_on(farm, tm
 
 
 def test_listing_the_queue_skips_what_is_not_a_render(queue, tmp_path, caplog):
-    """The warden lists the queue every sweep: a bad entry is skipped, never run, and not reported there
+    """The stale-render sweeper lists the queue every sweep: a bad entry is skipped, never run, and not reported there
     (the consumer that takes it says so, once)."""
     marker = tmp_path / "marker"
     queue.enqueue(7)
