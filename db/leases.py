@@ -157,8 +157,11 @@ class RenderLeases:
                     .order_by(Render.id).with_for_update(skip_locked=True))
             taken = []
             for render in s.scalars(stmt):
-                silent = (now - render.heartbeat_at).total_seconds()
-                why = f"its worker {render.owner or '(unknown)'} was silent for {silent:.0f} s"
+                if render.heartbeat_at is None:  # a stored heartbeat that was not a date (db.models.UTCDateTime)
+                    why = f"its worker {render.owner or '(unknown)'} left no readable heartbeat"
+                else:
+                    silent = (now - render.heartbeat_at).total_seconds()
+                    why = f"its worker {render.owner or '(unknown)'} was silent for {silent:.0f} s"
                 taken.append(_take_back(render, why, max_attempts))
             s.flush()
             return taken

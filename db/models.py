@@ -1,13 +1,14 @@
 """The style library's tables (SQLAlchemy 2.0 typed declarative).
 
 Portable types only: everything here works the same on SQLite and PostgreSQL.
-Timestamps are stored in UTC and always come back timezone-aware.
+Timestamps are stored in UTC and come back timezone-aware (or None: text on SQLite that is not a date).
 The schema is created and changed by the Alembic migrations in
 ``db/migrations``; a test checks that they match these models.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timezone
 from typing import Any, Optional
 
@@ -31,6 +32,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
+
+log = logging.getLogger(__name__)
 
 #: Every render status; a render moves queued -> running -> done | failed | cancelled | interrupted.
 RENDER_STATUSES = ("queued", "running", "done", "failed", "cancelled", "interrupted")
@@ -68,6 +71,25 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=timezone.utc)
         return value.astimezone(timezone.utc)
+
+    def result_processor(self, dialect, coltype):
+        """On SQLite a DATETIME column is text and holds whatever was written into it (the file edited by
+        hand, an old version's junk): a value that is not a date reads as unknown (None), with one log line,
+        instead of failing the whole read; the row itself is left as it is. PostgreSQL cannot store such
+        text in a timestamp column, so its values are read as they are."""
+        process = super().result_processor(dialect, coltype)
+        if dialect.name != "sqlite" or process is None:
+            return process
+
+        def tolerant(value):
+            try:
+                return process(value)
+            except (ValueError, TypeError, OverflowError):
+                shown = " ".join(str(value).split())[:80]
+                log.warning("A stored date %r is not a date; it reads as unknown.", shown)
+                return None
+
+        return tolerant
 
 
 #: JSON where Python ``None`` is SQL NULL (not the JSON value ``null``).

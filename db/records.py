@@ -24,7 +24,7 @@ class ImageRecord:
     height: int
     format: str
     size_bytes: int
-    created_at: datetime
+    created_at: datetime | None  # None: a stored date that is not a date (see db.models.UTCDateTime)
 
 
 @dataclass(frozen=True)
@@ -42,8 +42,8 @@ class StyleRecord:
     width: int
     height: int
     format: str
-    created_at: datetime
-    updated_at: datetime
+    created_at: datetime | None  # None: unknown, as above
+    updated_at: datetime | None
     year: str | None = None
     credit: str | None = None  # where the image came from, its licence
     sample_image_id: int | None = None  # a result shipped with the style, shown until the user makes one
@@ -74,7 +74,7 @@ class RenderRecord:
     timings: dict[str, Any] | None
     error: str | None
     progress: dict[str, Any] | None
-    created_at: datetime
+    created_at: datetime | None  # None: unknown, as above
     started_at: datetime | None
     finished_at: datetime | None
     priority: int = 0
@@ -94,7 +94,7 @@ class RenderRecord:
 
 @dataclass(frozen=True)
 class StyleUsage:
-    last_used_at: datetime  # the newest render with the style
+    last_used_at: datetime | None  # the newest render with the style (None: its date is unknown)
     result_image_id: int | None  # the newest finished result made with it
 
 

@@ -203,5 +203,5 @@ def describe_style(style: StyleRecord) -> str:
     return "\n".join(f"{(label + ':').ljust(width)} {value}" for label, value in fields)
 
 
-def _when(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment is not None else "unknown"

@@ -90,8 +90,11 @@ def duration_text(render) -> str:
     return f"{seconds:.1f} s" if seconds < 90 else f"{seconds // 60:.0f} min {seconds % 60:02.0f} s"
 
 
-def local_time(moment: datetime, zone: str | None) -> str:
-    """``moment`` in the browser's time zone ``zone`` (an IANA name), named; in UTC, said so, without one."""
+def local_time(moment: datetime | None, zone: str | None) -> str:
+    """``moment`` in the browser's time zone ``zone`` (an IANA name), named; in UTC, said so, without one;
+    "unknown date" for None (a stored date that was not a date: see db.models.UTCDateTime)."""
+    if moment is None:
+        return "unknown date"
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     if zone:
@@ -103,6 +106,11 @@ def local_time(moment: datetime, zone: str | None) -> str:
         except (ValueError, KeyError, OSError, ImportError):  # an unknown name: fall back to UTC, said so
             pass
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def photo_name(record) -> str:
+    """A recent photo's name for the page and its downloads: the day it was first painted."""
+    return f"photo {record.created_at:%Y-%m-%d}" if record.created_at is not None else "photo (date unknown)"
 
 
 def value_text(param, value: Any) -> str:

@@ -14,9 +14,9 @@ GENERATED_TAG = "generated"
 def _recency(style, usage: Mapping) -> float | None:
     """When the user last chose this style: its latest render, or when they added it themselves."""
     used = usage.get(style.id)
-    if used is not None:
+    if used is not None and used.last_used_at is not None:  # None: a stored date that was not a date
         return used.last_used_at.timestamp()
-    if style.source == "upload":
+    if style.source == "upload" and style.created_at is not None:
         return style.created_at.timestamp()
     return None
 

@@ -10,7 +10,7 @@ from ui import services, try_on
 from ui.job_panel import PHOTO_NAMES, download_all, job_panel
 from ui.origins import filter_origin
 from ui.estimate import expected_time
-from ui.render_summary import local_time
+from ui.render_summary import local_time, photo_name
 from ui.scroll import scroll_to
 from ui.style_choice import by_recent_use
 from ui.text import md
@@ -109,7 +109,7 @@ def chosen_photos(uploads, recent, library):
     for upload in uploads or []:
         yield upload.name, upload.getvalue()
     for record in recent:
-        yield f"photo {record.created_at:%Y-%m-%d}", library.image_bytes(record.id)
+        yield photo_name(record), library.image_bytes(record.id)
 
 
 def paint(count: int, photos, uploads, filter_id: str, values: dict, styles: list) -> tuple[list, dict]:

@@ -26,6 +26,7 @@ from nst.targets import image_digest
 
 from . import services
 from .cards import tryon_picture
+from .render_summary import photo_name
 from .text import md
 
 log = logging.getLogger(__name__)
@@ -167,7 +168,7 @@ def chooser(library) -> Photo | None:
                     st.image(_square(library.thumbnail_bytes(record.id)), width=THUMB)
                     if st.button("Try", key=f"tryon:recent:{record.id}", width="stretch",
                                  help=md(f"{record.width}x{record.height} px")):
-                        photo = _choose(library.image_bytes(record.id), f"photo {record.created_at:%Y-%m-%d}")
+                        photo = _choose(library.image_bytes(record.id), photo_name(record))
         if photo is not None:
             row = st.container(horizontal=True, wrap=True, vertical_alignment="center", gap="medium")
             row.image(photo.png, width=THUMB * 2)
@@ -248,5 +249,5 @@ def first_photo(uploads, recent, library) -> tuple[bytes, str] | None:
     if uploads:
         return uploads[0].getvalue(), uploads[0].name
     if recent:
-        return library.image_bytes(recent[0].id), f"photo {recent[0].created_at:%Y-%m-%d}"
+        return library.image_bytes(recent[0].id), photo_name(recent[0])
     return None
