@@ -14,7 +14,7 @@ st.set_page_config(page_title="Neural-style gallery", page_icon="🎨", layout="
 
 try:
     services.library()
-    services.station()  # this process's render threads (NST_APP_WORKERS), started once
+    services.render_threads()  # this process's render threads (NST_APP_WORKERS), started once
 except NSTError as exc:  # e.g. NST_DATABASE_URL points at a server that is down
     st.error(f"The app cannot start: {md(exc)}", icon=":material/error:")
     st.stop()

@@ -294,7 +294,7 @@ MUTANTS: tuple[Mutant, ...] = (
         '            values["heartbeat_at"] = db_now(s)',
         '            values["heartbeat_at"] = Render.heartbeat_at',
         "a live worker's render is never taken back",
-        ("tests/studio/test_farm.py::test_a_second_station_never_takes_a_live_render",),
+        ("tests/studio/test_farm.py::test_second_render_threads_never_take_a_live_render",),
     ),
     Mutant(
         "cancel-not-heard", "db/leases.py",

@@ -97,7 +97,7 @@ def main() -> int:
     from nst.engine import Engine
     from nst.plugin import lazy
     from nst.registry import Registry
-    from studio.consumer import Station
+    from studio.consumer import RenderThreads
     from studio.farm import Farm
     from studio.queue import RenderQueue
 
@@ -123,8 +123,9 @@ def main() -> int:
     results["in_app_warm"] = statistics.median(warm)
 
     farm = Farm(library, registry, RenderQueue())
-    station = Station(library, registry, lazy(lambda: Engine(store=GramStore(library))), threads=1, warm=False)
-    station.start()
+    render_threads = RenderThreads(library, registry, lazy(lambda: Engine(store=GramStore(library))), threads=1,
+                                   warm=False)
+    render_threads.start()
     try:
         queued(library, farm, styles[:1], photo)  # the render thread's first run
         results["queued_idle"] = statistics.median(queued(library, farm, styles, photo) for _ in range(3))
@@ -140,7 +141,7 @@ def main() -> int:
         record = library.get_render(final)
         results["final_seconds"] = (record.finished_at - record.started_at).total_seconds()
     finally:
-        station.stop(timeout=120)
+        render_threads.stop(timeout=120)
         library.close()
     results["load_average_at_end"] = os.getloadavg()[0]
 

@@ -1,6 +1,6 @@
 """Processes that take renders from the queue: inside the app, or ``python -m nst worker`` anywhere.
 
-A :class:`Station` is one process's consuming side: the queue with a
+A :class:`RenderThreads` is one process's consuming side: the queue with a
 :class:`~studio.worker.RenderWorker` as its handler, huey's consumer with
 that many worker threads, and a :class:`~studio.worker.StaleRenderSweeper`. The app
 starts one with ``NST_APP_WORKERS`` threads (default 1; 0 means the app only
@@ -108,12 +108,12 @@ class _QuietConsumer(Consumer):
         pass
 
 
-class Station:
+class RenderThreads:
     """Consumes renders in this process: ``threads`` huey worker threads, one render worker, one
     stale-render sweeper."""
 
-    #: Every station started in this process (tests and shutdown hooks stop them).
-    instances: "weakref.WeakSet[Station]" = weakref.WeakSet()
+    #: Every RenderThreads started in this process (tests and shutdown hooks stop them).
+    instances: "weakref.WeakSet[RenderThreads]" = weakref.WeakSet()
 
     def __init__(self, library, registry, engine_provider: Callable[[], Any], *, threads: int = 1,
                  queue_url: str | None = None, name: str = "app", warm: bool = True, analysis_plan=None):
@@ -138,9 +138,9 @@ class Station:
         self._stuck_lock = threading.Lock()
         self.warm = warm
         self._started = False
-        Station.instances.add(self)
+        RenderThreads.instances.add(self)
 
-    def start(self) -> "Station":
+    def start(self) -> "RenderThreads":
         if not self._started:
             self._started = True
             PICTURES.open()  # submitters of this process may now leave decoded photos for these threads
@@ -211,23 +211,23 @@ def run_one(name: str, warm: bool, analyse: bool = True) -> int:
 
     app = assemble()
     library = app.library
-    station = Station(library, app.registry, app.engine, threads=1, name=name, warm=warm,
-                      analysis_plan=None if analyse else ())
-    station.queue.check()  # an unreachable queue at start is a mistake to report, not to wait out
-    station.start()
+    render_threads = RenderThreads(library, app.registry, app.engine, threads=1, name=name, warm=warm,
+                                   analysis_plan=None if analyse else ())
+    render_threads.queue.check()  # an unreachable queue at start is a mistake to report, not to wait out
+    render_threads.start()
     stop = _stop_on_signals()
-    print(f"worker {name} (pid {os.getpid()}) takes renders from {station.queue.description}; "
+    print(f"worker {name} (pid {os.getpid()}) takes renders from {render_threads.queue.description}; "
           f"library {library.url}", file=sys.stderr, flush=True)
-    while not stop and station.halted is None:
+    while not stop and render_threads.halted is None:
         time.sleep(0.2)
-    if station.halted is not None:  # its threads are held for ever: a fresh process takes its place
-        print(f"worker {name}: {station.halted} Exiting (status {EXIT_STUCK}) for a fresh process to take its "
+    if render_threads.halted is not None:  # its threads are held for ever: a fresh process takes its place
+        print(f"worker {name}: {render_threads.halted} Exiting (status {EXIT_STUCK}) for a fresh process to take its "
               f"place (--workers N starts one).", file=sys.stderr, flush=True)
-        station.stop(timeout=1)
+        render_threads.stop(timeout=1)
         library.close()
         return EXIT_STUCK
     print(f"worker {name}: stopping; a running render goes back to the queue", file=sys.stderr, flush=True)
-    station.stop()
+    render_threads.stop()
     library.close()
     return 0
 

@@ -2,7 +2,7 @@
 
 :meth:`studio.farm.Farm.submit` decodes a photo once, as it enters the library
 (:func:`db.ingest.prepare_image`). When this process runs render threads of
-its own (a started :class:`~studio.consumer.Station`), it leaves the decoded
+its own (a started :class:`~studio.consumer.RenderThreads`), it leaves the decoded
 picture here under the render's id, and the thread that runs the render takes
 it instead of decoding the stored image again. A render run elsewhere (another
 process, another machine) decodes the stored image, its one decode.
@@ -54,12 +54,12 @@ class Handoff:
     # ------------------------------------------------------------------ who takes pictures here
 
     def open(self) -> None:
-        """This process now runs render threads (a station started)."""
+        """This process now runs render threads (a RenderThreads was started)."""
         with self._lock:
             self._takers += 1
 
     def close(self) -> None:
-        """A station of this process stopped; with none left, nothing is kept."""
+        """A RenderThreads of this process stopped; with none left, nothing is kept."""
         with self._lock:
             self._takers = max(0, self._takers - 1)
             if not self._takers:

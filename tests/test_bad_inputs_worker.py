@@ -162,19 +162,19 @@ def test_the_sweeper_and_the_queue_bring_a_tampered_row_to_the_same_admission(tm
     queued, taken by a worker and failed with the reason."""
     import time
 
-    from studio.consumer import Station
+    from studio.consumer import RenderThreads
 
     library, style, render = shop
     render_id = render(params={"size": 5000}, queued_at=None)
-    station = Station(library, registry, lambda: None, warm=False, analysis_plan=(),
-                      queue_url=f"sqlite:///{tmp_path / 'queue.db'}").start()
+    render_threads = RenderThreads(library, registry, lambda: None, warm=False, analysis_plan=(),
+                                   queue_url=f"sqlite:///{tmp_path / 'queue.db'}").start()
     try:
         deadline = time.monotonic() + 60
         while library.get_render(render_id).status in ("queued", "running"):
             assert time.monotonic() < deadline, "the tampered render was never taken"
             time.sleep(0.05)
     finally:
-        station.stop(timeout=10)
+        render_threads.stop(timeout=10)
     record = library.get_render(render_id)
     assert record.status == "failed" and "size must be between 32 and 4096" in record.error
 
@@ -332,27 +332,27 @@ def test_an_image_stored_with_more_bytes_than_a_file_may_have_is_not_read(shop, 
     assert "more than the 1 MiB a file may have" in library.get_render(render_id).error
 
 
-def test_a_station_fails_an_undecodable_row_once_with_one_line(tmp_path, shop, registry, caplog):
+def test_render_threads_fail_an_undecodable_row_once_with_one_line(tmp_path, shop, registry, caplog):
     """Through the stale-render sweeper and the queue: the row is failed once, no traceback, and a sound
     render goes on."""
     import time
 
-    from studio.consumer import Station
+    from studio.consumer import RenderThreads
 
     library, style, render = shop
     bad = render(queued_at=None)
     _store(library, bad, "events", UNDECODABLE["1500 levels deep"][0])
     good = render(queued_at=None)
     with caplog.at_level(logging.INFO):
-        station = Station(library, registry, lambda: None, warm=False, analysis_plan=(),
-                          queue_url=f"sqlite:///{tmp_path / 'queue.db'}").start()
+        render_threads = RenderThreads(library, registry, lambda: None, warm=False, analysis_plan=(),
+                                       queue_url=f"sqlite:///{tmp_path / 'queue.db'}").start()
         try:
             deadline = time.monotonic() + 60
             while {library.get_render(i).status for i in (bad, good)} & {"queued", "running"}:
                 assert time.monotonic() < deadline, "the renders were not taken"
                 time.sleep(0.05)
         finally:
-            station.stop(timeout=10)
+            render_threads.stop(timeout=10)
     assert library.get_render(bad).status == "failed" and library.get_render(good).status == "done"
     assert "nested more than 20 levels deep" in library.get_render(bad).error
     assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"

@@ -176,7 +176,7 @@ def _one_job(render_id: int, original: bytes | None, tiled: bool = False) -> boo
         elif view.status == RenderStatus.QUEUED:
             st.progress(0.0, text="Waiting for a free worker" if view.queue_position == 1
                         else "Waiting for the renders before it to finish")
-            halted = getattr(services.station(), "halted", None)  # filters that ignored their limit hold its threads
+            halted = getattr(services.render_threads(), "halted", None)  # held by filters that ignored their limit
             if halted:
                 st.warning(md(f"Renders wait: {halted}"))
         elif view.status == RenderStatus.FAILED:

@@ -85,23 +85,23 @@ def farm():
 
 
 @st.cache_resource(show_spinner=False)
-def station():
+def render_threads():
     """This process's render threads (None when ``NST_APP_WORKERS=0``)."""
-    from studio.consumer import Station, app_workers
+    from studio.consumer import RenderThreads, app_workers
 
-    for old in list(Station.instances):  # a cleared cache must not leave two stations in one process
+    for old in list(RenderThreads.instances):  # a cleared cache must not leave two of them in one process
         old.stop()
     threads = app_workers()
     if threads == 0:
         return None
-    return Station(library(), registry(), engine_provider(), threads=threads).start()
+    return RenderThreads(library(), registry(), engine_provider(), threads=threads).start()
 
 
 def reload_plugins() -> None:
     """Discover plugins again; the farm and this process's workers use the new registry from now on."""
     fresh = _assembly().reload_plugins()
     farm().registry = fresh
-    local = station()
+    local = render_threads()
     if local is not None:
         local.worker.registry = fresh
 

@@ -29,11 +29,11 @@ def fresh_app():
     """Empty Streamlit caches (library, registry, farm) before and after; stop the app's render threads."""
     import streamlit as st
 
-    from studio.consumer import Station
+    from studio.consumer import RenderThreads
 
     def reset():
-        for station in list(Station.instances):
-            station.stop()
+        for render_threads in list(RenderThreads.instances):
+            render_threads.stop()
         st.cache_resource.clear()
         st.cache_data.clear()
 

@@ -15,7 +15,7 @@ def two_styles(app):
     from ui import services
 
     at = app().run()
-    services.station().stop()  # the render stays queued: only its record is looked at
+    services.render_threads().stop()  # the render stays queued: only its record is looked at
     library = services.library()
     first = library.add_style(png_bytes(make_painting(96, 96, seed=1)), name="Blend First")
     second = library.add_style(png_bytes(make_painting(96, 96, seed=2)), name="Blend Second")

@@ -71,7 +71,7 @@ def test_a_filter_that_takes_no_style_shows_no_styles_box_and_paints_without_one
     assert "2 · Styles" not in texts(at) and "2 · Filter" in texts(at)
     next(b for b in at.button if b.label.startswith("Paint 1 photo")).click().run()
     assert not at.exception and not at.error, at.exception or [e.value for e in at.error]
-    assert services.station().wait_idle(services.library(), timeout=120)
+    assert services.render_threads().wait_idle(services.library(), timeout=120)
     (render,) = services.library().list_renders()
     assert render.filter_id == "sepia_tone" and render.styles == () and render.status == "done", render.error
 

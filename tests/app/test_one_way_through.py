@@ -82,7 +82,7 @@ def test_a_photo_is_decoded_once_and_its_parameters_checked_at_each_door_from_th
     next(b for b in at.button if b.label.startswith("Paint 1 photo")).click().run()
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
-    assert services.station().wait_idle(services.library(), timeout=180)
+    assert services.render_threads().wait_idle(services.library(), timeout=180)
     counts.counting = False
 
     done = services.library().list_renders(status="done")

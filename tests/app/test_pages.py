@@ -116,7 +116,7 @@ def test_stylizing_with_tiny_settings_puts_a_result_in_history(app):
     next(b for b in at.button if b.label.startswith("Paint 1 photo")).click().run()
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
-    assert services.station().wait_idle(services.library(), timeout=180)
+    assert services.render_threads().wait_idle(services.library(), timeout=180)
     done = services.library().list_renders(status="done")
     assert len(done) == 1
     render = done[0]
@@ -148,7 +148,7 @@ def test_the_cancel_button_stops_a_render_and_keeps_its_best_image(app):
     assert f"**Render #{render_id}** · Painting" in texts(at)
     at.button(key=f"cancel:{render_id}").click().run()
     assert not at.exception
-    assert services.station().wait_idle(services.library(), timeout=60)
+    assert services.render_threads().wait_idle(services.library(), timeout=60)
     record = services.library().get_render(render_id)
     assert record.status == "cancelled" and record.result_image_id is not None
     assert 3 <= record.timings["steps"] < 5000
@@ -221,7 +221,7 @@ def test_two_tabs_see_the_same_job(app):
 
     first = add_style(app().run(), png_bytes(make_painting(96, 96)), "Shared")
     style = services.library().get_style("Shared")
-    services.station().stop()  # keep the render queued while the second tab looks
+    services.render_threads().stop()  # keep the render queued while the second tab looks
     render_id = services.library().create_render("palette", {"colors": 4}, jpeg_bytes(make_photo()),
                                                   [(style.id, 1.0)]).id
     second = app().run()  # another browser tab: same process, same farm and library

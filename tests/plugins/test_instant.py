@@ -175,17 +175,17 @@ def test_the_clis_instant_render_keeps_the_styles_vector_in_the_library(tmp_path
 
 
 def test_an_instant_render_goes_through_the_queue_like_any_other(setup):
-    """The farm fixture of tests/studio/test_farm.py: a queue file, a library, a station in this process. Its
-    preset ``preview`` is taken before queued finals."""
+    """The farm fixture of tests/studio/test_farm.py: a queue file, a library, render threads in this
+    process. Its preset ``preview`` is taken before queued finals."""
     from studio.queue import PREVIEW_PRIORITY
     from tests.app.conftest import png_bytes
 
-    library, farm, station, style = setup
+    library, farm, render_threads, style = setup
     final = farm.submit("instant", {"size": 96}, png_bytes(make_photo()), [(style.id, 1.0)])
     preview = farm.submit("instant", {"preset": "preview", "strength": 0.5}, png_bytes(make_photo()),
                           [(style.id, 1.0)])
     assert library.get_render(preview).priority == PREVIEW_PRIORITY and library.get_render(final).priority == 0
-    assert station().wait_idle(library, 60)
+    assert render_threads().wait_idle(library, 60)
     done = library.get_render(final)
     assert done.status == "done", done.error
     assert images.load(library.image_bytes(done.result_image_id), as_input=False).size == (96, 72)

@@ -11,7 +11,7 @@ from PIL import Image
 from db import open_library
 from nst.errors import ParameterError
 from nst.registry import Registry
-from studio.consumer import Station
+from studio.consumer import RenderThreads
 from studio.farm import Farm
 from studio.queue import RenderQueue
 from studio.worker import StaleRenderSweeper
@@ -28,15 +28,15 @@ def setup(tmp_path, monkeypatch):
     registry = Registry.discover([PLUGINS], entry_points=False)
     style = library.add_style(png_bytes(make_painting()), name="Waves")
     farm = Farm(library, registry, RenderQueue())
-    stations = []
+    made_threads = []
 
-    def station(**kwargs):
-        made = Station(library, registry, lambda: None, warm=False, **kwargs)
-        stations.append(made)
+    def render_threads(**kwargs):
+        made = RenderThreads(library, registry, lambda: None, warm=False, **kwargs)
+        made_threads.append(made)
         return made.start()
 
-    yield library, farm, station, style
-    for made in stations:
+    yield library, farm, render_threads, style
+    for made in made_threads:
         made.stop(timeout=5)
     library.close()
 
@@ -53,9 +53,9 @@ def wait_until(condition, timeout=30.0):
 
 
 def test_renders_run_in_order_and_land_in_the_history(setup):
-    library, farm, station, style = setup
+    library, farm, render_threads, style = setup
     ids = [farm.submit("palette", {"colors": n, "size": 64}, photo(), [(style.id, 1.0)]) for n in (2, 3)]
-    worker = station()
+    worker = render_threads()
     assert worker.wait_idle(library, 30)
     renders = [library.get_render(i) for i in ids]
     assert [r.status for r in renders] == ["done", "done"]
@@ -66,11 +66,11 @@ def test_renders_run_in_order_and_land_in_the_history(setup):
 
 
 def test_a_preview_is_taken_before_queued_finals(setup):
-    library, farm, station, style = setup
+    library, farm, render_threads, style = setup
     finals = [farm.submit("slow", {"steps": 2, "delay": 0.0}, photo(), []) for _ in range(3)]
     preview = farm.submit("slow", {"preset": "fast", "delay": 0.0}, photo(), [])
     assert farm.view(preview).queue_position == 1 and farm.view(finals[0]).queue_position == 2
-    assert station().wait_idle(library, 30)
+    assert render_threads().wait_idle(library, 30)
     started = {i: library.get_render(i).started_at for i in [*finals, preview]}
     assert started[preview] < min(started[i] for i in finals)
 
@@ -78,19 +78,19 @@ def test_a_preview_is_taken_before_queued_finals(setup):
 def test_a_render_recorded_with_a_preset_name_runs_as_that_preset(setup):
     """Renders recorded before presets were resolved on the way in name theirs; they still run, with
     the preset's values. A render recorded now holds plain values."""
-    library, farm, station, style = setup
+    library, farm, render_threads, style = setup
     old = library.create_render("slow", {"preset": "fast", "delay": 0.0}, photo(), [])
     farm.queue.enqueue(old.id)
     new = farm.submit("slow", {"preset": "fast", "delay": 0.0}, photo(), [])
     assert library.get_render(new).params == {"steps": 5, "delay": 0.0}
-    assert station().wait_idle(library, 30)
+    assert render_threads().wait_idle(library, 30)
     for render_id in (old.id, new):
         render = library.get_render(render_id)
         assert render.status == "done" and render.timings["steps"] == 5, render
 
 
 def test_bad_parameters_are_refused_before_anything_is_queued(setup):
-    library, farm, station, style = setup
+    library, farm, render_threads, style = setup
     with pytest.raises(ParameterError, match="colors must be between 2 and 64"):
         farm.submit("palette", {"colors": 500}, photo(), [(style.id, 1.0)])
     assert library.list_renders() == []
@@ -98,9 +98,9 @@ def test_bad_parameters_are_refused_before_anything_is_queued(setup):
 
 
 def test_progress_and_preview_reach_the_record_and_cancel_keeps_the_best_image(setup):
-    library, farm, station, style = setup
+    library, farm, render_threads, style = setup
     render_id = farm.submit("slow", {"steps": 2000}, photo(), [])
-    station()
+    render_threads()
     wait_until(lambda: farm.view(render_id).step >= 3 and farm.view(render_id).preview is not None)
     view = farm.view(render_id)
     assert view.status == "running" and view.total == 2000 and view.preview[:2] == b"\xff\xd8"  # a JPEG
@@ -113,7 +113,7 @@ def test_progress_and_preview_reach_the_record_and_cancel_keeps_the_best_image(s
 
 
 def test_cancel_a_queued_render_drops_it(setup):
-    library, farm, station, style = setup
+    library, farm, render_threads, style = setup
     first = farm.submit("slow", {}, photo(), [])
     second = farm.submit("slow", {}, photo(), [])
     assert farm.view(second).queue_position == 2
@@ -121,34 +121,34 @@ def test_cancel_a_queued_render_drops_it(setup):
     assert library.get_render(first).status == "cancelled"
     assert farm.view(second).queue_position == 1
     farm.cancel(second)
-    assert station().wait_idle(library, 10)  # the stale messages are skipped
+    assert render_threads().wait_idle(library, 10)  # the stale messages are skipped
     assert library.get_render(second).result_image_id is None
 
 
 def test_a_plugin_that_exits_fails_its_render_and_the_worker_goes_on(setup):
-    library, farm, station, style = setup
+    library, farm, render_threads, style = setup
     bad = farm.submit("exits", {}, photo(), [])
     good = farm.submit("palette", {"size": 64}, photo(), [(style.id, 1.0)])
-    assert station().wait_idle(library, 30)
+    assert render_threads().wait_idle(library, 30)
     assert library.get_render(bad).status == "failed"
     assert "SystemExit" in library.get_render(bad).error
     assert library.get_render(good).status == "done"
 
 
-def test_a_second_station_never_takes_a_live_render(setup):
+def test_second_render_threads_never_take_a_live_render(setup):
     """The old bug: a second app process marked the first one's running render interrupted. The second
-    station's stale-render sweeper sweeps with a stale limit of three heartbeats, once the render has been running
-    for longer than that: only the first station's heartbeats keep the render its own."""
+    RenderThreads' stale-render sweeper sweeps with a stale limit of three heartbeats, once the render has been
+    running for longer than that: only the first one's heartbeats keep the render its own."""
     from studio.worker import HEARTBEAT_SECONDS
 
-    library, farm, station, style = setup
+    library, farm, render_threads, style = setup
     stale = 3 * HEARTBEAT_SECONDS
     render_id = farm.submit("slow", {"steps": 100000, "delay": 0.01}, photo(), [])
-    station(name="first")
+    render_threads(name="first")
     wait_until(lambda: library.get_render(render_id).status == "running")
     started = library.get_render(render_id).started_at
     wait_until(lambda: _age(library, started) > stale + 1.0)  # silent that long, it would be taken
-    second = station(name="second")
+    second = render_threads(name="second")
     second.sweeper.stale = stale
     assert second.sweeper.sweep() == {"queued": [], "failed": [], "cancelled": [], "resent": []}
     record = library.get_render(render_id)
@@ -166,7 +166,7 @@ def _age(library, since) -> float:
 
 
 def test_a_render_whose_worker_went_silent_is_retried_once_then_failed(setup):
-    library, farm, station, style = setup
+    library, farm, render_threads, style = setup
     render_id = farm.submit("palette", {"size": 64}, photo(), [(style.id, 1.0)])
     library.start_render(render_id, "gone:1:w")  # a worker that died at once: no heartbeat ever again
     sweeper = StaleRenderSweeper(library, farm.queue, stale=2.0)
@@ -181,20 +181,20 @@ def test_a_render_whose_worker_went_silent_is_retried_once_then_failed(setup):
 
 
 def test_a_lost_queue_message_is_sent_again(setup):
-    library, farm, station, style = setup
+    library, farm, render_threads, style = setup
     render_id = farm.submit("palette", {"size": 64}, photo(), [(style.id, 1.0)])
     farm.queue.huey.flush()  # the queue server restarted empty
     sweeper = StaleRenderSweeper(library, farm.queue, orphan_after=0.0)
     assert sweeper.sweep()["resent"] == [render_id]
     assert sweeper.sweep()["resent"] == []  # its message waits in the queue now: not sent twice
-    assert station().wait_idle(library, 30)
+    assert render_threads().wait_idle(library, 30)
     assert library.get_render(render_id).status == "done"
 
 
-def test_a_stopping_station_gives_its_render_back(setup):
-    library, farm, station, style = setup
+def test_stopping_render_threads_give_their_render_back(setup):
+    library, farm, render_threads, style = setup
     render_id = farm.submit("slow", {"steps": 2000}, photo(), [])
-    first = station(name="first")
+    first = render_threads(name="first")
     wait_until(lambda: farm.view(render_id).step >= 2)
     first.stop()
     record = library.get_render(render_id)
@@ -204,9 +204,9 @@ def test_a_stopping_station_gives_its_render_back(setup):
 
 
 def test_rerun_queues_the_same_settings(setup):
-    library, farm, station, style = setup
+    library, farm, render_threads, style = setup
     first = farm.submit("palette", {"colors": 5, "size": 64}, photo(), [(style.id, 1.0)])
-    worker = station()
+    worker = render_threads()
     assert worker.wait_idle(library, 30)
     again = farm.resubmit(first)
     assert worker.wait_idle(library, 30)
@@ -216,10 +216,10 @@ def test_rerun_queues_the_same_settings(setup):
 
 
 def test_a_render_past_its_time_limit_is_failed_and_keeps_its_best_image(setup, monkeypatch):
-    library, farm, station, style = setup
+    library, farm, render_threads, style = setup
     monkeypatch.setenv("NST_RENDER_TIME_LIMIT", "1")
     render_id = farm.submit("slow", {"steps": 100000}, photo(), [])
-    assert station().wait_idle(library, 30)
+    assert render_threads().wait_idle(library, 30)
     record = library.get_render(render_id)
     assert record.status == "failed" and "time limit of 1 s" in record.error
     assert record.result_image_id is not None
@@ -230,7 +230,7 @@ def test_a_filter_that_ignores_its_time_limit_does_not_hold_the_queue(setup, mon
 
     import studio.worker
 
-    library, farm, station, style = setup
+    library, farm, render_threads, style = setup
     monkeypatch.setenv("NST_RENDER_TIME_LIMIT", "1")
     monkeypatch.setattr(studio.worker, "STOP_GRACE_SECONDS", 0.5)
     release = next(m.RELEASE for name, m in sys.modules.items() if name.endswith(".slow") and hasattr(m, "RELEASE"))
@@ -238,7 +238,7 @@ def test_a_filter_that_ignores_its_time_limit_does_not_hold_the_queue(setup, mon
     try:
         stuck = farm.submit("stubborn", {}, photo(), [])
         after = farm.submit("palette", {"size": 64}, photo(), [(style.id, 1.0)])
-        station(threads=1)
+        render_threads(threads=1)
         wait_until(lambda: not library.get_render(after).active, 30)
         assert library.get_render(after).status == "done", "the queue went on"
         record = library.get_render(stuck)
@@ -256,10 +256,10 @@ def painting_farm(tmp_path, monkeypatch, engine):
     registry = Registry.discover([], entry_points=False)
     style = library.add_style(png_bytes(make_painting(96, 96)), name="Waves")
     farm = Farm(library, registry, RenderQueue())
-    station = Station(library, registry, lambda: engine, warm=False)
-    station.worker.preview_every = 1
-    yield library, farm, station, style
-    station.stop(timeout=10)
+    render_threads = RenderThreads(library, registry, lambda: engine, warm=False)
+    render_threads.worker.preview_every = 1
+    yield library, farm, render_threads, style
+    render_threads.stop(timeout=10)
     library.close()
 
 
@@ -271,7 +271,7 @@ def test_cancel_from_the_worker_stores_the_best_image_of_a_real_render(painting_
     from nst import images
     from studio.worker import Lease
 
-    library, farm, station, style = painting_farm
+    library, farm, render_threads, style = painting_farm
     seen = []  # what the filter reported to the worker: (loss, preview) of every step
     cancelled_at = []
     report = Lease.report
@@ -293,7 +293,7 @@ def test_cancel_from_the_worker_stores_the_best_image_of_a_real_render(painting_
     # and it never converges: only Cancel ends this render.
     params = {"size": 64, "start_size": 64, "steps": 5000, "optimizer": "adam", "lr": 0.3, "tolerance": 0.0}
     render_id = farm.submit("style_transfer", params, photo(), [(style.id, 1.0)])
-    station.start()
+    render_threads.start()
     wait_until(lambda: library.get_render(render_id).status not in ("queued", "running"), timeout=120)
     record = library.get_render(render_id)
     assert record.status == "cancelled" and record.timings["stopped"] == ["cancelled"]
@@ -311,7 +311,7 @@ def test_cancel_from_the_worker_stores_the_best_image_of_a_real_render(painting_
 def test_a_rerun_of_a_preview_keeps_its_priority(setup):
     from studio.queue import PREVIEW_PRIORITY
 
-    library, farm, station, style = setup
+    library, farm, render_threads, style = setup
     preview = farm.submit("slow", {"preset": "fast", "delay": 0.0}, photo(), [])
     again = farm.resubmit(preview)
     assert library.get_render(preview).priority == PREVIEW_PRIORITY
@@ -324,11 +324,11 @@ def test_a_rerun_of_a_preview_keeps_its_priority(setup):
 def test_a_decoded_photo_is_left_only_for_render_threads_here_and_leaves_with_its_render(setup):
     from studio.handoff import PICTURES
 
-    library, farm, station, style = setup
+    library, farm, render_threads, style = setup
     farm.submit("slow", {"steps": 2, "delay": 0.0}, photo(), [])
     assert PICTURES.held == (0, 0), "no render thread in this process: nothing to leave"
     running = farm.submit("slow", {"steps": 2000}, photo(), [])
-    worker = station()
+    worker = render_threads()
     wait_until(lambda: farm.view(running).status == "running")
     waiting = farm.submit("slow", {"steps": 2, "delay": 0.0}, photo(), [])
     assert PICTURES.held[0] == 1, "left for this process's render thread"

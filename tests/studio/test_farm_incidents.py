@@ -19,7 +19,7 @@ import pytest
 
 from db import LibraryError, open_library
 from nst.registry import Registry
-from studio.consumer import Station
+from studio.consumer import RenderThreads
 from studio.farm import Farm
 from studio.queue import RenderQueue
 from tests.app.conftest import png_bytes
@@ -46,15 +46,15 @@ def farm(tmp_path, monkeypatch):
     monkeypatch.setenv("NST_QUEUE_URL", f"sqlite:///{tmp_path / 'queue.db'}")
     library = open_library(f"sqlite:///{tmp_path / 'lib.db'}")
     registry = Registry.discover([PLUGINS], entry_points=False)
-    stations = []
+    made_threads = []
 
-    def station(on_library=None, **kwargs):
-        made = Station(on_library or library, registry, lambda: None, warm=False, **kwargs)
-        stations.append(made)
+    def render_threads(on_library=None, **kwargs):
+        made = RenderThreads(on_library or library, registry, lambda: None, warm=False, **kwargs)
+        made_threads.append(made)
         return made.start()
 
-    yield library, Farm(library, registry, RenderQueue()), station
-    for made in stations:
+    yield library, Farm(library, registry, RenderQueue()), render_threads
+    for made in made_threads:
         made.stop(timeout=5)
     library.close()
 
@@ -66,7 +66,7 @@ def photo() -> bytes:
 def test_the_time_limit_holds_while_every_heartbeat_fails(farm, monkeypatch, caplog):
     """A filter that stops when asked is asked at its time limit even though the library refuses every
     heartbeat (it ran on past 198 s under a 5 s limit); the failing heartbeat is one log line."""
-    library, the_farm, station = farm
+    library, the_farm, render_threads = farm
     monkeypatch.setenv("NST_RENDER_TIME_LIMIT", "1")
 
     def heartbeat(*args, **kwargs):
@@ -74,7 +74,7 @@ def test_the_time_limit_holds_while_every_heartbeat_fails(farm, monkeypatch, cap
 
     render_id = the_farm.submit("slow", {"steps": 100000, "delay": 0.01}, photo(), [])
     caplog.set_level(logging.INFO)
-    station(Wrapped(library, heartbeat=heartbeat))
+    render_threads(Wrapped(library, heartbeat=heartbeat))
     wait_until(lambda: not library.get_render(render_id).active, 20, "the render to be stopped at its limit")
     record = library.get_render(render_id)
     assert record.status == "failed" and "time limit of 1 s" in record.error, record
@@ -89,7 +89,7 @@ def test_a_render_its_worker_finished_is_not_called_taken_back(farm, monkeypatch
     warnings on PostgreSQL were false)."""
     import studio.worker
 
-    library, the_farm, station = farm
+    library, the_farm, render_threads = farm
     leases, beating_at_store, answers = [], [], []
     enter = studio.worker.Lease.__enter__
     monkeypatch.setattr(studio.worker.Lease, "__enter__", lambda lease: leases.append(lease) or enter(lease))
@@ -104,7 +104,7 @@ def test_a_render_its_worker_finished_is_not_called_taken_back(farm, monkeypatch
 
     render_id = the_farm.submit("slow", {"steps": 3, "delay": 0.0}, photo(), [])
     caplog.set_level(logging.INFO)
-    station(Wrapped(library, finish_render=finish_render))
+    render_threads(Wrapped(library, finish_render=finish_render))
     wait_until(lambda: answers, 30, "the render to end and the late heartbeat to be answered")
     assert library.get_render(render_id).status == "done"
     assert beating_at_store == [False], "the heartbeat was still running when the result was stored"
@@ -179,22 +179,22 @@ def test_a_queue_outage_is_one_line_when_it_goes_and_one_when_it_is_back(tmp_pat
     library = open_library(f"sqlite:///{tmp_path / 'lib.db'}")
     registry = Registry.discover([PLUGINS], entry_points=False)
     the_farm = Farm(library, registry, RenderQueue())
-    station = Station(library, registry, lambda: None, warm=False, threads=2)
-    station.sweeper.orphan_after = 0.0  # a message that could not be sent is sent at the next sweep
+    render_threads = RenderThreads(library, registry, lambda: None, warm=False, threads=2)
+    render_threads.sweeper.orphan_after = 0.0  # a message that could not be sent is sent at the next sweep
     reads = []
-    dequeue = station.queue.huey.storage.dequeue
+    dequeue = render_threads.queue.huey.storage.dequeue
 
     def counted():
         reads.append(time.monotonic())
         return dequeue()
 
-    station.queue.huey.storage.dequeue = counted
+    render_threads.queue.huey.storage.dequeue = counted
     caplog.set_level(logging.DEBUG, logger="huey")
     caplog.set_level(logging.INFO)
     try:
-        station.start()
+        render_threads.start()
         first = the_farm.submit("slow", {"steps": 2, "delay": 0.0}, photo(), [])
-        assert station.wait_idle(library, 30) and library.get_render(first).status == "done"
+        assert render_threads.wait_idle(library, 30) and library.get_render(first).status == "done"
         caplog.clear()
         private_redis.stop()
         stopped, before = time.monotonic(), len(reads)
@@ -205,7 +205,7 @@ def test_a_queue_outage_is_one_line_when_it_goes_and_one_when_it_is_back(tmp_pat
         private_redis.start()
         wait_until(lambda: library.get_render(during).status == "done", 30, "the render submitted meanwhile")
     finally:
-        station.stop(timeout=5)
+        render_threads.stop(timeout=5)
         the_farm.queue.close()
         library.close()
     # what the consuming process said (the submitting side's "recorded but not queued yet" is the client's;

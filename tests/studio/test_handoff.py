@@ -34,7 +34,7 @@ def test_a_picture_is_taken_once_by_its_render():
     assert handoff.held == (0, 0)
 
 
-def test_a_dropped_picture_is_gone_and_closing_the_last_station_forgets_all():
+def test_a_dropped_picture_is_gone_and_closing_the_last_render_threads_forgets_all():
     handoff = Handoff()
     handoff.open()
     handoff.open()
@@ -43,7 +43,7 @@ def test_a_dropped_picture_is_gone_and_closing_the_last_station_forgets_all():
     handoff.drop(1)
     assert handoff.held == (1, picture_bytes(picture()))
     handoff.close()
-    assert handoff.held[0] == 1  # one station still runs
+    assert handoff.held[0] == 1  # one RenderThreads still runs
     handoff.close()
     assert handoff.held == (0, 0) and not handoff.wanted
 

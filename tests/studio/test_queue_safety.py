@@ -21,7 +21,7 @@ import pytest
 from db import open_library
 from nst.registry import Registry
 from studio import queue as queue_module
-from studio.consumer import Station
+from studio.consumer import RenderThreads
 from studio.farm import Farm
 from studio.queue import MAX_MESSAGE_BYTES, QueueError, RefusedMessage, RenderMessages, RenderQueue
 from tests.app.conftest import png_bytes
@@ -101,7 +101,7 @@ def test_a_pickle_written_into_the_queue_runs_nothing_and_renders_go_on(farm, tm
     caplog.set_level(logging.INFO)
     marker = tmp_path / "marker"
     exploit = pickle.dumps(Exploit(marker))
-    station = Station(farm.library, farm.registry, lambda: None, warm=False).start()
+    render_threads = RenderThreads(farm.library, farm.registry, lambda: None, warm=False).start()
     try:
         huey = farm.queue.huey
         put_by_hand(farm.queue, exploit)
@@ -109,9 +109,9 @@ def test_a_pickle_written_into_the_queue_runs_nothing_and_renders_go_on(farm, tm
         huey.storage.put_data(huey._task_key(farm.queue._task, "rt"), exploit)
         wait_until(lambda: huey.pending_count() == 0)
         render_id = farm.submit("slow", {"steps": 2, "delay": 0.0}, png_bytes(make_photo(64, 48)), [])
-        assert station.wait_idle(farm.library, 30)
+        assert render_threads.wait_idle(farm.library, 30)
     finally:
-        station.stop(timeout=5)
+        render_threads.stop(timeout=5)
     assert not marker.exists()
     assert farm.library.get_render(render_id).status == "done"
     lines = dropped_lines(caplog)

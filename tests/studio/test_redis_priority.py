@@ -11,7 +11,7 @@ from pathlib import Path
 
 from db import open_library
 from nst.registry import Registry
-from studio.consumer import Station
+from studio.consumer import RenderThreads
 from studio.farm import Farm
 from studio.queue import PREVIEW_PRIORITY, RenderQueue
 from tests.app.conftest import png_bytes
@@ -40,20 +40,20 @@ def test_a_farm_on_redis_paints_a_preview_before_the_finals_queued_before_it(red
     library = open_library(f"sqlite:///{tmp_path / 'lib.db'}")
     registry = Registry.discover([PLUGINS], entry_points=False)
     farm = Farm(library, registry, RenderQueue())
-    station = None
+    render_threads = None
     try:
         photo = png_bytes(make_photo(96, 72))
         finals = [farm.submit("slow", {"steps": 2, "delay": 0.0}, photo, []) for _ in range(3)]
         preview = farm.submit("slow", {"preset": "fast", "delay": 0.0}, photo, [])
         assert library.get_render(preview).priority == PREVIEW_PRIORITY
         assert farm.queue.pending_ids() == {*finals, preview}, "every render reached the queue"
-        station = Station(library, registry, lambda: None, warm=False).start()
-        assert station.wait_idle(library, 60)
+        render_threads = RenderThreads(library, registry, lambda: None, warm=False).start()
+        assert render_threads.wait_idle(library, 60)
         records = {i: library.get_render(i) for i in [*finals, preview]}
         assert all(r.status == "done" for r in records.values()), records
         assert records[preview].started_at < min(records[i].started_at for i in finals)
     finally:
-        if station is not None:
-            station.stop(timeout=5)
+        if render_threads is not None:
+            render_threads.stop(timeout=5)
         farm.queue.close()
         library.close()

@@ -14,7 +14,7 @@ import pytest
 import studio.worker
 from db import open_library
 from nst.registry import Registry
-from studio.consumer import EXIT_STUCK, Station
+from studio.consumer import EXIT_STUCK, RenderThreads
 from studio.farm import Farm
 from studio.queue import RenderQueue
 from tests.app.conftest import png_bytes
@@ -52,22 +52,23 @@ def test_the_app_takes_no_more_renders_once_two_filters_hold_its_threads_and_say
     monkeypatch.setenv("NST_RENDER_TIME_LIMIT", "1")
     monkeypatch.setattr(studio.worker, "STOP_GRACE_SECONDS", 0.2)
     library = open_library(f"sqlite:///{tmp_path / 'lib.db'}")
-    station = Station(library, registry, lambda: None, warm=False, threads=1)
+    render_threads = RenderThreads(library, registry, lambda: None, warm=False, threads=1)
     try:
         style = library.add_style(png_bytes(make_painting()), name="Waves")
         stuck, waiting = _submit(Farm(library, registry, RenderQueue()), style.id)
         caplog.set_level(logging.WARNING, logger="studio.consumer")
-        station.start()
-        wait_until(lambda: station.halted is not None, 30, "the station to stop taking renders")
+        render_threads.start()
+        wait_until(lambda: render_threads.halted is not None, 30, "the render threads to stop taking renders")
         assert [library.get_render(i).status for i in stuck] == ["failed", "failed"]
-        assert station.consumer.stop_flag.is_set(), "its threads take no more renders"
-        assert len(station.consumer.worker_threads) == 2, "one thread added after the first, none after the second"
+        assert render_threads.consumer.stop_flag.is_set(), "its threads take no more renders"
+        assert len(render_threads.consumer.worker_threads) == 2, \
+            "one thread added after the first, none after the second"
         assert library.get_render(waiting).status == "queued"
         errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR and r.name == "studio.consumer"]
-        assert errors == [station.halted] and "takes no more renders until it is restarted" in errors[0], errors
+        assert errors == [render_threads.halted] and "takes no more renders until it is restarted" in errors[0], errors
     finally:
         release.set()
-        station.stop(timeout=5)
+        render_threads.stop(timeout=5)
         library.close()
 
 

@@ -1,5 +1,5 @@
 """The render panel says why a queued render waits when the app's render threads are held by filters that
-ignored their time limit (the app takes no more renders then: :class:`studio.consumer.Station`)."""
+ignored their time limit (the app takes no more renders then: :class:`studio.consumer.RenderThreads`)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ def test_a_queued_render_says_why_it_waits_when_the_apps_threads_are_held(app):
     from ui import services
 
     at = app().run()
-    local = services.station()
+    local = services.render_threads()
     local.stop()  # keep the render queued
     render_id = services.library().create_render("palette", {"colors": 4}, jpeg_bytes(make_photo()), []).id
     at.switch_page("ui/history.py").run()
