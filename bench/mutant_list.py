@@ -116,8 +116,8 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "resume-ignored", "studio/worker.py",
-        "resume=self._resume_point(record.id))",
-        "resume=None)",
+        "inputs.resume = self._resume_point(record.id, self._scale_sizes(record.filter_id, inputs, admitted.params))",
+        "inputs.resume = None",
         "print sizes: a retry after a lost worker resumes from the last finished scale",
         ("tests/studio/test_resume.py::test_a_worker_killed_after_the_third_scale_leaves_a_render_that_resumes_there",),
     ),

@@ -10,13 +10,16 @@ A checkpoint crosses the database boundary: whoever can write to the database ca
 as any stored image is: its size is measured in the database and a value larger than any file the library
 takes is refused unread, its scale must be a small whole number, and its bytes are decoded only as PNG,
 through :func:`nst.images.load` (the pixel and chunk bounds of every upload), and only when its PNG header
-declares the size its row does (a larger picture is never decoded to be refused). Anything else is a
-:class:`CheckpointError` saying why; the worker then starts the render over.
+declares the size its row does (a larger picture is never decoded to be refused). The reader passes the
+render's own plan of scales (``sizes``): a row must name a scale before the last and declare that scale's
+size, so a tampered row cannot make a worker decode a picture of many megapixels for a 64 px render.
+Anything else is a :class:`CheckpointError` saying why; the worker then starts the render over.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 from sqlalchemy import case, delete, select
@@ -76,9 +79,11 @@ class Checkpoints:
 
         return self.unit_of_work.write(work)
 
-    def latest(self, render_id: int) -> Checkpoint | None:
-        """Render ``render_id``'s checkpoint, checked and decoded; None if it has none. A checkpoint that
-        cannot be used raises :class:`CheckpointError` with the reason."""
+    def latest(self, render_id: int, sizes: Sequence[tuple[int, int]] | None = None) -> Checkpoint | None:
+        """Render ``render_id``'s checkpoint, checked and decoded; None if it has none. With ``sizes`` (the
+        render's (width, height) at each scale, coarse to fine), only a checkpoint after a scale before the
+        last, declaring that scale's size, is read. A checkpoint that cannot be used raises
+        :class:`CheckpointError` with the reason."""
         size = stored.byte_length(RenderCheckpoint.data)
 
         def work(s: Session):
@@ -96,6 +101,13 @@ class Checkpoints:
             raise CheckpointError(f"{label} names no scale from 0 to {MAX_SCALE - 1}; it was not used.")
         if width is None or height is None:
             raise CheckpointError(f"{label} declares no whole width and height; it was not used.")
+        if sizes is not None:  # the render's own plan: its size at that scale, nothing larger, is decoded
+            if scale >= len(sizes) - 1:
+                raise CheckpointError(f"{label} follows scale {scale}, but the render resumes only after one of "
+                                      f"its first {max(0, len(sizes) - 1)} scales; it was not used.")
+            if (width, height) != tuple(sizes[scale]):
+                raise CheckpointError(f"{label} declares {width}x{height}, not the {sizes[scale][0]}x{sizes[scale][1]} "
+                                      f"of the render's scale {scale}; it was not decoded.")
         if row[4] is None:
             raise CheckpointError(f"{label} holds no image; it was not used.")
         if row[3] is None:

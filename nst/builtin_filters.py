@@ -88,6 +88,15 @@ class EngineFilter(Filter):
                         snapshot_every=inputs.snapshot_every, snapshot_dir=inputs.snapshot_dir, **resumable)
         return FilterResult(result.image, metrics=result.metrics(), cancelled=result.cancelled)
 
+    def scale_sizes(self, inputs, params):
+        """A transfer's canvas at each scale (the plan :meth:`nst.engine.Engine.transfer` follows); a texture
+        has no checkpoints."""
+        if not self.needs.content or inputs.content is None:
+            return None
+        plan = pyramid.transfer(settings_of(self.operation, params), inputs.content.size,
+                                [style.image.size for style in inputs.styles])
+        return plan.sizes
+
     def prepare(self, engine, styles, params):
         """The Gram targets of ``styles`` at every scale of a render with ``params`` (a transfer's, for any photo:
         the style's sizes follow only the result's long side)."""

@@ -187,6 +187,13 @@ class Filter:
         with it. Called whenever filters are listed: keep it cheap."""
         return ""
 
+    def scale_sizes(self, inputs: RunInputs, params: Mapping[str, Any]) -> Sequence[tuple[int, int]] | None:
+        """Optional, for a filter that reports finished scales through ``inputs.checkpoint``: the (width, height)
+        of each scale a render of these inputs and checked ``params`` runs through, coarse to fine. The host
+        reads a stored checkpoint back only when its declared size is its scale's here (None, the default:
+        the filter has no scales, and it is never resumed)."""
+        return None
+
     def prepare(self, engine: Any, styles: Sequence["StyleInput"], params: Mapping[str, Any]) -> None:
         """Optional: work out ahead of a render what this filter needs from its styles (for the built-in
         filters, their Gram targets), so that a later render with these checked ``params`` does not wait

@@ -25,7 +25,7 @@ import os
 import socket
 import threading
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -38,7 +38,7 @@ from nst.progress import Progress
 from nst.targets import StyleInput
 
 from .analysis import analyse_plugin_styles, default_plan
-from .handoff import PICTURES
+from .handoff import DECODED_PHOTOS
 from .outage import Outage, reason
 from .queue import QueueError, RenderQueue
 
@@ -262,14 +262,14 @@ class RenderWorker:
             refused = self.library.renders.refuse_oversized(render_id)  # before anything of its row is read
             if refused:
                 log.warning("Render %s failed: %s", render_id, refused)
-                PICTURES.drop(render_id)
+                DECODED_PHOTOS.drop(render_id)
                 return "failed"
             record = self.library.start_render(render_id, owner)
         except DamagedRecordError as exc:  # a value in its row cannot be read: fail it without reading it
             return self._fail_unreadable(render_id, str(exc))
         except NSTError as exc:  # cancelled, already taken, deleted: the message is stale
             log.info("Render %s skipped: %s", render_id, exc)
-            PICTURES.drop(render_id)
+            DECODED_PHOTOS.drop(render_id)
             return None
         except SQLAlchemyError:
             raise  # the library is away: the message is redelivered (or the stale-render sweeper sends it again)
@@ -284,13 +284,13 @@ class RenderWorker:
                        on_stuck=self.on_stuck) as lease:
                 return self._run(record, owner, lease)
         finally:
-            PICTURES.drop(render_id)  # its picture, if the render ended before taking it
+            DECODED_PHOTOS.drop(render_id)  # its picture, if the render ended before taking it
             with self._lock:
                 self._running.pop(render_id, None)
 
     def _fail_unreadable(self, render_id: int, reason: str) -> str | None:
         """Fail a queued render whose row cannot be read, in plain SQL, with one log line."""
-        PICTURES.drop(render_id)
+        DECODED_PHOTOS.drop(render_id)
         reason = " ".join(reason.split())[:1000]
         if self.library.renders.fail_unreadable(render_id, reason):
             log.warning("Render %s failed: %s", render_id, reason)
@@ -315,7 +315,8 @@ class RenderWorker:
             inputs = RunInputs(content=content, styles=styles, style_weights=weights,
                                cancel=lease.cancel, preview_every=self.preview_every,
                                engine_provider=self.engine_provider,
-                               checkpoint=self._checkpointer(record.id, owner), resume=self._resume_point(record.id))
+                               checkpoint=self._checkpointer(record.id, owner))
+            inputs.resume = self._resume_point(record.id, self._scale_sizes(record.filter_id, inputs, admitted.params))
             try:
                 result = self.registry.run_admitted(record.filter_id, inputs, admitted, progress=lease.report)
             except ResumeError as exc:  # a readable checkpoint that does not fit this render's scales
@@ -368,11 +369,24 @@ class RenderWorker:
 
         return store
 
-    def _resume_point(self, render_id: int):
-        """``(scale, image)`` from an earlier attempt's checkpoint, or None; a checkpoint that cannot be used
-        is dropped with one log line, and the render starts over."""
+    def _scale_sizes(self, filter_id: str, inputs: RunInputs, params) -> Sequence[tuple[int, int]] | None:
+        """The render's size at each scale, as its filter plans them (None: it has no scales, or cannot say)."""
         try:
-            found = self.checkpoints.latest(render_id)
+            return self.registry.get(filter_id).scale_sizes(inputs, params)
+        except Exception as exc:  # noqa: BLE001 - a plugin's fault: the render runs, from the start
+            log.info("The filter %s could not say its scales (%s); no checkpoint is resumed", filter_id,
+                     reason(exc))
+            return None
+
+    def _resume_point(self, render_id: int, sizes: Sequence[tuple[int, int]] | None):
+        """``(scale, image)`` from an earlier attempt's checkpoint, or None; a checkpoint that cannot be used
+        (one that does not declare the size of a scale of ``sizes``, the render's plan, is not even decoded)
+        is dropped with one log line, and the render starts over. A render without scales (``sizes`` None)
+        resumes nothing."""
+        if sizes is None:
+            return None
+        try:
+            found = self.checkpoints.latest(render_id, sizes)
         except CheckpointError as exc:
             log.warning("Render %s starts over: %s", render_id, exc)
             self._drop_checkpoint(render_id)
@@ -393,7 +407,7 @@ class RenderWorker:
 
     def _photo(self, record):
         """The render's photo: the picture its submitter in this process decoded, else the stored image."""
-        picture = PICTURES.take(record.id)
+        picture = DECODED_PHOTOS.take(record.id)
         if picture is not None:
             return picture
         return images.load(self.library.image_bytes(record.content_image_id), "the photo")

@@ -19,10 +19,20 @@ PARAMS = {"size": 64, "start_size": 32, "steps": 1, "tolerance": 0.0, "seed": 1}
 
 @pytest.mark.slow
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-@pytest.mark.parametrize("scale, width, height", [(0, 40, 30), (5, 32, 24)], ids=["another-size", "past-the-last"])
+@pytest.mark.parametrize("scale, width, height", [(0, 40, 30), (5, 32, 24), (0, 2000, 1500)],
+                         ids=["another-size", "past-the-last", "larger-than-the-render"])
 def test_a_checkpoint_that_does_not_fit_the_plan_starts_the_render_over(library, engine, scale, width, height,
-                                                                         caplog):
+                                                                         caplog, monkeypatch):
+    """...and its picture is never decoded: the worker asks the filter for the render's plan first, so a
+    row declaring 2000x1500 for a 64 px render (within the 50-megapixel bound of any upload) is refused
+    by its size alone."""
+    import db.checkpoints
     from studio.worker import RenderWorker
+
+    load, decoded = images.load, []
+    monkeypatch.setattr(db.checkpoints.images, "load",
+                        lambda data, label="", **kw: (decoded.append(label) if "checkpoint" in label else None)
+                        or load(data, label, **kw))
 
     style = library.add_style(png_bytes(make_painting(48, 48)), name="Waves")
     record = library.create_render("style_transfer", PARAMS, png_bytes(make_photo(64, 48)), [(style.id, 1.0)])
@@ -37,3 +47,4 @@ def test_a_checkpoint_that_does_not_fit_the_plan_starts_the_render_over(library,
     assert "resumed" not in done.timings["stopped"]
     assert Checkpoints(library.unit_of_work).latest(record.id) is None
     assert any("starts over" in r.getMessage() for r in caplog.records)
+    assert decoded == []

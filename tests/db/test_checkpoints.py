@@ -23,6 +23,10 @@ def running(library):
     return library, Checkpoints(library.unit_of_work), record.id
 
 
+#: A render's canvas at each scale, coarse to fine (a checkpoint follows one before the last).
+PLAN = ((20, 15), (40, 30), (57, 43), (80, 60))
+
+
 def _image(width=40, height=30, seed=0):
     return np.random.default_rng(seed).random((height, width, 3)).astype(np.float32)
 
@@ -118,8 +122,48 @@ def test_a_worker_starts_over_from_a_checkpoint_it_cannot_use_and_drops_it(runni
     library, checkpoints, render_id = running
     checkpoints.save(render_id, "owner-1", 1, _image())
     worker = RenderWorker(library, None, lambda: None, analysis_plan=())
-    assert worker._resume_point(render_id)[0] == 1
+    assert worker._resume_point(render_id, PLAN)[0] == 1
     _tamper(library, render_id, data=b"GIF89a not a png")
-    assert worker._resume_point(render_id) is None
+    assert worker._resume_point(render_id, PLAN) is None
     with library.read_session() as s:
         assert s.get(RenderCheckpoint, render_id) is None
+
+
+def test_a_checkpoint_is_read_only_at_the_size_its_renders_plan_gives_its_scale(running):
+    library, checkpoints, render_id = running
+    checkpoints.save(render_id, "owner-1", 1, _image())
+    assert checkpoints.latest(render_id, PLAN).image.shape == (30, 40, 3)
+    with pytest.raises(CheckpointError, match="resumes only after one of its first 1 scales"):
+        checkpoints.latest(render_id, PLAN[:2])  # scale 1 of a plan of two is its last: never checkpointed
+    _tamper(library, render_id, scale=0)
+    with pytest.raises(CheckpointError, match="declares 40x30, not the 20x15 of the render's scale 0; it was not decoded"):
+        checkpoints.latest(render_id, PLAN)
+
+
+def test_a_checkpoint_declaring_more_than_its_render_paints_is_refused_before_decoding(running, monkeypatch, caplog):
+    """A row and a PNG that agree on a size many times the render's (here 2000x1500 for a 64 px render): its
+    size alone refuses it, so the picture, which the 50-megapixel bound of every upload would let through,
+    is never decoded; the worker starts the render over with one log line and drops the row."""
+    from studio.worker import RenderWorker
+
+    library, checkpoints, render_id = running
+    checkpoints.save(render_id, "owner-1", 1, _image())
+    big = images.encode(np.full((1500, 2000, 3), 0.5, np.float32), "PNG")
+    _tamper(library, render_id, data=big, width=2000, height=1500)
+    decoded = []
+    monkeypatch.setattr(checkpoints_module.images, "load", lambda *a, **k: decoded.append(a) or 1 / 0)
+    worker = RenderWorker(library, None, lambda: None, analysis_plan=())
+    assert worker._resume_point(render_id, PLAN) is None
+    assert decoded == []
+    said = [r.getMessage() for r in caplog.records if "starts over" in r.getMessage()]
+    assert len(said) == 1 and "declares 2000x1500, not the 40x30" in said[0], said
+    with library.read_session() as s:
+        assert s.get(RenderCheckpoint, render_id) is None
+
+
+def test_a_render_without_scales_resumes_nothing(running):
+    from studio.worker import RenderWorker
+
+    library, checkpoints, render_id = running
+    checkpoints.save(render_id, "owner-1", 1, _image())
+    assert RenderWorker(library, None, lambda: None, analysis_plan=())._resume_point(render_id, None) is None
