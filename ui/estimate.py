@@ -8,6 +8,10 @@ render was measured here, the price ``python -m bench steps`` measured (0.76 s a
 native bfloat16; about four times that in float32). A step budget is a ceiling (a scale that converges
 stops early) and the first step at each size compiles, so the figure is labelled as rough.
 
+Its expected peak memory is :mod:`nst.memory_model`'s, from the same plan; it is compared with the memory
+this machine has free (the render runs here when the app has render threads, ``NST_APP_WORKERS`` > 0;
+otherwise on a worker, perhaps this kind of machine, perhaps not: the warning then says what a worker needs).
+
 Filters other than the engine's two get no estimate. :func:`expected_time` is the line the pages show
 under Paint and Synthesize; the rest are plain functions.
 """
@@ -20,6 +24,7 @@ from functools import lru_cache
 
 import streamlit as st
 
+from nst import memory_model
 from nst.errors import NSTError
 
 #: The engine's operation of each built-in filter that runs it (their ``OPERATION``).
@@ -43,6 +48,7 @@ class Estimate:
     pixel_steps: int
     measured: bool  # priced from this library's renders (else from the benchmark's figure)
     renders: int  # how many renders the price comes from
+    peak_bytes: int = 0  # the expected peak memory (nst.memory_model)
 
 
 @lru_cache(maxsize=1)
@@ -108,7 +114,8 @@ def estimate(filter_id: str, values: dict, content_size, style_sizes, renders) -
     if not measured:
         price = BF16_SECONDS_PER_PIXEL_STEP if _native_bf16() else FLOAT32_SECONDS_PER_PIXEL_STEP
     seconds = work * price + COMPILE_SECONDS_PER_SCALE * len(planned.sizes)
-    return Estimate(seconds=seconds, pixel_steps=work, measured=bool(measured), renders=measured)
+    peak = memory_model.peak_bytes(planned.sizes, OPERATIONS[filter_id] == "texture", bool(values.get("tileable")))
+    return Estimate(seconds=seconds, pixel_steps=work, measured=bool(measured), renders=measured, peak_bytes=peak)
 
 
 def duration(seconds: float) -> str:
@@ -118,6 +125,25 @@ def duration(seconds: float) -> str:
         return f"{seconds:.0f} s"
     minutes = round(seconds / 60)
     return f"{minutes} min" if minutes < 90 else f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def gigabytes(size: int) -> str:
+    """``size`` bytes as "3.4 GB"."""
+    return f"{size / memory_model.GB:.1f} GB"
+
+
+def memory_warning(needed: int, available: int | None, here: bool) -> str | None:
+    """What to say when a render needs more memory than this machine has free (None: it fits, or unknown).
+    ``here``: renders run in this process (else on a worker)."""
+    if available is None or needed <= available:
+        return None
+    if here:
+        return (f"This render needs about {gigabytes(needed)} of memory at its peak, more than the "
+                f"{gigabytes(available)} this machine has available: it would slow the machine down or fail. "
+                "Choose a smaller size.")
+    return (f"A worker needs about {gigabytes(needed)} of memory for this render, more than the "
+            f"{gigabytes(available)} available on this machine: a worker with as little would fail. Choose a "
+            "smaller size, unless the workers have more memory.")
 
 
 def form_values(flt, values: dict) -> dict:
@@ -135,8 +161,10 @@ def form_values(flt, values: dict) -> dict:
 
 
 def expected_time(library, flt, values: dict, content_size=None, style_sizes=()) -> Estimate | None:
-    """A caption with the render's expected time on this machine, and a warning when it is past the
-    render time limit (``NST_RENDER_TIME_LIMIT``: the render would be stopped there)."""
+    """A caption with the render's expected time on this machine and its peak memory, a warning when it is
+    past the render time limit (``NST_RENDER_TIME_LIMIT``: the render would be stopped there), and one when
+    it needs more memory than this machine has available."""
+    from studio.consumer import app_workers
     from studio.worker import time_limit
 
     if flt.id not in OPERATIONS:
@@ -153,10 +181,18 @@ def expected_time(library, flt, values: dict, content_size=None, style_sizes=())
     where = (f"priced from {found.renders} earlier render{'s' if found.renders != 1 else ''} here" if found.measured
              else "priced from the benchmark's step time; no render measured here yet")
     shape = "" if content_size or flt.id != "style_transfer" else " for a 4:3 photo"
-    st.caption(f"Expected time: about {duration(found.seconds)}{shape} (a rough estimate, {where}; "
-               "a scale that converges stops early).")
+    st.caption(f"Expected time: about {duration(found.seconds)}, peak memory about {gigabytes(found.peak_bytes)}"
+               f"{shape} (a rough estimate, {where}; a scale that converges stops early; the memory as "
+               "the benchmark measured it).")
     if found.seconds > limit:
         st.warning(f"This would take about {duration(found.seconds)}, past the render time limit of "
                    f"{duration(limit)}: the render would be stopped there. Choose a smaller size or fewer "
                    "steps, or a faster preset.", icon=":material/timer_off:")
+    try:
+        here = app_workers() > 0
+    except NSTError:
+        here = False
+    too_much = memory_warning(found.peak_bytes, memory_model.available_bytes(), here)
+    if too_much:
+        st.warning(too_much, icon=":material/memory:")
     return found
