@@ -30,7 +30,7 @@ from huey.consumer import Consumer, Scheduler, Worker
 
 from nst import config
 
-from .handoff import PICTURES
+from .handoff import DECODED_PHOTOS
 from .outage import Outage, reason
 from .queue import RenderQueue
 from .worker import RenderWorker, StaleRenderSweeper
@@ -143,7 +143,7 @@ class RenderThreads:
     def start(self) -> "RenderThreads":
         if not self._started:
             self._started = True
-            PICTURES.open()  # submitters of this process may now leave decoded photos for these threads
+            DECODED_PHOTOS.open()  # submitters of this process may now leave decoded photos for these threads
             self.sweeper.start()
             self.consumer.start()
             if self.warm:
@@ -180,7 +180,7 @@ class RenderThreads:
         if self._started:
             self.consumer.shutdown_timeout = timeout
             self.consumer.stop(graceful=True)
-            PICTURES.close()
+            DECODED_PHOTOS.close()
         self.sweeper.stop()
         self._started = False
 

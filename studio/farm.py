@@ -22,7 +22,7 @@ from nst.errors import ParameterError
 from nst.plugin import RunInputs
 from nst.targets import StyleInput
 
-from .handoff import PICTURES
+from .handoff import DECODED_PHOTOS
 from .queue import QueueError, RenderQueue, priority_of
 
 log = logging.getLogger(__name__)
@@ -135,11 +135,11 @@ class Farm:
         record = self.library.create_render(flt.id, admitted.params, photo, [(sid, w) for sid, w in styles],
                                             priority=priority)
         if photo is not None and photo.picture is not None:
-            PICTURES.put(record.id, photo.picture)  # kept only when this process runs render threads
+            DECODED_PHOTOS.put(record.id, photo.picture)  # kept only when this process runs render threads
         try:
             self.queue.enqueue(record.id, priority)
         except QueueError as exc:
-            PICTURES.drop(record.id)  # sent later by a stale-render sweeper, perhaps to another process
+            DECODED_PHOTOS.drop(record.id)  # sent later by a stale-render sweeper, perhaps to another process
             log.warning("Render %s recorded but not queued yet: %s", record.id, exc)
         return record.id
 
@@ -157,7 +157,7 @@ class Farm:
     def cancel(self, render_id: int) -> None:
         """Drop a queued render, or ask a running one to stop (it keeps its best image so far)."""
         self.library.request_cancel(render_id)
-        PICTURES.drop(render_id)  # a queued render is cancelled now; a running one took its picture already
+        DECODED_PHOTOS.drop(render_id)  # a queued render is cancelled now; a running one took its picture already
 
     def view(self, render_id: int) -> JobView:
         """One render as a live panel shows it: one statement, one row, whatever the queue's length (its

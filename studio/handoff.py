@@ -122,4 +122,4 @@ class Handoff:
 
 
 #: This process's handoff, shared by its farm and its render threads.
-PICTURES = Handoff()
+DECODED_PHOTOS = Handoff()

@@ -38,7 +38,7 @@ from nst.progress import Progress
 from nst.targets import StyleInput
 
 from .analysis import analyse_plugin_styles, default_plan
-from .handoff import PICTURES
+from .handoff import DECODED_PHOTOS
 from .outage import Outage, reason
 from .queue import QueueError, RenderQueue
 
@@ -262,14 +262,14 @@ class RenderWorker:
             refused = self.library.renders.refuse_oversized(render_id)  # before anything of its row is read
             if refused:
                 log.warning("Render %s failed: %s", render_id, refused)
-                PICTURES.drop(render_id)
+                DECODED_PHOTOS.drop(render_id)
                 return "failed"
             record = self.library.start_render(render_id, owner)
         except DamagedRecordError as exc:  # a value in its row cannot be read: fail it without reading it
             return self._fail_unreadable(render_id, str(exc))
         except NSTError as exc:  # cancelled, already taken, deleted: the message is stale
             log.info("Render %s skipped: %s", render_id, exc)
-            PICTURES.drop(render_id)
+            DECODED_PHOTOS.drop(render_id)
             return None
         except SQLAlchemyError:
             raise  # the library is away: the message is redelivered (or the stale-render sweeper sends it again)
@@ -284,13 +284,13 @@ class RenderWorker:
                        on_stuck=self.on_stuck) as lease:
                 return self._run(record, owner, lease)
         finally:
-            PICTURES.drop(render_id)  # its picture, if the render ended before taking it
+            DECODED_PHOTOS.drop(render_id)  # its picture, if the render ended before taking it
             with self._lock:
                 self._running.pop(render_id, None)
 
     def _fail_unreadable(self, render_id: int, reason: str) -> str | None:
         """Fail a queued render whose row cannot be read, in plain SQL, with one log line."""
-        PICTURES.drop(render_id)
+        DECODED_PHOTOS.drop(render_id)
         reason = " ".join(reason.split())[:1000]
         if self.library.renders.fail_unreadable(render_id, reason):
             log.warning("Render %s failed: %s", render_id, reason)
@@ -407,7 +407,7 @@ class RenderWorker:
 
     def _photo(self, record):
         """The render's photo: the picture its submitter in this process decoded, else the stored image."""
-        picture = PICTURES.take(record.id)
+        picture = DECODED_PHOTOS.take(record.id)
         if picture is not None:
             return picture
         return images.load(self.library.image_bytes(record.content_image_id), "the photo")

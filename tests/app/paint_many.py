@@ -4,7 +4,7 @@ memory (VmHWM: the largest resident size it ever had) and what the click did.
 
 ``python -m tests.app.paint_many COUNT SIDE`` (NST_DATA_DIR and NST_APP_WORKERS=0 set by the caller).
 This process has no render threads, so it leaves decoded photos in the handoff as if it had
-(``PICTURES.open()``): what the handoff keeps counts in the peak.
+(``DECODED_PHOTOS.open()``): what the handoff keeps counts in the peak.
 """
 
 from __future__ import annotations
@@ -44,13 +44,13 @@ def flat_pngs(count: int, side: int) -> list[bytes]:
 def main(count: int, side: int) -> dict:
     from streamlit.testing.v1 import AppTest
 
-    from studio.handoff import PICTURES
+    from studio.handoff import DECODED_PHOTOS
 
     uploads = [(f"flat-{i}.png", data, "image/png") for i, data in enumerate(flat_pngs(count, side))]
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=600).run()
     at.switch_page("ui/stylize.py").run()
     at.file_uploader(key="stylize:uploads").set_value(uploads).run()
-    PICTURES.open()
+    DECODED_PHOTOS.open()
     paint = next(b for b in at.button if b.label.startswith("Paint"))
     before = memory_kib("VmRSS")
     paint.click().run()
@@ -59,7 +59,7 @@ def main(count: int, side: int) -> dict:
     return {"peak_kib": memory_kib("VmHWM"), "before_kib": before, "upload_bytes": sum(len(u[1]) for u in uploads),
             "renders": len(services.library().list_renders(limit=1000)),
             "jobs": len(at.session_state["stylize:jobs"]) if "stylize:jobs" in at.session_state else 0,
-            "held": list(PICTURES.held), "errors": [str(e.value) for e in at.error],
+            "held": list(DECODED_PHOTOS.held), "errors": [str(e.value) for e in at.error],
             "exception": str(at.exception) if at.exception else None}
 
 

@@ -322,19 +322,19 @@ def test_a_rerun_of_a_preview_keeps_its_priority(setup):
 
 
 def test_a_decoded_photo_is_left_only_for_render_threads_here_and_leaves_with_its_render(setup):
-    from studio.handoff import PICTURES
+    from studio.handoff import DECODED_PHOTOS
 
     library, farm, render_threads, style = setup
     farm.submit("slow", {"steps": 2, "delay": 0.0}, photo(), [])
-    assert PICTURES.held == (0, 0), "no render thread in this process: nothing to leave"
+    assert DECODED_PHOTOS.held == (0, 0), "no render thread in this process: nothing to leave"
     running = farm.submit("slow", {"steps": 2000}, photo(), [])
     worker = render_threads()
     wait_until(lambda: farm.view(running).status == "running")
     waiting = farm.submit("slow", {"steps": 2, "delay": 0.0}, photo(), [])
-    assert PICTURES.held[0] == 1, "left for this process's render thread"
+    assert DECODED_PHOTOS.held[0] == 1, "left for this process's render thread"
     farm.cancel(waiting)
-    assert PICTURES.held == (0, 0), "a cancelled render's photo is dropped"
+    assert DECODED_PHOTOS.held == (0, 0), "a cancelled render's photo is dropped"
     taken = farm.submit("slow", {"steps": 2, "delay": 0.0}, photo(), [])
     farm.cancel(running)
     assert worker.wait_idle(library, 30)
-    assert library.get_render(taken).status == "done" and PICTURES.held == (0, 0)
+    assert library.get_render(taken).status == "done" and DECODED_PHOTOS.held == (0, 0)
