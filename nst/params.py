@@ -18,7 +18,7 @@ from .errors import ParameterError
 
 KINDS = ("float", "int", "bool", "choice", "text", "size", "layers", "boxes")
 #: Kinds whose values are written as one line of text on a command line and in the app's form (the text is
-#: parsed at the door into the typed value; :meth:`Param.text` writes a value back).
+#: parsed at admission into the typed value; :meth:`Param.text` writes a value back).
 TEXT_KINDS = ("text", "layers", "boxes")
 #: Longest text value a "text" parameter takes unless its declaration says otherwise (``max_length``).
 DEFAULT_MAX_LENGTH = 1_000

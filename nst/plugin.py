@@ -183,7 +183,7 @@ class Filter:
 
     def unavailable(self) -> str:
         """Optional: why this filter cannot run on this machine (one line that names what to install), or ""
-        when it can. The filter stays listed with that reason, and the host refuses its renders at the door
+        when it can. The filter stays listed with that reason, and the host refuses its renders at admission
         with it. Called whenever filters are listed: keep it cheap."""
         return ""
 

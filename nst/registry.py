@@ -15,11 +15,11 @@ Every plugin file, the built-in folder's too, is first imported in a child
 process, so one that ends the interpreter or hangs at import is reported
 instead of ending the host (:mod:`nst.plugin_probe`).
 
-:meth:`Registry.admit` is the door every render goes through: a preset named
+:meth:`Registry.admit` is the admission check every render goes through: a preset named
 among the parameters is resolved there into the filter's values, every value
 is checked, and the inputs too. What comes out is plain values that a render
 record stores. A record may have been written by anyone who can write to the
-database, so a worker takes it through the door again: :meth:`Registry.admit_stored`
+database, so a worker takes it through admission again: :meth:`Registry.admit_stored`
 before it reads the render's images, :meth:`Registry.run_admitted` (the inputs
 and the filter's own check) before the filter runs. :meth:`Registry.run` checks
 and runs at once (the CLI's ``run``, ``transfer`` and ``texture``). A
@@ -93,7 +93,7 @@ class PluginInfo:
 
 @dataclass(frozen=True)
 class Admitted:
-    """A render let through the door: its checked parameter values, and whether it is a quick preview."""
+    """A render let through admission: its checked parameter values, and whether it is a quick preview."""
 
     params: dict[str, Any]
     preview: bool = False
@@ -333,7 +333,7 @@ class Registry:
     # ------------------------------------------------------------------ running
 
     def admit(self, filter_id: str, inputs: RunInputs, params: Mapping[str, Any] | None = None) -> Admitted:
-        """The door: a named preset resolved into the filter's values, then every parameter and input
+        """Admission: a named preset resolved into the filter's values, then every parameter and input
         checked, once; raises before any work if they do not fit."""
         flt = self.get(filter_id)
         checked, preview = self._resolved(flt, params)
@@ -341,7 +341,7 @@ class Registry:
         return Admitted(checked, preview)
 
     def admit_stored(self, filter_id: str, params: Any, *, content: bool, style_weights: Sequence[Any]) -> Admitted:
-        """The door again, for a stored render (one a worker takes), before its images are read: the filter
+        """Admission again, for a stored render (one a worker takes), before its images are read: the filter
         exists, the values are checked as :meth:`admit` checks them (under the filter's present declarations:
         see :meth:`_as_declared_now`), and so are the photo's presence, the count of styles and their weights.
         The filter's own check, which needs the images, is :meth:`run_admitted`'s."""
@@ -394,7 +394,7 @@ class Registry:
 
     def run_admitted(self, filter_id: str, inputs: RunInputs, admitted: Admitted,
                      progress: ProgressCallback | None = None) -> FilterResult:
-        """Run a stored render whose values came through :meth:`admit_stored` (the worker's door, which
+        """Run a stored render whose values came through :meth:`admit_stored` (the worker's admission check, which
         checked them under the filter's present declarations), once its images are read: the inputs are
         checked as :meth:`admit` checks them, the filter's own check included, and the values are not
         checked a third time."""

@@ -62,7 +62,7 @@ def preset_help(operation: str) -> str:
 
 
 def _render(args: argparse.Namespace, operation: str) -> int:
-    """One render, through the registry as the app's and the workers' are: the built-in filter's door checks
+    """One render, through the registry as the app's and the workers' are: the built-in filter's admission checks
     the preset, every value and the inputs, then the filter runs the engine (built only then)."""
     err = sys.stderr
     out = output_path(args.output)
@@ -77,7 +77,7 @@ def _render(args: argparse.Namespace, operation: str) -> int:
             raise NSTError("--snapshots works only for renders made here, not with --queue.")
         if args.depth == 16:
             raise NSTError("--depth 16 works only for renders made here: the farm keeps 8 bits a channel.")
-        # the values first, before a style file is added to the library; the farm's door then checks it all
+        # the values first, before a style file is added to the library; the farm's admission then checks it all
         _builtins().resolve(flt.id, params)
         return farm_cli.render_on_farm(args, operation, values, out)
     blend = parse_blend(args.style_weights, len(args.styles))
@@ -90,7 +90,7 @@ def _render(args: argparse.Namespace, operation: str) -> int:
     content = images.load(args.content) if flt.needs.content else None
     styles = [StyleInput.of(load_style(s, open_library)) for s in args.styles]
 
-    def engine():  # TensorFlow loads here, once the door has let the render through
+    def engine():  # TensorFlow loads here, once admission has let the render through
         built = make_engine(open_library)
         if not args.quiet:
             err.write(f"{built.weights_description}\n")

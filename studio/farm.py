@@ -116,10 +116,10 @@ class Farm:
                styles: Sequence[tuple[int, float]], priority: int | None = None) -> int:
         """Check everything, record a queued render and queue it; returns the render id.
 
-        The parameters go through the registry's door (:meth:`nst.registry.Registry.admit`) once, and
+        The parameters go through the registry's admission check (:meth:`nst.registry.Registry.admit`) once, and
         the record keeps the checked values it lets through. The photo is decoded once, here or
         already by :meth:`prepare_photo`; a render thread of this process takes the decoded picture
-        from :mod:`studio.handoff`. ``priority`` is the queue's (default: a preview's when the door
+        from :mod:`studio.handoff`. ``priority`` is the queue's (default: a preview's when admission
         says the render is one). Bad parameters or inputs raise here (ParameterError, ImageError),
         before anything is recorded. When the queue cannot be reached the render stays recorded and
         queued, and is sent as soon as a worker's stale-render sweeper reaches the queue again.
@@ -189,7 +189,7 @@ class Farm:
         return Now(running, queued, max(0, waiting - len(queued)))
 
     def _style_input(self, style_id: int) -> StyleInput:
-        """A library style as the door checks it: its size and digest from its record; its pixels decoded only
+        """A library style as admission checks it: its size and digest from its record; its pixels decoded only
         if a filter's check reads them (the built-in filters read the size alone; the worker reads the image)."""
         record = self.library.get_style(style_id)
         return StoredStyle((record.width, record.height), record.pixel_digest,

@@ -301,7 +301,7 @@ class RenderWorker:
     def _run(self, record, owner: str, lease: Lease) -> str:
         started = time.perf_counter()
         try:
-            # The door again (the record may have been written by anyone who can write to the database):
+            # Admission again (the record may have been written by anyone who can write to the database):
             # the filter, the values, the count of styles and their weights, before any image is read.
             weights = [s.weight for s in record.styles]
             admitted = self.registry.admit_stored(record.filter_id, record.params,

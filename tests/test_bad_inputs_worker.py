@@ -1,7 +1,7 @@
-"""Bad inputs at the worker's door: render rows and Gram cache rows written straight into the database.
+"""Bad inputs at the worker's admission check: render rows and Gram cache rows written straight into the database.
 
 Anyone who can write to the library's database can write a render row the app would have refused. A
-worker takes every render through the same door as a new submission (the filter, bounds, types, lengths,
+worker takes every render through the same admission check as a new submission (the filter, bounds, types, lengths,
 the count of styles and their weights, then the filter's own check), before it reads the render's images,
 and a row that fails ends ``failed`` with a one-line reason. The stale-render sweep never reads a render's
 parameters; a Gram cache entry is bounded before it is inflated.
@@ -436,7 +436,7 @@ def test_a_text_parameter_has_a_length_bound_its_filter_may_change():
         Param("count", "int", 1, max_length=10)
 
 
-def test_the_door_refuses_a_long_style_layers_value(registry):
+def test_admission_refuses_a_long_style_layers_value(registry):
     from nst.plugin import RunInputs
     from nst.targets import StyleInput
 

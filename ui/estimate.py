@@ -149,7 +149,7 @@ def memory_warning(needed: int, available: int | None, here: bool) -> str | None
 def form_values(flt, values: dict) -> dict:
     """Every parameter's value as a render of the form's ``values`` would have it: the declared defaults,
     the chosen preset's values, then the form's (already checked: nothing is checked again here, the
-    render's doors do that)."""
+    render's admission checks do that)."""
     from nst.plugin import preset_of
 
     resolved = {p.name: p.default for p in flt.params}

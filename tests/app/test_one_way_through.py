@@ -1,6 +1,6 @@
 """A style transfer from the Stylize page to the result in the library, counted: the photo is decoded
-once (as it enters the library) and the parameters are checked twice: at the registry's door, and at the
-worker's (a stored record is not trusted), never more."""
+once (as it enters the library) and the parameters are checked twice: at the registry's admission
+check, and at the worker's (a stored record is not trusted), never more."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from tests.factories import make_painting, make_photo
 
 class Counts:
     """Decodes of one photo (its pixels read: ``ImageFile.load`` on an image opened from its bytes, so a
-    look at its header alone is not counted) and checks of parameters (the door's ``nst.params.validate``,
+    look at its header alone is not counted) and checks of parameters (admission's ``nst.params.validate``,
     and ``Settings.validate``)."""
 
     def __init__(self, monkeypatch, photo: bytes):
@@ -69,7 +69,7 @@ class Counts:
 
 
 @pytest.mark.slow
-def test_a_photo_is_decoded_once_and_its_parameters_checked_at_each_door_from_the_page_to_the_result(app, monkeypatch):
+def test_a_photo_is_decoded_once_and_its_parameters_checked_at_both_admissions_from_page_to_result(app, monkeypatch):
     from ui import services
 
     photo = jpeg_bytes(make_photo(96, 72))
@@ -87,7 +87,7 @@ def test_a_photo_is_decoded_once_and_its_parameters_checked_at_each_door_from_th
 
     done = services.library().list_renders(status="done")
     assert len(done) == 1 and done[0].result_image_id is not None
-    assert "preset" not in done[0].params and done[0].params["size"] == 64  # plain values, resolved at the door
+    assert "preset" not in done[0].params and done[0].params["size"] == 64  # plain values, resolved at admission
     assert counts.decodes == 1, f"the photo was decoded {counts.decodes} times"
-    assert counts.validations == 2, f"the parameters were checked {counts.validations} times (the two doors: 2)"
+    assert counts.validations == 2, f"the parameters were checked {counts.validations} times (admitted twice: 2)"
     assert counts.settings_checks == 0, f"Settings checked the parameters again {counts.settings_checks} times"

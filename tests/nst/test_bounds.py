@@ -57,8 +57,8 @@ def _photo_inputs():
 
 
 @pytest.mark.parametrize("name, low, high", [("style_size", 32, 2048), ("final_steps", 1, 1_000_000)])
-def test_a_number_whose_zero_means_not_set_is_zero_or_within_its_bounds_at_the_door(registry, name, low, high):
-    """``style_size`` and ``final_steps`` are 0 (not set) or within their declared bounds; the door refuses
+def test_a_number_whose_zero_means_not_set_is_zero_or_within_its_bounds_at_admission(registry, name, low, high):
+    """``style_size`` and ``final_steps`` are 0 (not set) or within their declared bounds; admission refuses
     the rest, whatever the preset, so the engine never receives them."""
     from nst.settings import settings_of
 
@@ -110,7 +110,7 @@ def test_style_layers_take_optional_weights_and_read_back_exactly():
     ("block1_conv1,block1_conv1:2", "must not repeat"),
     (" , ", "must name at least one"),
 ])
-def test_bad_style_layers_are_refused_at_the_door(registry, text, message):
+def test_bad_style_layers_are_refused_at_admission(registry, text, message):
     for filter_id in ("style_transfer", "texture_synthesis"):
         with pytest.raises(ParameterError, match=message):
             registry.admit(filter_id, _photo_inputs(), {"style_layers": text, "preset": "fast"})
@@ -122,7 +122,7 @@ def test_settings_refuse_a_layer_weight_whose_sum_could_overflow():
         Settings(style_layer_weights=(1e308,) * 5)
 
 
-def test_the_layer_weights_given_at_the_door_reach_the_render(registry):
+def test_the_layer_weights_given_at_admission_reach_the_render(registry):
     from nst.settings import settings_of
 
     admitted = registry.admit("style_transfer", _photo_inputs(),
@@ -177,7 +177,7 @@ def test_a_bound_changed_in_its_declaration_changes_it_everywhere(tmp_path):
 
 
 @pytest.mark.parametrize("operation", presets.OPERATIONS)
-def test_every_preset_survives_the_door_whole(operation):
+def test_every_preset_survives_admission_whole(operation):
     """A preset becomes plain values at the registry and Settings again in the filter: no field may be
     lost on the way (a Settings field with no declaration would silently fall back to its default)."""
     for name in presets.names():

@@ -1,5 +1,5 @@
 """``init="instant"``: a style transfer that starts from the instant filter's sketch of the photo. The
-option is declared once (nst/options.py), admitted and refused at the filter's door like every choice,
+option is declared once (nst/options.py), admitted and refused at the filter's admission check like every choice,
 said in its help; the render's first image is the instant sketch; without the instant model the render
 starts from ``tones`` and says so."""
 
@@ -39,7 +39,7 @@ def first_image(engine, photo, style, settings):
     return result, seen[0]
 
 
-def test_init_instant_is_a_declared_choice_admitted_at_the_door_and_said_in_its_help(registry, photo, painting):
+def test_init_instant_is_a_declared_choice_admitted_and_said_in_its_help(registry, photo, painting):
     assert "instant" in options.INIT.choices
     assert "instant" in options.INIT.help and "tones when the instant model is not installed" in options.INIT.help
     inputs = RunInputs(content=photo, styles=[StyleInput.of(painting)], style_weights=[1.0])

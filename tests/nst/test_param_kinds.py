@@ -1,6 +1,6 @@
-"""Typed parameter kinds: a size, style layers with weights and crop boxes are parsed once at the door (from a
+"""Typed parameter kinds: a size, style layers with weights and crop boxes are parsed once at admission (from a
 command line's text, the app's form or a stored render's JSON) into typed values, and never travel as text after
-it; a render stored before (its values as text) is still admitted, and the worker's door stays strict."""
+it; a render stored before (its values as text) is still admitted, and the worker's admission check stays strict."""
 
 import json
 
@@ -75,7 +75,7 @@ def test_checked_values_are_typed_and_old_rows_strings_still_admitted(registry):
     assert old["style_layers"] == (("block1_conv1", 1.0), ("block3_conv1", 2.0))
     defaults = registry.resolve("style_transfer")
     assert not any(isinstance(defaults[name], str) for name in ("style_layers",))
-    with pytest.raises(ParameterError, match="outside the image"):  # the worker's door stays strict
+    with pytest.raises(ParameterError, match="outside the image"):  # the worker's admission check stays strict
         registry.admit_stored("texture_synthesis", {"crop": [[-5, 0, 64, 64]]}, content=False, style_weights=[1.0])
     with pytest.raises(ParameterError, match="is not one of them"):
         registry.admit_stored("style_transfer", {"style_layers": [["pool5", 1]]}, content=True, style_weights=[1.0])

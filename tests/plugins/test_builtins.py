@@ -58,7 +58,7 @@ def test_builtin_presets_reproduce_the_engine_presets(registry):
     for name in presets.names():
         transfer = registry.check("style_transfer", RunInputs(content=make_photo(), styles=[StyleInput.of(
             make_painting())], style_weights=[1.0]), {"preset": name})
-        assert "preset" not in transfer  # resolved at the door into plain values
+        assert "preset" not in transfer  # resolved at admission into plain values
         assert settings_of("transfer", transfer) == presets.get(name, "transfer")
         texture = registry.check("texture_synthesis", RunInputs(content=None, styles=[StyleInput.of(
             make_painting())], style_weights=[1.0]), {"preset": name})
@@ -80,7 +80,7 @@ def test_builtin_filters_declare_their_presets_with_their_descriptions(registry,
     assert not any(p.name == "preset" for p in flt.params)
 
 
-def test_the_door_says_which_renders_are_quick_previews(registry):
+def test_admission_says_which_renders_are_quick_previews(registry):
     inputs = RunInputs(content=make_photo(), styles=[StyleInput.of(make_painting())], style_weights=[1.0])
     assert registry.admit("style_transfer", inputs, {"preset": "fast"}).preview
     assert not registry.admit("style_transfer", inputs, {"preset": "quality"}).preview

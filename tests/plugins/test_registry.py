@@ -313,7 +313,7 @@ def test_a_stored_render_runs_under_the_filters_present_declarations(plugin_dir,
 
 
 def run_stored(registry, filter_id, inputs, params):
-    """A stored render as a worker runs it: through the worker's door, then with its images."""
+    """A stored render as a worker runs it: through the worker's admission check, then with its images."""
     admitted = registry.admit_stored(filter_id, params, content=inputs.content is not None,
                                      style_weights=inputs.style_weights)
     return registry.run_admitted(filter_id, inputs, admitted)

@@ -71,7 +71,7 @@ def test_the_cli_transfer_is_admitted_and_run_by_the_registry(tmp_path, files, e
 
     assert [(filter_id, params["size"], params["seed"]) for filter_id, params, _ in admissions] == \
         [("style_transfer", 64, 3)]
-    assert "preset" not in admissions[0][1]  # resolved at the door into the default preset's values
+    assert "preset" not in admissions[0][1]  # resolved at admission into the default preset's values
     assert admissions[0][1]["content_weight"] == presets.get(presets.DEFAULT, "transfer").content_weight
     [(inputs, params, steps)] = runs
     assert params == admissions[0][1]
@@ -82,7 +82,7 @@ def test_the_cli_transfer_is_admitted_and_run_by_the_registry(tmp_path, files, e
     assert captured.out.startswith(f"Wrote {out} (64x48) in ") and ", 2 steps, loss " in captured.out
 
 
-def test_the_cli_texture_goes_through_the_same_door(tmp_path, files, monkeypatch, capsys, admissions):
+def test_the_cli_texture_goes_through_the_same_admission(tmp_path, files, monkeypatch, capsys, admissions):
     """The filter's own check (a crop box outside its painting, named as the user named it) and a run that
     stops with the user's error: no engine is ever built by the CLI itself."""
     monkeypatch.setattr(cli, "make_engine", lambda open_library: pytest.fail("the filter was not asked to run"))
@@ -102,7 +102,7 @@ def test_the_cli_texture_goes_through_the_same_door(tmp_path, files, monkeypatch
     (["--snapshot-every", "0", "--snapshots", "{tmp}/s"], "--snapshot-every must be at least 1"),
     (["--snapshots", "{photo}"], "it is a file; name a folder"),
 ])
-def test_bad_snapshot_options_are_refused_before_the_door(tmp_path, files, monkeypatch, capsys, admissions,
+def test_bad_snapshot_options_are_refused_before_admission(tmp_path, files, monkeypatch, capsys, admissions,
                                                           extra, message):
     photo, painting = files
     monkeypatch.setattr(cli, "make_engine", lambda open_library: pytest.fail("refused before the engine"))

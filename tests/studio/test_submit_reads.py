@@ -1,4 +1,4 @@
-"""A submission reads what the door needs and no more: a style's size and digest come from its record; its
+"""A submission reads what admission needs and no more: a style's size and digest come from its record; its
 pixels are decoded by the worker that paints with them, not at submit."""
 
 import pytest
