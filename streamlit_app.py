@@ -7,6 +7,7 @@ import streamlit as st
 
 from nst.errors import NSTError
 from ui import pages, services
+from ui.sidebar import fold_sidebar_after_links
 from ui.text import md
 
 # An emoji icon: the browser draws it from a data: URL (a :material/...: icon is fetched from fonts.gstatic.com).
@@ -34,4 +35,5 @@ navigation = st.navigation({
         st.Page(pages.PLUGINS, title="Plugins", icon=":material/extension:"),
     ],
 })
+fold_sidebar_after_links()  # before the page: a page may stop early (an empty library)
 navigation.run()
