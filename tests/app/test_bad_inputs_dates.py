@@ -67,3 +67,17 @@ def test_stylize_the_gallery_and_history_draw_with_a_garbage_date(tampered):
     assert r"**Hand\-edited**" in " ".join(m.value for m in at.markdown)  # its card is there
     at.switch_page("ui/history.py").run()
     assert not at.exception, at.exception
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_running_render_whose_heartbeat_is_not_a_date_is_taken_back(library):
+    """The stale-render sweep finds it (in SQL, text below any real time) and takes it back for a retry,
+    saying its worker left no readable heartbeat, instead of failing on the unknown time."""
+    record = library.create_render("palette", {"size": 64}, jpeg_bytes(make_photo()))
+    library.start_render(record.id, "owner-1")
+    with library.session() as s:
+        s.execute(text("UPDATE renders SET heartbeat_at = '0000 junk' WHERE id = :id"), {"id": record.id})
+    taken = library.recover_stale(stale_seconds=60)
+    assert [(t.render_id, t.status) for t in taken] == [(record.id, "queued")]
+    events = library.get_render(record.id).events
+    assert "no readable heartbeat" in str(events[-1]), events
