@@ -17,6 +17,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from . import history as history_vectors
 from .errors import ParameterError
 from .progress import Listener, Progress, is_cancelled
 
@@ -116,7 +117,12 @@ class Run:
             raise NonFinite()
         terms = dict(terms, total=loss)
         if loss < self._best[0]:
-            self._best = (loss, image.copy())
+            kept = self._best[1]
+            if kept is not None and kept.shape == image.shape:  # copied over: two copies never coexist
+                np.copyto(kept, image)
+            else:
+                kept = image.copy()
+            self._best = (loss, kept)
             self.best_terms = terms
         self.last_terms = terms
         self.history.append((self.step, self.elapsed, loss))
@@ -148,8 +154,10 @@ class Run:
 
     # ------------------------------------------------------------------ one scale
 
-    def run_scale(self, index: int, fun: Objective, x0: np.ndarray, optimizer: "OptimizerSettings") -> np.ndarray:
-        """Optimize one scale from ``x0``; returns the best image found at this scale."""
+    def run_scale(self, index: int, fun: Objective, x0: np.ndarray, optimizer: "OptimizerSettings",
+                  half_history: bool = False) -> np.ndarray:
+        """Optimize one scale from ``x0``; returns the best image found at this scale. ``half_history``:
+        L-BFGS keeps its curvature pairs in float16 (:mod:`nst.history`; the print sizes' tiled scales)."""
         self.scale = index
         self._best = (np.inf, None)
         started, first_step = time.perf_counter(), self.step
@@ -158,7 +166,7 @@ class Run:
         reason = "budget"
         try:
             if optimizer.method == "lbfgs":
-                reason = _lbfgs(self, fun, x0, budget_end, optimizer)
+                reason = _lbfgs(self, fun, x0, budget_end, optimizer, half_history)
             else:
                 reason = _adam(self, fun, x0, budget_end, optimizer)
         except _ScaleDone:
@@ -212,7 +220,8 @@ MAX_HALVINGS = 8
 MIN_STEPS_BEFORE_CONVERGENCE = 10
 
 
-def _lbfgs(run: Run, fun: Objective, x0: np.ndarray, budget_end: int, settings: OptimizerSettings) -> str:
+def _lbfgs(run: Run, fun: Objective, x0: np.ndarray, budget_end: int, settings: OptimizerSettings,
+           half: bool = False) -> str:
     """Projected L-BFGS on the box [0, 1].
 
     The two-loop recursion gives the direction; pixels held at a bound by the
@@ -220,7 +229,13 @@ def _lbfgs(run: Run, fun: Objective, x0: np.ndarray, budget_end: int, settings: 
     step is tried first and halved while the loss does not decrease. All
     vectors stay float32, so an iteration costs little next to one VGG pass.
     (scipy's L-BFGS-B, in float64, spends about ten times as long per iteration
-    on its bound handling: docs/how-it-works.md gives the measurement.)
+    on its bound handling: docs/how-it-works.md gives the measurement.) With
+    ``half`` the curvature pairs are kept in float16 (:mod:`nst.history`).
+
+    At print sizes each copy of the image is 150 MB, so the loop makes none it
+    does not need: the previous scale's pairs are let go as they are resampled,
+    the direction and the candidate are computed in place, and what the
+    objective's evaluation does not need is freed before it.
     """
     x = x0.astype(np.float32).ravel().copy()
     shape = x0.shape
@@ -231,40 +246,50 @@ def _lbfgs(run: Run, fun: Objective, x0: np.ndarray, budget_end: int, settings: 
         loss, grad = run.evaluate(fun, vector.reshape(shape), budget_end)
         return float(loss), np.asarray(grad, dtype=np.float32).ravel()
 
-    s_hist: list[np.ndarray] = []
-    y_hist: list[np.ndarray] = []
+    s_hist: list = []
+    y_hist: list = []
     rho_hist: list[float] = []
-    if settings.carry and run.curvature is not None:
-        s_hist, y_hist, rho_hist = _resampled_pairs(run.curvature, shape, history)
+    previous, run.curvature = run.curvature, None  # the previous scale's pairs go as they are resampled
+    if settings.carry and previous is not None:
+        s_hist, y_hist, rho_hist = _resampled_pairs(previous, shape, history, half)
+    del previous
     try:
-        return _lbfgs_loop(run, evaluate, x, s_hist, y_hist, rho_hist, history, settings)
+        return _lbfgs_loop(run, evaluate, x, s_hist, y_hist, rho_hist, history, settings, half)
     finally:
-        run.curvature = (shape, s_hist, y_hist)
+        run.curvature = (shape, s_hist, y_hist) if settings.carry else None
 
 
 def _lbfgs_loop(run: Run, evaluate, x: np.ndarray, s_hist: list, y_hist: list, rho_hist: list, history: int,
-                settings: OptimizerSettings) -> str:
+                settings: OptimizerSettings, half: bool = False) -> str:
     loss, grad = evaluate(x)
     accepted = [loss]
     first = not s_hist
     while True:
-        free = ~(((x <= 0.0) & (grad > 0)) | ((x >= 1.0) & (grad < 0)))
-        direction = -_two_loop(np.where(free, grad, 0.0).astype(np.float32), s_hist, y_hist, rho_hist)
-        direction[~free] = 0.0
+        pinned = ((x <= 0.0) & (grad > 0)) | ((x >= 1.0) & (grad < 0))
+        direction = np.where(pinned, np.float32(0.0), grad)
+        _two_loop(direction, s_hist, y_hist, rho_hist, in_place=True)
+        np.negative(direction, out=direction)
+        direction[pinned] = 0.0
         slope = float(np.dot(grad, direction))
         if not slope < 0:  # not a descent direction: forget the curvature and follow the gradient
             s_hist.clear(), y_hist.clear(), rho_hist.clear()
-            direction = np.where(free, -grad, 0.0).astype(np.float32)
+            np.negative(grad, out=direction)
+            direction[pinned] = 0.0
             slope = float(np.dot(grad, direction))
             first = True
             if not slope < 0:
                 return "converged"  # every pixel is pinned at a bound by its gradient
+        del pinned
         step = 1.0
         if first:
             # No curvature yet: move no pixel by more than FIRST_STEP.
             step = FIRST_STEP / max(float(np.abs(direction).max()), 1e-12)
+        candidate = new_grad = None
         for _attempt in range(MAX_HALVINGS):
-            candidate = np.clip(x + step * direction, 0.0, 1.0)
+            candidate = new_grad = None  # a refused candidate goes before the next is made
+            candidate = np.multiply(direction, step, dtype=np.float32)
+            candidate += x
+            np.clip(candidate, 0.0, 1.0, out=candidate)
             new_loss, new_grad = evaluate(candidate)
             if new_loss < loss:
                 break
@@ -275,13 +300,14 @@ def _lbfgs_loop(run: Run, evaluate, x: np.ndarray, s_hist: list, y_hist: list, r
             s_hist.clear(), y_hist.clear(), rho_hist.clear()
             first = True
             continue
-        s = candidate - x
-        y = new_grad - grad
-        sy = float(np.dot(s, y))
-        if sy > 1e-10 * float(np.dot(y, y)):
+        s = history_vectors.difference(candidate, x, half)
+        y = history_vectors.difference(new_grad, grad, half)
+        sy = history_vectors.dot(s, y)
+        if sy > 1e-10 * history_vectors.dot(y, y):
             if len(s_hist) >= history:
                 s_hist.pop(0), y_hist.pop(0), rho_hist.pop(0)
             s_hist.append(s), y_hist.append(y), rho_hist.append(1.0 / sy)
+        del s, y
         x, loss, grad = candidate, new_loss, new_grad
         first = False
         accepted.append(loss)
@@ -289,11 +315,12 @@ def _lbfgs_loop(run: Run, evaluate, x: np.ndarray, s_hist: list, y_hist: list, r
             return "converged"
 
 
-def _resampled_pairs(curvature, shape: tuple[int, ...], history: int):
+def _resampled_pairs(curvature, shape: tuple[int, ...], history: int, half: bool = False):
     """The previous scale's curvature pairs at this scale's image ``shape``: each displacement ``s`` resized
     like the image, each gradient change ``y`` resized and divided by the growth in pixels (every loss term
     is a mean over positions, so a pixel's gradient shrinks as the pixels multiply). Pairs that lose their
-    positive curvature in the resampling are dropped."""
+    positive curvature in the resampling are dropped. The old pairs are taken out of ``curvature``'s lists
+    as they are resampled (with ``half`` the new ones are kept in float16)."""
     from .images import resize_array
 
     old_shape, s_old, y_old = curvature
@@ -301,30 +328,36 @@ def _resampled_pairs(curvature, shape: tuple[int, ...], history: int):
         return [], [], []
     size = (shape[1], shape[0])
     growth = (shape[0] * shape[1]) / (old_shape[0] * old_shape[1])
+    del s_old[:-history], y_old[:-history]
     s_hist, y_hist, rho_hist = [], [], []
-    for s, y in list(zip(s_old, y_old))[-history:]:
+    while s_old:
+        s, y = history_vectors.full(s_old.pop(0)), history_vectors.full(y_old.pop(0))
         s_new = resize_array(s.reshape(old_shape), size).ravel()
         y_new = (resize_array(y.reshape(old_shape), size) / np.float32(growth)).ravel()
-        sy = float(np.dot(s_new, y_new))
-        if sy > 1e-10 * float(np.dot(y_new, y_new)):
+        del s, y
+        if half:
+            s_new, y_new = history_vectors.Half.of(s_new), history_vectors.Half.of(y_new)
+        sy = history_vectors.dot(s_new, y_new)
+        if sy > 1e-10 * history_vectors.dot(y_new, y_new):
             s_hist.append(s_new), y_hist.append(y_new), rho_hist.append(1.0 / sy)
     return s_hist, y_hist, rho_hist
 
 
-def _two_loop(grad: np.ndarray, s_hist, y_hist, rho_hist) -> np.ndarray:
-    """L-BFGS two-loop recursion: an approximation of H^-1 grad."""
-    q = grad.copy()
+def _two_loop(grad: np.ndarray, s_hist, y_hist, rho_hist, in_place: bool = False) -> np.ndarray:
+    """L-BFGS two-loop recursion: an approximation of H^-1 grad (computed over ``grad`` with
+    ``in_place``). The pairs' vectors are float32 or :class:`nst.history.Half`."""
+    q = grad if in_place else grad.copy()
     alphas = []
     for s, y, rho in zip(reversed(s_hist), reversed(y_hist), reversed(rho_hist)):
-        alpha = rho * float(np.dot(s, q))
-        q -= np.float32(alpha) * y
+        alpha = rho * history_vectors.dot(s, q)
+        history_vectors.add_scaled(q, -alpha, y)
         alphas.append(alpha)
     if s_hist:
         s, y = s_hist[-1], y_hist[-1]
-        q *= np.float32(float(np.dot(s, y)) / float(np.dot(y, y)))
+        q *= np.float32(history_vectors.dot(s, y) / history_vectors.dot(y, y))
     for (s, y, rho), alpha in zip(zip(s_hist, y_hist, rho_hist), reversed(alphas)):
-        beta = rho * float(np.dot(y, q))
-        q += np.float32(alpha - beta) * s
+        beta = rho * history_vectors.dot(y, q)
+        history_vectors.add_scaled(q, alpha - beta, s)
     return q
 
 
