@@ -23,7 +23,7 @@ from db import DuplicateStyleError, LibraryError, PackError, StyleNotFoundError,
 from db.packs import import_pack
 from nst.errors import ImageError
 from studio import cli
-from tests.app.conftest import app, fresh_app  # noqa: F401 - the app's fixtures
+from tests.app.conftest import app, components_scanned_once, first_start, fresh_app  # noqa: F401 - the app's fixtures
 
 ROOT = Path(__file__).resolve().parents[1]
 

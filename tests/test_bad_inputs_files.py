@@ -22,7 +22,7 @@ from db import open_library
 from nst import images
 from nst.errors import ImageError, NSTError
 from studio import cli
-from tests.app.conftest import app, fresh_app  # noqa: F401 - the app's fixtures
+from tests.app.conftest import app, components_scanned_once, first_start, fresh_app  # noqa: F401 - the app's fixtures
 from tests.test_bad_inputs import png, snapshot
 
 VICTIM = b"the victim's own bytes\n"

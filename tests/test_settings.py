@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from nst import config
-from tests.app.conftest import app, fresh_app  # noqa: F401 - the app's fixtures
+from tests.app.conftest import app, components_scanned_once, first_start, fresh_app  # noqa: F401 - the app's fixtures
 from tests.docs import GENERATED, ROOT, generated_block, read_doc
 
 #: Where the product's code is (it reads settings only through nst.config).
