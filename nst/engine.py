@@ -169,7 +169,15 @@ class Engine:
         return tiling.TiledObjective(functions, whole, render_terms, arguments, size, TRANSFER_TILE_SIDE, wrap=False)
 
     def tracing_counts(self) -> dict[str, int]:
-        return {"/".join(str(k) for k in key): backend.tracing_count(fn) for key, fn in self._compiled.items()}
+        """How often each compiled function was traced (a tiled transfer's pair counted one by one)."""
+        counts = {}
+        for key, compiled in self._compiled.items():
+            name = "/".join(str(k) for k in key)
+            if isinstance(compiled, tuple):
+                counts.update({f"{name}/{i}": backend.tracing_count(fn) for i, fn in enumerate(compiled)})
+            else:
+                counts[name] = backend.tracing_count(compiled)
+        return counts
 
     # ------------------------------------------------------------------ targets
 
@@ -261,9 +269,9 @@ class Engine:
             tiling.check(render_terms)  # before a first step is spent
         if not texture and any(_tiled_transfer(size) for size in sizes):
             tiling.check(render_terms, f"a painting larger than {TRANSFER_UNTILED_MAX_PIXELS:,} pixels")
-        final_content = None if texture else images.to_array(images.resize(content_image, final))
         postprocess = None
-        if settings.preserve_colors and final_content is not None:
+        if settings.preserve_colors and not texture:  # the photo at the result's size, kept for the colours
+            final_content = images.to_array(images.resize(content_image, final))
             postprocess = lambda x: colors.keep_colors(x, _fit(final_content, x))  # noqa: E731
         run = Run([ScalePlan(size, steps) for size, steps in zip(plan.sizes, plan.steps)],
                   listeners=request.listeners, cancel=request.cancel, postprocess=postprocess)
@@ -289,14 +297,14 @@ class Engine:
                     x = (np.clip(images.resize_periodic(x, size), 0.0, 1.0) if wrap
                          else self._upsample(x, size, content_image if detail else None))
                 tiled = (not texture and _tiled_transfer(size)) or (wrap and size[0] * size[1] > UNTILED_MAX_PIXELS)
-                scale = self._scale(request, index, final_content, tiled)
+                scale = self._scale(request, index, tiled)
                 arguments = [term.arguments(scale) for term in render_terms]
                 if tiled:
                     loss = self._tiled_objective(render_terms, arguments, size, wrap)
                 else:
                     loss = objective.bind(fn, render_terms, terms.tensors(arguments))
                 del scale, arguments  # a print-size scale's photo features are held by the objective only
-                x = run.run_scale(index, loss, x, settings.optimizer)
+                x = run.run_scale(index, loss, x, settings.optimizer, half_history=tiled)
                 del loss
                 if run.cancelled:
                     break  # the finer scales never start: the result is this scale's best image
@@ -316,10 +324,9 @@ class Engine:
             weights=self.weights_description, start=start,
         )
 
-    def _scale(self, request: RenderRequest, index: int, final_content: np.ndarray | None,
-               tiled: bool = False) -> terms.Scale:
+    def _scale(self, request: RenderRequest, index: int, tiled: bool = False) -> terms.Scale:
         """What the terms' targets are made from at scale ``index`` of the render (``tiled``: the photo's
-        features computed tile by tile, as its large scales are)."""
+        features computed tile by tile, as its large scales are, and kept in float16)."""
         plan, size = request.pyramid, request.pyramid.sizes[index]
         style_sizes = plan.style_sizes[index]
         blended: dict[tuple[str, ...], list[np.ndarray]] = {}
@@ -339,10 +346,10 @@ class Engine:
         content_features = None
         if not request.texture:
             def content_features(layer: str) -> np.ndarray:
-                pixels = (final_content if size == plan.final
-                          else images.to_array(images.resize(request.content, size)))
+                pixels = images.to_array(images.resize(request.content, size))
                 if tiled:
-                    return tiling.features(self._features_function(layer), pixels, layer, TRANSFER_TILE_SIDE)
+                    return tiling.features(self._features_function(layer), pixels, layer, TRANSFER_TILE_SIDE,
+                                           np.float16)
                 return self.features(pixels, layer)
 
         return terms.Scale(request.settings, request.texture, index < len(plan.sizes) - 1, style_grams,

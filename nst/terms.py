@@ -84,6 +84,10 @@ class Term:
     def value(self, image, features: Mapping[str, object], arguments: Sequence, wrap: bool):
         raise NotImplementedError
 
+    def vanishes(self, arguments: Sequence) -> bool:
+        """The term is 0, with no gradient, whatever the image (its weight is 0): a tiled render skips it."""
+        return False
+
     #: Tile by tile: ``of_grams(grams, arguments) -> (value, dvalue/dgrams)`` in numpy, or None.
     of_grams: ClassVar[Callable | None] = None
     #: Tile by tile, a mean over its one layer's positions of what each position's features alone give:
@@ -162,6 +166,9 @@ class TotalVariation(Term):
         (weight,) = arguments
         return weight * losses.tv_loss(image, wrap)
 
+    def vanishes(self, arguments: Sequence) -> bool:
+        return float(arguments[0]) == 0.0
+
 
 @dataclass(frozen=True)
 class Content(Term):
@@ -183,7 +190,10 @@ class Content(Term):
         target = scale.content_features(self.layers[0])
         weight = settings.content_weight
         if settings.normalize:
-            weight = weight / (float(np.mean(np.square(target))) + 1e-8)
+            if target.dtype == np.float16:  # a print size's features: their mean square without a float32 copy
+                weight = weight / (losses.mean_square(target) + 1e-8)
+            else:
+                weight = weight / (float(np.mean(np.square(target))) + 1e-8)
             style_targets = scale.style_grams(tuple(settings.style_layers))
             weight *= losses.content_balance(target, style_targets, settings.content_balance)
         return [target, weight]

@@ -52,9 +52,11 @@ def test_coarse_to_fine_runs_every_scale_with_one_trace(engine, photo, painting)
     assert result.scale_sizes == [(48, 36), (68, 51), (96, 72)]
     assert len(result.stop_reasons) == 3
     # Three image sizes, and still one trace per compiled function (the torus network of seamless textures,
-    # which other tests of this session engine use, is traced per size: its padding is cut to the shape).
+    # which other tests of this session engine use, is traced per size: its padding is cut to the shape; a
+    # function other tests of the session compiled but never called, such as the whole image's objective
+    # when every scale of theirs was tiled, has none).
     counts = {key: count for key, count in engine.tracing_counts().items() if not key.endswith("/wrap")}
-    assert counts and all(count == 1 for count in counts.values()), counts
+    assert any(count == 1 for count in counts.values()) and all(count <= 1 for count in counts.values()), counts
 
 
 def test_plan_sizes():

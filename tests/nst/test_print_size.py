@@ -176,3 +176,72 @@ def test_a_paintings_gram_matrices_summed_over_tiles_are_the_whole_images(engine
     monkeypatch.setattr(tiling, "grams", lambda *args: calls.append(args[1].shape) or [whole[n] for n in args[2]])
     engine32.style_grams(painting, (198, 149), STYLE_LAYERS)  # a size not cached yet
     assert calls == [(149, 198, 3)]
+
+
+def test_the_photos_features_kept_in_float16_are_the_float32_ones_rounded(engine32):
+    """Half the memory (400 MB to 200 MB at 4096x3072 px), each feature within float16's rounding."""
+    image = np.random.default_rng(7).random((150, 200, 3), dtype=np.float32)
+    fn = engine32._features_function("block4_conv2")
+    full = tiling.features(fn, image, "block4_conv2", 64)
+    half = tiling.features(fn, image, "block4_conv2", 64, np.float16)
+    assert half.dtype == np.float16 and half.nbytes * 2 == full.nbytes
+    assert np.all(np.abs(half.astype(np.float32) - full) <= 2.0 ** -11 * np.abs(full) + 1e-6)
+
+
+def test_features_beyond_float16s_range_are_kept_in_float32():
+    import tensorflow as tf
+
+    image = np.full((40, 40, 3), 0.5, np.float32)
+    image[30, 30] = 1.0  # in the last tile: the tiles before were written in float16 already
+
+    def loud(window):
+        return tf.cast(window, tf.float32) * 1e5
+
+    out = tiling.features(loud, image, "block1_conv1", 16, np.float16)
+    assert out.dtype == np.float32 and out[0, 30, 30, 0] == 1e5  # not float16's inf
+    assert out[0, 0, 0, 0] == np.float16(5e4)  # written before, within range: rounded as float16 rounds
+
+
+def test_a_tiled_scale_makes_no_pass_over_the_whole_image_for_a_tv_of_weight_0(engine32):
+    """Its value 0 and no gradient, as the whole image's objective gives them."""
+    rng = np.random.default_rng(3)
+    size = (200, 150)
+    render_terms, arguments = _arguments(engine32, size, rng)
+    arguments[1] = [0.0]
+
+    def whole_pass(*_):
+        raise AssertionError("a pass over the whole image")
+
+    tiled = tiling.TiledObjective(engine32._transfer_tiled_functions(
+        tiling.gram_layers(render_terms), tiling.local_terms(render_terms)), {render_terms[1]: whole_pass},
+        render_terms, arguments, size, 64, wrap=False)
+    whole = objective.bind(engine32._objective_function(render_terms), render_terms, terms.tensors(arguments))
+    image = rng.random((150, 200, 3), dtype=np.float32)
+    (loss, values, grad), (loss_whole, values_whole, grad_whole) = tiled(image), whole(image)
+    assert list(values) == ["style", "tv", "content"] and values["tv"] == values_whole["tv"] == 0.0
+    assert loss == pytest.approx(loss_whole, rel=1e-5)
+    assert np.abs(grad - grad_whole).max() < 1e-4 * np.abs(grad_whole).max()
+
+
+def test_a_tiled_render_in_half_memory_paints_as_in_float32_within_a_percent(engine, small_tiles, monkeypatch):
+    """The photo's features and the L-BFGS pairs in float16 at the tiled scales, against both in float32:
+    the same seed and steps give Gram and content distances within 1% (the pictures differ by rounding)."""
+    from nst.optimize import Run
+
+    photo, painting = make_photo(128, 96, seed=2), quality.starry_night()
+    settings = presets.settings("transfer", {"size": 128, "steps": 4, "start_size": 90, "seed": 0})
+    seen = []
+    half_scale = Run.run_scale
+    monkeypatch.setattr(Run, "run_scale", lambda self, i, fun, x, o, half_history=False: seen.append(
+        (half_history, [a[0].dtype for t, a in getattr(fun, "local", [])])) or half_scale(self, i, fun, x, o, half_history))
+    half = engine.transfer(photo, [painting], settings)
+    assert seen == [(True, [np.float16])] * 2  # both scales are tiled
+    features = tiling.features
+    monkeypatch.setattr(tiling, "features", lambda fn, image, layer, tile, dtype=None: features(fn, image, layer, tile))
+    monkeypatch.setattr(Run, "run_scale", lambda self, i, fun, x, o, half_history=False: half_scale(self, i, fun, x, o))
+    full = engine.transfer(photo, [painting], settings)
+    target = quality.at_size(photo, full.image)
+    gram = [quality.style_distance(engine, r.image, painting) for r in (half, full)]
+    content = [quality.content_distance(engine, r.image, target) for r in (half, full)]
+    assert gram[0] == pytest.approx(gram[1], rel=0.01) and content[0] == pytest.approx(content[1], rel=0.01), \
+        (gram, content)
