@@ -90,3 +90,32 @@ def test_without_carry_no_pairs_are_kept_after_a_scale():
     run = Run([ScalePlan((24, 18), 5)])
     run.run_scale(0, _quadratic((24, 18)), np.full((18, 24, 3), 0.5, np.float32), OptimizerSettings(tolerance=0.0))
     assert run.curvature is None
+
+
+def test_an_evaluation_at_a_tiled_scale_holds_five_images_and_the_half_pairs_beside_the_objectives_own():
+    """What the optimizer has alive (numpy, traced) when the objective is called, in copies of the image: the
+    scale's start image (the caller's), the current image and the candidate, the gradient and the direction,
+    and three float16 pairs (three copies' worth): 8. The loop used to hold 13.3 (float32 pairs, copies of the
+    start and of the best image, the pinned pixels' mask, and the previous scale's pairs)."""
+    import tracemalloc
+
+    size = (256, 192)
+    image_bytes = size[0] * size[1] * 3 * 4
+    settings = OptimizerSettings(carry=True, tolerance=0.0, history=3)
+    run = Run([ScalePlan((128, 96), 8), ScalePlan(size, 8)])
+    x = run.run_scale(0, _quadratic((128, 96)), np.full((96, 128, 3), 0.5, np.float32), settings, half_history=True)
+    x = np.clip(images.resize_array(x, size), 0.0, 1.0)
+    objective = _quadratic(size)
+    alive = []
+
+    def measured(image):
+        alive.append(tracemalloc.get_traced_memory()[0] - baseline)
+        return objective(image)
+
+    tracemalloc.start()
+    try:
+        baseline = tracemalloc.get_traced_memory()[0] - x.nbytes  # the start image counts as one
+        run.run_scale(1, measured, x, settings, half_history=True)
+    finally:
+        tracemalloc.stop()
+    assert len(alive) >= 8 and max(alive) <= 8.1 * image_bytes, [round(a / image_bytes, 2) for a in alive]
