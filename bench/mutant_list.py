@@ -365,4 +365,35 @@ MUTANTS: tuple[Mutant, ...] = (
         ("tests/app/test_try_on.py::test_the_try_on_grid_shows_the_chosen_photo_in_every_card_and_another_photo_"
          "repaints_them",),
     ),
+    # ------------------------------------------------------------------ this round's claims
+    Mutant(
+        "garbage-date-raises", "db/models.py",
+        "        return tolerant",
+        "        return process",
+        "a stored date that is not a date reads as unknown; Stylize, the gallery and History still draw",
+        ("tests/app/test_bad_inputs_dates.py::test_a_garbage_date_reads_as_unknown_through_the_library",
+         "tests/app/test_bad_inputs_dates.py::test_stylize_the_gallery_and_history_draw_with_a_garbage_date"),
+    ),
+    Mutant(
+        "checkpoint-size-unchecked", "db/checkpoints.py",
+        "            if (width, height) != tuple(sizes[scale]):",
+        "            if False:",
+        "a checkpoint is decoded only at the size its render's plan gives its scale",
+        ("tests/db/test_checkpoints.py::test_a_checkpoint_declaring_more_than_its_render_paints_is_refused_before_"
+         "decoding",),
+    ),
+    Mutant(
+        "memory-warning-never", "ui/estimate.py",
+        "    if available is None or needed <= available:",
+        "    if True:",
+        "Stylize warns when a render needs more memory than the machine has available",
+        ("tests/app/test_expected_memory.py::test_a_warning_names_both_figures_when_memory_is_short",),
+    ),
+    Mutant(
+        "sidebar-folds-on-desktop", "ui/sidebar.py",
+        "    if (!link || !narrow.matches) return;",
+        "    if (!link) return;",
+        "the sidebar folds away after a page link on a phone, and stays open on a desktop",
+        ("tests/app/test_browser_tour.py::test_a_new_users_tour_on_desktop_and_phone",),
+    ),
 )
