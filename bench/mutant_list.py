@@ -50,8 +50,8 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "colours-not-preserved", "nst/engine.py",
-        "if settings.preserve_colors and final_content is not None:",
-        "if settings.preserve_colors and final_content is None:",
+        "if settings.preserve_colors and not texture:  # the photo at the result's size, kept for the colours",
+        "if settings.preserve_colors and texture:  # the photo at the result's size, kept for the colours",
         "colour preservation keeps the photo's colours",
         ("tests/nst/test_engine.py::test_preserve_colors_keeps_the_photos_colours_and_the_paintings_strokes",
          "tests/nst/test_cli.py::test_preserve_colors_reaches_the_render"),
