@@ -205,7 +205,7 @@ def test_features_beyond_float16s_range_are_kept_in_float32():
 def test_a_tiled_scale_makes_no_pass_over_the_whole_image_for_a_tv_of_weight_0(engine32):
     """Its value 0 and no gradient, as the whole image's objective gives them."""
     rng = np.random.default_rng(3)
-    size = (200, 150)
+    size = (136, 80)  # 3 x 2 tiles of 64 px
     render_terms, arguments = _arguments(engine32, size, rng)
     arguments[1] = [0.0]
 
@@ -216,7 +216,7 @@ def test_a_tiled_scale_makes_no_pass_over_the_whole_image_for_a_tv_of_weight_0(e
         tiling.gram_layers(render_terms), tiling.local_terms(render_terms)), {render_terms[1]: whole_pass},
         render_terms, arguments, size, 64, wrap=False)
     whole = objective.bind(engine32._objective_function(render_terms), render_terms, terms.tensors(arguments))
-    image = rng.random((150, 200, 3), dtype=np.float32)
+    image = rng.random((size[1], size[0], 3), dtype=np.float32)
     (loss, values, grad), (loss_whole, values_whole, grad_whole) = tiled(image), whole(image)
     assert list(values) == ["style", "tv", "content"] and values["tv"] == values_whole["tv"] == 0.0
     assert loss == pytest.approx(loss_whole, rel=1e-5)
