@@ -2,16 +2,18 @@
 
 ``python -m bench large`` (the whole ``python -m nst transfer`` command in a child, its VmHWM; Tübingen,
 1024x768, with The Starry Night, the default preset) on the 2-core AMD EPYC with AVX512-BF16, 2 December
-2026 (docs/print-size.md; the 512-px row is the same child command, 1357 MB, and 1240 MB with ``--steps
-1``: the coarse scales' longer L-BFGS history), as :data:`MEASURED`, in GiB as the benchmark counts them:
+2026, after the print-size memory work (docs/print-size.md; the 512-px row is the same command run alone,
+1,281,884 kB; the 4096-px row is ``--steps 1``: with the preset's steps its final scale also holds its own
+L-BFGS pairs, about 0.4 GB more by the 2048-px rows' difference scaled by the pixels), as :data:`MEASURED`,
+in GiB as the benchmark counts them:
 
 =========  =========================  ===================  ========
 result     largest scale, whole       largest tiled scale  peak RSS
 =========  =========================  ===================  ========
-512x384    512x384                    none                 1.33 GB
-1024x768   1024x768                   none                 2.57 GB
-2048x1536  1024x768                   2048x1536            3.43 GB
-4096x3072  1024x768                   4096x3072            5.97 GB
+512x384    512x384                    none                 1.22 GB
+1024x768   1024x768                   none                 2.34 GB
+2048x1536  1024x768                   2048x1536            2.68 GB
+4096x3072  1024x768                   4096x3072            3.66 GB
 =========  =========================  ===================  ========
 
 Piecewise linear in megapixels: a base (Python, TensorFlow, VGG19's weights), a cost per megapixel of
@@ -40,13 +42,13 @@ from typing import Sequence
 GB = 2**30
 MP = 1e6
 #: (width, height) of the result -> peak RSS in GB, each a transfer as described above.
-MEASURED = {(512, 384): 1.33, (1024, 768): 2.57, (2048, 1536): 3.43, (4096, 3072): 5.97}
+MEASURED = {(512, 384): 1.22, (1024, 768): 2.34, (2048, 1536): 2.68, (4096, 3072): 3.66}
 #: Python, TensorFlow and VGG19's weights, in GB.
-BASE_GB = 0.917
+BASE_GB = 0.846
 #: GB per megapixel of the largest scale computed whole (VGG19's pass).
-WHOLE_GB_PER_MP = 2.102
+WHOLE_GB_PER_MP = 1.902
 #: GB per megapixel of the largest scale computed tile by tile (the numpy side).
-TILED_GB_PER_MP = 0.270
+TILED_GB_PER_MP = 0.105
 #: Above these many pixels a scale is computed tile by tile (``nst.engine.TRANSFER_UNTILED_MAX_PIXELS``,
 #: and ``UNTILED_MAX_PIXELS`` for a tileable texture; an ordinary texture is always computed whole).
 TRANSFER_WHOLE_MAX_PIXELS = 1024 * 768
