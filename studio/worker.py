@@ -206,6 +206,7 @@ class RenderWorker:
         self.analysis_plan = default_plan() if analysis_plan is None else tuple(analysis_plan)
         self.analysed = threading.Event()  # set when the warm-up (and its style analysis) has ended
         self.limit = limit if limit is not None else time_limit()
+        config.value("NST_PRECISION")  # a bad one is refused as the worker starts, not at its first render
         #: Called (from a heartbeat thread) when a filter ignores its time limit and holds a worker thread.
         self.on_stuck = on_stuck
         self.registry = registry

@@ -143,6 +143,8 @@ def test_an_unset_or_blank_setting_takes_its_default(monkeypatch, name, expected
     ("NST_VERBOSE_TF", "yes", False),
     ("NST_QUEUE_NAME", " gallery-1 ", "gallery-1"),
     ("NST_DATA_DIR", "~/x", Path.home() / "x"),
+    ("NST_PRECISION", " float32 ", "float32"),
+    ("NST_PRECISION", "bfloat16", "bfloat16"),
 ])
 def test_a_setting_is_read_as_its_row_says(monkeypatch, name, raw, expected):
     monkeypatch.setenv(name, raw)
@@ -159,6 +161,8 @@ def test_a_setting_is_read_as_its_row_says(monkeypatch, name, raw, expected):
     ("NST_STALE_SECONDS", "30s", "NST_STALE_SECONDS must be a number of seconds, not '30s'."),
     ("NST_RENDER_TIME_LIMIT", "0", "NST_RENDER_TIME_LIMIT must be at least 1 seconds, got 0."),
     ("NST_RENDER_TIME_LIMIT", "inf", "NST_RENDER_TIME_LIMIT must be at least 1 seconds, got inf."),
+    ("NST_PRECISION", "float16", "NST_PRECISION must be auto, float32 or bfloat16, not 'float16'."),
+    ("NST_PRECISION", "BF16", "NST_PRECISION must be auto, float32 or bfloat16, not 'BF16'."),
 ])
 def test_a_bad_setting_is_one_clear_error(monkeypatch, name, raw, message):
     monkeypatch.setenv(name, raw)
@@ -189,12 +193,16 @@ def test_a_worker_with_a_bad_stale_limit_refuses_to_start(tmp_path, monkeypatch)
         StaleRenderSweeper(None, queue)  # reads the limit as it is made, before it touches the library
 
 
-def test_the_app_says_why_it_cannot_start_with_a_bad_setting(app, monkeypatch):
-    monkeypatch.setenv("NST_APP_WORKERS", "9")
+@pytest.mark.parametrize("name, raw, message", [
+    ("NST_APP_WORKERS", "9", "NST_APP_WORKERS must be between 0 and 8, got 9."),
+    ("NST_PRECISION", "fp16", "NST_PRECISION must be auto, float32 or bfloat16, not 'fp16'."),  # not at a render
+])
+def test_the_app_says_why_it_cannot_start_with_a_bad_setting(app, monkeypatch, name, raw, message):
+    monkeypatch.setenv(name, raw)
     at = app().run()
     assert not at.exception
     shown = [e.value.replace("\\", "") for e in at.error]  # the message is escaped Markdown
-    assert shown == ["The app cannot start: NST_APP_WORKERS must be between 0 and 8, got 9."]
+    assert shown == [f"The app cannot start: {message}"]
 
 
 def test_the_plugins_page_names_the_extra_plugin_folders(app, monkeypatch, tmp_path):

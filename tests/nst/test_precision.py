@@ -53,6 +53,49 @@ def test_auto_picks_the_arithmetic_the_machine_computes_fastest(machine, bf16, g
     assert backend.dtype_policy(expected) == ("mixed_bfloat16" if expected == "bfloat16" else "float32")
 
 
+@pytest.mark.parametrize("bf16, gpus, setting", [
+    (True, 0, "float32"),  # float32 on a CPU with bfloat16 (to compare with a machine without it)
+    (False, 0, "bfloat16"),  # bfloat16 on a CPU without it: allowed, emulated and slower
+    (True, 1, "bfloat16"),
+])
+def test_the_precision_setting_decides_what_auto_means(machine, monkeypatch, bf16, gpus, setting):
+    machine(bf16=bf16, gpus=gpus)
+    monkeypatch.setenv("NST_PRECISION", setting)
+    assert backend.resolve_precision("auto") == setting
+    other = "bfloat16" if setting == "float32" else "float32"
+    assert backend.resolve_precision(other) == other, "a precision the code asks for is kept"
+    monkeypatch.setenv("NST_PRECISION", "auto")
+    assert backend.resolve_precision("auto") == ("bfloat16" if bf16 and not gpus else "float32")
+
+
+def test_float32_set_on_a_bfloat16_cpu_gives_a_float32_engine(machine, monkeypatch, painting):
+    """What the CLI, the app's render threads and a worker build (``Engine()``, precision ``auto``)."""
+    from nst.engine import Engine
+    from nst.images import to_array
+
+    machine(bf16=True)
+    monkeypatch.setenv("NST_PRECISION", "float32")
+    extractor = Engine().extractor
+    assert extractor.precision == "float32" and extractor.id.endswith("-float32")
+    image = to_array(painting.resize((64, 64)))[None]
+    assert [f.dtype for f in extractor.raw(image, ["block1_conv1", "block3_conv1"])] == ["float32", "float32"]
+    monkeypatch.setenv("NST_PRECISION", "bfloat16")
+    assert Engine().extractor.raw(image, ["block1_conv1"])[0].dtype == "bfloat16"
+
+
+def test_a_bad_precision_setting_is_one_line_from_the_command(monkeypatch, tmp_path, painting, capsys):
+    from studio import cli
+
+    painting.resize((64, 64)).save(tmp_path / "photo.png")
+    monkeypatch.setenv("NST_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("NST_PRECISION", "fp16")
+    code = cli.main(["transfer", str(tmp_path / "photo.png"), str(tmp_path / "photo.png"), "-o",
+                     str(tmp_path / "out.png"), "--size", "64", "-q"])
+    err = capsys.readouterr().err
+    assert code == 2 and err == "error: NST_PRECISION must be auto, float32 or bfloat16, not 'fp16'.\n"
+    assert not (tmp_path / "out.png").exists()
+
+
 def test_an_unknown_precision_is_refused():
     with pytest.raises(ValueError, match="auto, float32 or bfloat16"):
         backend.resolve_precision("float16")
