@@ -26,7 +26,7 @@ each thread would see its own empty database.
 from __future__ import annotations
 
 from pathlib import Path
-from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url, text
+from sqlalchemy import URL, Connection, Engine, create_engine, event, inspect, make_url, text
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -170,7 +170,9 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
                         f"This library was last opened by a newer release of the app (its schema is {current!r}, "
                         f"this release knows up to {scripts.get_current_head()!r}): update the app, or open "
                         f"another library (NST_DATA_DIR or NST_DATABASE_URL).")
-                if current != scripts.get_current_head() or revision != "head":
+                if current is None and revision == "head" and not inspect(connection).get_table_names():
+                    _create_newest_schema(connection, scripts)
+                elif current != scripts.get_current_head() or revision != "head":
                     command.upgrade(config, revision)
                 if sqlite:
                     broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
@@ -180,3 +182,16 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         finally:
             if sqlite:
                 raw.execute("PRAGMA foreign_keys = ON")
+
+
+def _create_newest_schema(connection: Connection, scripts) -> None:
+    """A new, empty database gets the newest schema at once, from the models, stamped with the newest
+    revision, instead of every migration in turn (Alembic's way of building a database from scratch):
+    the same tables, keys, indexes and constraints (``tests/db/test_database.py`` compares the two on
+    SQLite and PostgreSQL) in a fraction of the time, a tenth of a second on SQLite, more on a server."""
+    from alembic.runtime.migration import MigrationContext
+
+    from .models import Base
+
+    Base.metadata.create_all(connection)
+    MigrationContext.configure(connection).stamp(scripts, "head")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 
 import numpy as np
 import pytest
@@ -57,12 +58,87 @@ def test_sqlite_connection_settings(sqlite_library):
         assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30_000
 
 
-def test_migrations_match_the_models(library):
-    with library.engine.connect() as connection:
-        diff = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata)
-        assert diff == []
-        head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == head == "0007"
+def _migrated_step_by_step(url: str):
+    """An engine on ``url`` brought to the newest schema one migration after another (as a library of the
+    first release is), not built at once from the models as a new library is."""
+    engine = create_db_engine(url)
+    upgrade(engine, "0001")
+    upgrade(engine)
+    return engine
+
+
+def _schema(engine) -> dict:
+    """Everything of the schema that decides what the library stores and refuses, read back from the
+    database: columns (with types, nullability and server defaults), keys, indexes, unique and check
+    constraints, and on SQLite whether ids are never reused (AUTOINCREMENT). Column order aside."""
+    inspector = inspect(engine)
+    tables = {}
+    for name in inspector.get_table_names():
+        tables[name] = {
+            "columns": sorted((c["name"], str(c["type"]), c["nullable"], str(c.get("default")))
+                              for c in inspector.get_columns(name)),
+            "primary key": sorted(inspector.get_pk_constraint(name)["constrained_columns"]),
+            "foreign keys": sorted((fk["name"], tuple(fk["constrained_columns"]), fk["referred_table"],
+                                    tuple(fk["referred_columns"]), str(sorted((fk.get("options") or {}).items())))
+                                   for fk in inspector.get_foreign_keys(name)),
+            "indexes": sorted((i["name"], str(i["column_names"]), str(i.get("expressions")), bool(i["unique"]),
+                               str(i.get("column_sorting"))) for i in inspector.get_indexes(name)),
+            "unique": sorted((u["name"], tuple(u["column_names"])) for u in inspector.get_unique_constraints(name)),
+            "checks": sorted((c["name"], " ".join(c["sqltext"].split())) for c in inspector.get_check_constraints(name)),
+        }
+        if engine.dialect.name == "sqlite":
+            with engine.connect() as connection:
+                sql = connection.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = ?", (name,)).scalar()
+            tables[name]["ids never reused"] = "AUTOINCREMENT" in sql.upper()
+    return tables
+
+
+@pytest.fixture
+def second_db_url(db_url, tmp_path, request):
+    """Another empty database of the same kind as ``db_url``: a second SQLite file, or a second fresh schema."""
+    if db_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'second.db'}"
+    else:
+        yield from _second_schema(request.getfixturevalue("postgres_admin"))
+
+
+def _second_schema(admin):
+    schema = f"nst_test_{uuid.uuid4().hex[:16]}"
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield admin.url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def test_migrations_match_the_models(db_url):
+    engine = _migrated_step_by_step(db_url)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            assert compare_metadata(context, Base.metadata) == []
+            head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+            assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == head == "0008"
+    finally:
+        engine.dispose()
+
+
+def test_a_new_library_is_built_at_once_with_the_schema_the_migrations_build_step_by_step(db_url, second_db_url):
+    """A new, empty library gets the newest schema from the models in one step, stamped with the newest
+    revision; it must be exactly what a library of the first release has after every migration."""
+    stepwise = _migrated_step_by_step(db_url)
+    with open_library(second_db_url) as library:
+        with library.engine.connect() as connection:
+            head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+            assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == head
+        try:
+            assert _schema(library.engine) == _schema(stepwise)
+        finally:
+            stepwise.dispose()
+    with open_library(second_db_url) as again:  # and opening it again changes nothing
+        assert _schema(again.engine)["renders"]["checks"]
 
 
 def test_a_library_from_before_the_farm_keeps_its_renders(db_url):
