@@ -105,9 +105,13 @@ def app(fresh_app, first_start, components_scanned_once):
 @pytest.fixture(scope="package")
 def embedded_app(tmp_path_factory):
     """The app as a user starts it (it paints in its own render thread), started once for the app's
-    browser tests, which need no fresh library; each opens its own browser session on it. Its URL."""
+    browser tests, which need no fresh library; each opens its own browser session on it. Its URL.
+
+    Without the background style analysis, as every other test runs (it is set up before the tests'
+    own environment, so it says so itself): at the default presets it takes the app a minute of CPU,
+    spent beside the other tests; ``tests/studio/test_style_analysis.py`` checks the analysis."""
     from tests.app.browser import require_browser, running_app
 
     require_browser()
-    with running_app(tmp_path_factory.mktemp("embedded-app"), "embedded") as url:
+    with running_app(tmp_path_factory.mktemp("embedded-app"), "embedded", {"NST_STYLE_ANALYSIS": "0"}) as url:
         yield url
