@@ -144,7 +144,7 @@ def _tour(page, url, screen, viewport, photo, tmp_path, shot, expect):
     expect(size).to_have_value("64")
     expect(steps).to_have_value("2")
     # the estimate follows the form: two steps at 64 px cost next to nothing, the compiling of the one scale
-    expect(page.get_by_text(re.compile(r"^Expected time: about \d s"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^Expected time: about \d s, peak memory about [\d.]+ GB \(a rough"))).to_be_visible()
     page.get_by_role("button", name=re.compile(r"^Paint 1 photo")).scroll_into_view_if_needed()
     shot(page, f"{screen}-stylize-ready")
     _paint_in_view(page, expect, shot, f"{screen}-transfer")
